@@ -1,0 +1,111 @@
+/* vd-cell-store.h — an SQLite store of typed rows and their per-cell clocks, scoped to
+ * one tenant, that merges changes by the LWW rule and lists what changed after a
+ * sequence number. The client's replica and syncd's SQLite backend both use it.
+ *
+ * Layout (vd_schema_sqlite_ddl): one table per synced table, named as in the registry,
+ * with columns tenant_id, id, every registry column, _seq (the row's highest cell seq)
+ * and _clocks (the packed cell clocks below), primary key (tenant_id, id), an index on
+ * (tenant_id, _seq); and vd_seq (tenant_id primary key, seq) holding each tenant's last
+ * seq. Seqs are assigned inside the writing transaction, so they follow commit order. */
+#pragma once
+
+#include <glib.h>
+#include <sqlite3.h>
+#include "vd-change.h"
+#include "vd-merge.h"
+
+G_BEGIN_DECLS
+
+/* One cell's clock and the seq of the write that set it (0 = never written). */
+typedef struct
+{
+  VdClock clock;
+  gint64  seq;
+} VdCellClock;
+
+#define VD_CELL_CLOCK_PACKED_SIZE 32   /* hlc (8, big-endian), site (16), seq (8, big-endian) */
+
+/* Packs n cell clocks (a table's columns in registry order) into n × 32 bytes; returns
+ * the newly allocated buffer. Unpack accepts a shorter buffer (a table that gained
+ * columns) and zeroes the cells it lacks; FALSE when len is not a multiple of 32 or
+ * longer than n cells. */
+guint8   *vd_cell_clocks_pack   (const VdCellClock *clocks,
+                                 guint              n,
+                                 gsize             *out_len);
+gboolean  vd_cell_clocks_unpack (const guint8      *data,
+                                 gsize              len,
+                                 VdCellClock       *clocks,
+                                 guint              n);
+
+/* The merge of one change into one row's state, shared by every backend: for each cell
+ * of change whose clock wins over clocks[column->index], copies the value into
+ * values[column->index], sets the clock and seq, and sets changed[column->index]. Returns
+ * the number of cells that won. values/clocks/changed have table->n_columns entries. */
+guint     vd_row_merge          (const VdChange    *change,
+                                 VdValue           *values,
+                                 VdCellClock       *clocks,
+                                 gboolean          *changed,
+                                 gint64             seq);
+
+/* The changes a row's cells make after seq 'after': cells grouped per (hlc, site), in
+ * (hlc, site) order; each change's seq is row_seq. Appends to out. */
+void      vd_row_changes_since  (const VdTable     *table,
+                                 const char        *id,
+                                 const VdValue     *values,
+                                 const VdCellClock *clocks,
+                                 gint64             row_seq,
+                                 gint64             after,
+                                 GPtrArray         *out);
+
+typedef struct _VdCellStore VdCellStore;
+
+/* Creates the tables when missing. The store does not own db. */
+VdCellStore *vd_cell_store_new     (sqlite3      *db,
+                                    const char   *tenant_id,
+                                    GError      **error);
+void         vd_cell_store_free    (VdCellStore  *self);
+sqlite3     *vd_cell_store_get_db  (VdCellStore  *self);
+const char  *vd_cell_store_get_tenant_id (VdCellStore *self);
+
+/* Applies one change in one transaction (a SAVEPOINT, so it nests inside a caller's
+ * transaction): creates the row when missing, writes each winning cell's value and clock,
+ * and when anything won gives the row the tenant's next seq. out_applied (may be NULL):
+ * the number of cells that won (0 for a duplicate or older write). */
+gboolean     vd_cell_store_apply   (VdCellStore     *self,
+                                    const VdChange  *change,
+                                    guint           *out_applied,
+                                    GError         **error);
+
+/* The changes after seq 'after': rows in seq order, each row's cells above 'after'
+ * grouped per (hlc, site) (see vd_row_changes_since), at most limit changes except that a
+ * row is never split and the first row always comes whole. out_cursor: the seq of the last
+ * row returned ('after' when none); out_more: rows remain after it. Returns VdChange*s. */
+GPtrArray   *vd_cell_store_changes_since (VdCellStore *self,
+                                          gint64       after,
+                                          guint        limit,
+                                          gint64      *out_cursor,
+                                          gboolean    *out_more,
+                                          GError     **error);
+
+/* The highest seq assigned in this tenant (0 for none). */
+gint64       vd_cell_store_get_seq (VdCellStore     *self);
+
+/* Reads one row's values and clocks (arrays of table->n_columns, caller clears the
+ * values). FALSE without error when the row does not exist. */
+gboolean     vd_cell_store_get_row (VdCellStore     *self,
+                                    const VdTable   *table,
+                                    const char      *id,
+                                    VdValue         *values,
+                                    VdCellClock     *clocks,
+                                    gint64          *out_seq,
+                                    GError         **error);
+
+/* Lowercase hex SHA-256 over every row's id and data cells (not clocks, not seqs), tables
+ * in registry order, rows in id order: replicas that saw the same writes give the same
+ * digest. */
+char        *vd_cell_store_digest  (VdCellStore     *self,
+                                    GError         **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VdCellStore, vd_cell_store_free)
+
+G_END_DECLS

@@ -1,0 +1,75 @@
+/* vd-schema.h — the one registry of synced tables and columns (ARCHITECTURE §3). Client
+ * DDL, server DDL, validation and the JSON codec all come from it. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  VD_TYPE_TEXT,
+  VD_TYPE_INTEGER,
+  VD_TYPE_REAL,
+  VD_TYPE_BOOLEAN,
+  VD_TYPE_DATE,       /* "YYYY-MM-DD" */
+  VD_TYPE_TIMESTAMP,  /* "YYYY-MM-DDTHH:MM:SSZ", UTC */
+  VD_TYPE_UUID,       /* canonical lowercase */
+  VD_TYPE_ENUM,
+} VdColumnType;
+
+/* Extra checks on text columns, beyond type and length. */
+typedef enum
+{
+  VD_FORMAT_NONE,
+  VD_FORMAT_EMAIL,      /* local@domain.tld, no spaces */
+  VD_FORMAT_PHONE,      /* digits, spaces and + - ( ) . only, at least 3 digits */
+  VD_FORMAT_MICROCHIP,  /* exactly 15 digits (ISO 11784) */
+  VD_FORMAT_COLOR,      /* #rrggbb */
+} VdColumnFormat;
+
+typedef struct _VdTable VdTable;
+
+typedef struct
+{
+  const char         *name;
+  VdColumnType        type;
+  gboolean            nullable;
+  guint               max_length;    /* characters, for text; 0 = no limit */
+  const char * const *enum_values;   /* NULL-terminated, for VD_TYPE_ENUM */
+  const char         *ref_table;     /* for a reference (VD_TYPE_UUID), else NULL */
+  gboolean            server_owned;  /* written by the server only */
+  VdColumnFormat      format;
+  guint               index;         /* position in its table's columns */
+  const VdTable      *table;
+} VdColumn;
+
+struct _VdTable
+{
+  const char     *name;
+  const VdColumn *columns;           /* every column but id; "deleted" is the last */
+  guint           n_columns;
+  gboolean        server_owned;      /* the whole table (conflicts) */
+  guint           index;             /* position in the registry */
+};
+
+/* The synced tables in dependency order: staff, clients, pets, appointments, conflicts. */
+const VdTable  *vd_schema_tables          (guint         *n_tables);
+const VdTable  *vd_schema_lookup_table    (const char    *name);
+const VdColumn *vd_table_lookup_column    (const VdTable *table,
+                                           const char    *name);
+/* The column named "deleted", present in every table. */
+const VdColumn *vd_table_deleted_column   (const VdTable *table);
+
+/* The canonical translatable label of a column for error messages ("first name"). */
+const char     *vd_column_label           (const VdColumn *column);
+
+/* DDL, generated from the registry. SQLite: the cell-store tables (see vd-cell-store.h).
+ * PostgreSQL: typed tables keyed by (tenant_id, id). Both include the bookkeeping
+ * columns "_seq" (bigint, the row's highest cell seq) and "_clocks" (blob/bytea, packed
+ * per-cell clocks, see vd-cell-store.h), and an index on (tenant_id, _seq). Free with
+ * g_free. */
+char           *vd_schema_sqlite_ddl      (void);
+char           *vd_schema_postgres_ddl    (void);
+
+G_END_DECLS
