@@ -1,0 +1,1481 @@
+/* vd-change.c — the change model and its JSON codec: untrusted bytes are checked by a
+ * linear scan before json-glib sees them, and encoding writes JSON text directly. */
+#define G_LOG_DOMAIN "vdshared"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "vd-change.h"
+#include "vd-error.h"
+#include "vd-protocol.h"
+
+/* A pull page of 5,000 changes may carry long notes, so the desk accepts answers larger
+ * than the 4 MiB the server accepts in a request. */
+#define PULL_MAX_ANSWER (64 * 1024 * 1024)
+
+/* Integers beyond ±(2^53 - 1) do not survive a trip through a double, which is what many
+ * JSON readers turn numbers into, so integer cells refuse them. */
+#define SAFE_INTEGER_MAX G_GINT64_CONSTANT (9007199254740991)
+
+/* Names and values quoted from a peer in a message are cut to this many characters. */
+#define QUOTE_MAX_CHARS 40
+
+/* ---------------------------------------------------------------------------------- */
+/* The change model */
+
+static void
+cell_clear (gpointer data)
+{
+  VdCell *cell = data;
+
+  vd_value_clear (&cell->value);
+}
+
+static GArray *
+cells_new (guint reserve)
+{
+  GArray *cells = g_array_sized_new (FALSE, TRUE, sizeof (VdCell), reserve);
+
+  g_array_set_clear_func (cells, cell_clear);
+  return cells;
+}
+
+VdChange *
+vd_change_new (const VdTable *table,
+               const char    *id,
+               VdHlc          hlc,
+               const char    *site)
+{
+  VdChange *change;
+
+  g_return_val_if_fail (table != NULL, NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+  g_return_val_if_fail (site != NULL, NULL);
+
+  change = g_new0 (VdChange, 1);
+  change->table = table;
+  if (!vd_uuid_normalize (id, change->id))
+    g_critical ("%s: “%s” is not a uuid", G_STRFUNC, id);
+  change->hlc = hlc;
+  if (!vd_uuid_normalize (site, change->site))
+    g_critical ("%s: “%s” is not a uuid", G_STRFUNC, site);
+  change->cells = cells_new (4);
+  change->seq = 0;
+
+  return change;
+}
+
+void
+vd_change_free (VdChange *change)
+{
+  if (change == NULL)
+    return;
+
+  g_array_unref (change->cells);
+  g_free (change);
+}
+
+VdChange *
+vd_change_copy (const VdChange *change)
+{
+  VdChange *copy;
+
+  g_return_val_if_fail (change != NULL, NULL);
+
+  copy = g_new0 (VdChange, 1);
+  copy->table = change->table;
+  memcpy (copy->id, change->id, sizeof copy->id);
+  copy->hlc = change->hlc;
+  memcpy (copy->site, change->site, sizeof copy->site);
+  copy->seq = change->seq;
+  copy->cells = cells_new (change->cells->len);
+  g_array_set_size (copy->cells, change->cells->len);
+  for (guint i = 0; i < change->cells->len; i++)
+    {
+      const VdCell *src = &g_array_index (change->cells, VdCell, i);
+      VdCell *dest = &g_array_index (copy->cells, VdCell, i);
+
+      dest->column = src->column;
+      dest->value.kind = VD_VALUE_NULL;
+      vd_value_copy (&src->value, &dest->value);
+    }
+
+  return copy;
+}
+
+void
+vd_change_take_cell (VdChange       *change,
+                     const VdColumn *column,
+                     VdValue        *value)
+{
+  VdCell cell;
+  guint pos;
+
+  g_return_if_fail (change != NULL);
+  g_return_if_fail (column != NULL);
+  g_return_if_fail (value != NULL);
+  g_return_if_fail (column->table == change->table);
+
+  /* Cells stay sorted by schema position: a change has a handful of cells, so a linear
+   * walk is cheaper than anything cleverer. */
+  for (pos = 0; pos < change->cells->len; pos++)
+    {
+      VdCell *existing = &g_array_index (change->cells, VdCell, pos);
+
+      if (existing->column->index == column->index)
+        {
+          vd_value_clear (&existing->value);
+          existing->value = *value;
+          memset (value, 0, sizeof *value);
+          value->kind = VD_VALUE_NULL;
+          return;
+        }
+      if (existing->column->index > column->index)
+        break;
+    }
+
+  cell.column = column;
+  cell.value = *value;
+  memset (value, 0, sizeof *value);
+  value->kind = VD_VALUE_NULL;
+  g_array_insert_val (change->cells, pos, cell);
+}
+
+const VdCell *
+vd_change_get_cell (const VdChange *change,
+                    const char     *column_name)
+{
+  g_return_val_if_fail (change != NULL, NULL);
+  g_return_val_if_fail (column_name != NULL, NULL);
+
+  for (guint i = 0; i < change->cells->len; i++)
+    {
+      const VdCell *cell = &g_array_index (change->cells, VdCell, i);
+
+      if (strcmp (cell->column->name, column_name) == 0)
+        return cell;
+    }
+
+  return NULL;
+}
+
+void
+vd_rejection_free (VdRejection *rejection)
+{
+  if (rejection == NULL)
+    return;
+
+  g_free (rejection->code);
+  g_free (rejection->message);
+  g_free (rejection);
+}
+
+void
+vd_push_request_free (VdPushRequest *request)
+{
+  if (request == NULL)
+    return;
+
+  g_clear_pointer (&request->changes, g_ptr_array_unref);
+  g_clear_pointer (&request->indices, g_array_unref);
+  g_clear_pointer (&request->rejected, g_ptr_array_unref);
+  g_free (request);
+}
+
+void
+vd_pull_answer_free (VdPullAnswer *answer)
+{
+  if (answer == NULL)
+    return;
+
+  g_clear_pointer (&answer->changes, g_ptr_array_unref);
+  g_free (answer);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Checks before parsing */
+
+gboolean
+vd_json_precheck (const char *data,
+                  gsize       len,
+                  gsize       max_size,
+                  GError    **error)
+{
+  gboolean in_string = FALSE;
+  guint depth = 0;
+
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (len > max_size)
+    {
+      g_set_error (error, VD_ERROR, VD_ERROR_PAYLOAD_TOO_LARGE,
+                   _("The request is %" G_GSIZE_FORMAT " bytes long; at most %"
+                     G_GSIZE_FORMAT " bytes are accepted."),
+                   len, max_size);
+      return FALSE;
+    }
+
+  /* Also refuses NUL bytes, which JSON never allows unescaped. */
+  if (len > 0 && !g_utf8_validate_len (data, len, NULL))
+    {
+      g_set_error_literal (error, VD_ERROR, VD_ERROR_BAD_REQUEST,
+                           _("The request is not valid UTF-8 text."));
+      return FALSE;
+    }
+
+  /* json-glib parses recursively with no depth limit, so deep nesting must be refused
+   * here, by a scan that itself keeps no stack. */
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = data[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+
+      switch (c)
+        {
+        case '"':
+          in_string = TRUE;
+          break;
+        case '[':
+        case '{':
+          if (++depth > VD_PROTOCOL_MAX_DEPTH)
+            {
+              g_set_error (error, VD_ERROR, VD_ERROR_BAD_REQUEST,
+                           _("The request nests arrays and objects more than %d levels deep."),
+                           VD_PROTOCOL_MAX_DEPTH);
+              return FALSE;
+            }
+          break;
+        case ']':
+        case '}':
+          if (depth > 0)
+            depth--;
+          break;
+        default:
+          break;
+        }
+    }
+
+  return TRUE;
+}
+
+static gboolean
+syntax_error (gsize    offset,
+              GError **error)
+{
+  g_set_error (error, VD_ERROR, VD_ERROR_BAD_REQUEST,
+               _("The request is not valid JSON (at byte %" G_GSIZE_FORMAT ")."), offset);
+  return FALSE;
+}
+
+static int
+hex_digit (char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Four hex digits at data[at], or -1. */
+static int
+read_hex4 (const char *data,
+           gsize       len,
+           gsize       at)
+{
+  int value = 0;
+
+  if (at + 4 > len)
+    return -1;
+  for (guint k = 0; k < 4; k++)
+    {
+      int d = hex_digit (data[at + k]);
+
+      if (d < 0)
+        return -1;
+      value = (value << 4) | d;
+    }
+  return value;
+}
+
+/* A string from the opening quote at *pos; leaves *pos after the closing quote. Escapes
+ * json-glib would turn into something else than what they mean are refused: \u0000
+ * (it truncates the string there) and unpaired surrogates (it writes invalid UTF-8). */
+static gboolean
+scan_string (const char *data,
+             gsize       len,
+             gsize      *pos,
+             GError    **error)
+{
+  gsize i = *pos + 1;
+
+  while (i < len)
+    {
+      guchar c = (guchar) data[i];
+
+      if (c == '"')
+        {
+          *pos = i + 1;
+          return TRUE;
+        }
+      if (c < 0x20)
+        return syntax_error (i, error);
+      if (c != '\\')
+        {
+          i++;
+          continue;
+        }
+
+      if (i + 1 >= len)
+        return syntax_error (i, error);
+      switch (data[i + 1])
+        {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+          i += 2;
+          break;
+
+        case 'u':
+          {
+            int unit = read_hex4 (data, len, i + 2);
+
+            if (unit < 0)
+              return syntax_error (i, error);
+            if (unit == 0)
+              {
+                g_set_error_literal (error, VD_ERROR, VD_ERROR_BAD_REQUEST,
+                                     _("The request contains the character U+0000, which is not accepted in text."));
+                return FALSE;
+              }
+            if (unit >= 0xdc00 && unit <= 0xdfff)
+              return syntax_error (i, error);
+            if (unit >= 0xd800 && unit <= 0xdbff)
+              {
+                int low;
+
+                if (i + 7 >= len || data[i + 6] != '\\' || data[i + 7] != 'u')
+                  return syntax_error (i, error);
+                low = read_hex4 (data, len, i + 8);
+                if (low < 0xdc00 || low > 0xdfff)
+                  return syntax_error (i, error);
+                i += 6;
+              }
+            i += 6;
+          }
+          break;
+
+        default:
+          return syntax_error (i, error);
+        }
+    }
+
+  return syntax_error (len, error);
+}
+
+/* A number at *pos (RFC 8259 grammar). An integer json-glib would wrap around (beyond
+ * the 64-bit range) is noted in big_ints by the offset just past it. */
+static gboolean
+scan_number (const char *data,
+             gsize       len,
+             gsize      *pos,
+             GArray     *big_ints,
+             GError    **error)
+{
+  gsize i = *pos;
+  gboolean negative = FALSE;
+  gboolean fraction = FALSE;
+  gsize digits_start, n_digits;
+
+  if (data[i] == '-')
+    {
+      negative = TRUE;
+      i++;
+    }
+  digits_start = i;
+  if (i >= len || !g_ascii_isdigit (data[i]))
+    return syntax_error (i, error);
+  if (data[i] == '0')
+    i++;
+  else
+    while (i < len && g_ascii_isdigit (data[i]))
+      i++;
+  n_digits = i - digits_start;
+
+  if (i < len && data[i] == '.')
+    {
+      fraction = TRUE;
+      i++;
+      if (i >= len || !g_ascii_isdigit (data[i]))
+        return syntax_error (i, error);
+      while (i < len && g_ascii_isdigit (data[i]))
+        i++;
+    }
+  if (i < len && (data[i] == 'e' || data[i] == 'E'))
+    {
+      fraction = TRUE;
+      i++;
+      if (i < len && (data[i] == '+' || data[i] == '-'))
+        i++;
+      if (i >= len || !g_ascii_isdigit (data[i]))
+        return syntax_error (i, error);
+      while (i < len && g_ascii_isdigit (data[i]))
+        i++;
+    }
+
+  if (!fraction)
+    {
+      const char *limit = negative ? "9223372036854775808" : "9223372036854775807";
+
+      if (n_digits > 19 ||
+          (n_digits == 19 && memcmp (data + digits_start, limit, 19) > 0))
+        g_array_append_val (big_ints, i);
+    }
+
+  *pos = i;
+  return TRUE;
+}
+
+typedef enum
+{
+  EXPECT_VALUE,
+  EXPECT_VALUE_OR_CLOSE,   /* just after '[' */
+  EXPECT_KEY,              /* after ',' in an object */
+  EXPECT_KEY_OR_CLOSE,     /* just after '{' */
+  EXPECT_COLON,
+  EXPECT_COMMA_OR_CLOSE,   /* after a value inside an array or object */
+  EXPECT_END,              /* after the root value */
+} SyntaxState;
+
+/* The whole RFC 8259 grammar, linear and with a bounded stack. json-glib 1.6 accepts far
+ * more than JSON (comments, hex and octal numbers, single quotes, "- 1", a "var x ="
+ * prefix), so it is only ever given text that passed this. */
+static gboolean
+check_syntax (const char *data,
+              gsize       len,
+              GArray     *big_ints,
+              GError    **error)
+{
+  char stack[VD_PROTOCOL_MAX_DEPTH];
+  guint depth = 0;
+  SyntaxState state = EXPECT_VALUE;
+  gsize i = 0;
+
+  for (;;)
+    {
+      char c;
+
+      while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r'))
+        i++;
+      if (i == len)
+        return state == EXPECT_END ? TRUE : syntax_error (i, error);
+      c = data[i];
+
+      switch (state)
+        {
+        case EXPECT_END:
+          return syntax_error (i, error);
+
+        case EXPECT_COLON:
+          if (c != ':')
+            return syntax_error (i, error);
+          i++;
+          state = EXPECT_VALUE;
+          continue;
+
+        case EXPECT_KEY_OR_CLOSE:
+        case EXPECT_KEY:
+          if (c == '}' && state == EXPECT_KEY_OR_CLOSE)
+            {
+              depth--;
+              i++;
+              break;
+            }
+          if (c != '"' || !scan_string (data, len, &i, error))
+            return c != '"' ? syntax_error (i, error) : FALSE;
+          state = EXPECT_COLON;
+          continue;
+
+        case EXPECT_COMMA_OR_CLOSE:
+          if (c == ',')
+            {
+              state = stack[depth - 1] == '{' ? EXPECT_KEY : EXPECT_VALUE;
+              i++;
+              continue;
+            }
+          if ((c == ']' && stack[depth - 1] == '[') || (c == '}' && stack[depth - 1] == '{'))
+            {
+              depth--;
+              i++;
+              break;
+            }
+          return syntax_error (i, error);
+
+        case EXPECT_VALUE_OR_CLOSE:
+        case EXPECT_VALUE:
+          if (c == ']' && state == EXPECT_VALUE_OR_CLOSE)
+            {
+              depth--;
+              i++;
+              break;
+            }
+          if (c == '[' || c == '{')
+            {
+              if (depth == VD_PROTOCOL_MAX_DEPTH)
+                return syntax_error (i, error);
+              stack[depth++] = c;
+              state = c == '[' ? EXPECT_VALUE_OR_CLOSE : EXPECT_KEY_OR_CLOSE;
+              i++;
+              continue;
+            }
+          if (c == '"')
+            {
+              if (!scan_string (data, len, &i, error))
+                return FALSE;
+            }
+          else if (c == '-' || g_ascii_isdigit (c))
+            {
+              if (!scan_number (data, len, &i, big_ints, error))
+                return FALSE;
+            }
+          else if (c == 't' && len - i >= 4 && memcmp (data + i, "true", 4) == 0)
+            i += 4;
+          else if (c == 'f' && len - i >= 5 && memcmp (data + i, "false", 5) == 0)
+            i += 5;
+          else if (c == 'n' && len - i >= 4 && memcmp (data + i, "null", 4) == 0)
+            i += 4;
+          else
+            return syntax_error (i, error);
+          break;
+
+        default:
+          g_assert_not_reached ();
+        }
+
+      /* A value (scalar or closed container) is complete. */
+      state = depth == 0 ? EXPECT_END : EXPECT_COMMA_OR_CLOSE;
+    }
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Parsing */
+
+/* json-glib keeps the last of repeated object members silently; a repeated member could
+ * let two readers see two different changes, so it is noticed while parsing. */
+typedef struct
+{
+  GHashTable *repeated;   /* JsonObject * → the first repeated member name */
+  guint       counts[VD_PROTOCOL_MAX_DEPTH + 1];
+  guint       depth;
+} ParseState;
+
+static void
+object_start_cb (JsonParser *parser,
+                 gpointer    user_data)
+{
+  ParseState *state = user_data;
+
+  state->depth++;
+  if (state->depth < G_N_ELEMENTS (state->counts))
+    state->counts[state->depth] = 0;
+}
+
+static void
+object_member_cb (JsonParser *parser,
+                  JsonObject *object,
+                  const char *member_name,
+                  gpointer    user_data)
+{
+  ParseState *state = user_data;
+
+  if (state->depth == 0 || state->depth >= G_N_ELEMENTS (state->counts))
+    return;
+
+  /* A repeated name replaces a member instead of adding one. */
+  if (++state->counts[state->depth] > json_object_get_size (object) &&
+      !g_hash_table_contains (state->repeated, object))
+    g_hash_table_insert (state->repeated, object, g_strdup (member_name));
+}
+
+static void
+object_end_cb (JsonParser *parser,
+               JsonObject *object,
+               gpointer    user_data)
+{
+  ParseState *state = user_data;
+
+  if (state->depth > 0)
+    state->depth--;
+}
+
+/* Untrusted bytes to a parsed document. On success the parser owns the tree and
+ * *repeated maps every object with a repeated member name to that name. */
+static JsonParser *
+parse_untrusted (const char  *data,
+                 gsize        len,
+                 gsize        max_size,
+                 GHashTable **repeated,
+                 GError     **error)
+{
+  g_autoptr(GArray) big_ints = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GHashTable) seen = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GString) rewritten = NULL;
+  ParseState state = { 0 };
+
+  if (!vd_json_precheck (data, len, max_size, error))
+    return NULL;
+
+  big_ints = g_array_new (FALSE, FALSE, sizeof (gsize));
+  if (!check_syntax (data, len, big_ints, error))
+    return NULL;
+
+  /* json-glib reads integers with strtoull and wraps them into 64 bits, so
+   * 18446744073709551615 would arrive as -1. Such numbers are turned into fractions,
+   * which is what they are to JSON: a number, too large for an integer cell. */
+  if (big_ints->len > 0)
+    {
+      gsize from = 0;
+
+      rewritten = g_string_sized_new (len + 2 * big_ints->len);
+      for (guint k = 0; k < big_ints->len; k++)
+        {
+          gsize end = g_array_index (big_ints, gsize, k);
+
+          g_string_append_len (rewritten, data + from, end - from);
+          g_string_append (rewritten, ".0");
+          from = end;
+        }
+      g_string_append_len (rewritten, data + from, len - from);
+      data = rewritten->str;
+      len = rewritten->len;
+    }
+
+  seen = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  state.repeated = seen;
+  parser = json_parser_new ();
+  g_signal_connect (parser, "object-start", G_CALLBACK (object_start_cb), &state);
+  g_signal_connect (parser, "object-member", G_CALLBACK (object_member_cb), &state);
+  g_signal_connect (parser, "object-end", G_CALLBACK (object_end_cb), &state);
+
+  if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
+    {
+      g_set_error (error, VD_ERROR, VD_ERROR_BAD_REQUEST,
+                   _("The request is not valid JSON: %s"), local_error->message);
+      return NULL;
+    }
+  g_signal_handlers_disconnect_by_data (parser, &state);
+
+  if (json_parser_get_root (parser) == NULL)
+    {
+      syntax_error (0, error);
+      return NULL;
+    }
+
+  *repeated = g_steal_pointer (&seen);
+  return g_steal_pointer (&parser);
+}
+
+/* Text from a peer as it may appear in a sentence: short, one line. */
+static char *
+quote (const char *s)
+{
+  GString *out;
+  glong n_chars;
+
+  if (s == NULL || !g_utf8_validate (s, -1, NULL))
+    return g_strdup ("?");
+
+  n_chars = g_utf8_strlen (s, -1);
+  out = g_string_new (NULL);
+  for (const char *p = s; *p != '\0' && (glong) g_utf8_pointer_to_offset (s, p) < QUOTE_MAX_CHARS;
+       p = g_utf8_next_char (p))
+    {
+      gunichar ch = g_utf8_get_char (p);
+
+      if (g_unichar_iscntrl (ch))
+        g_string_append_c (out, ' ');
+      else
+        g_string_append_unichar (out, ch);
+    }
+  if (n_chars > QUOTE_MAX_CHARS)
+    g_string_append (out, "…");
+
+  return g_string_free (out, FALSE);
+}
+
+static const char *
+node_string (JsonNode *node)
+{
+  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    return json_node_get_string (node);
+  return NULL;
+}
+
+static gboolean
+node_is_int (JsonNode *node)
+{
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64;
+}
+
+gboolean
+vd_value_from_json (const VdColumn *column,
+                    JsonNode       *node,
+                    VdValue        *out,
+                    GError        **error)
+{
+  const char *label;
+  GType type;
+
+  g_return_val_if_fail (column != NULL, FALSE);
+  g_return_val_if_fail (node != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  label = vd_column_label (column);
+  vd_value_clear (out);
+
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_NULL:
+      break;
+
+    case JSON_NODE_ARRAY:
+      g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                   _("The %s must be a single value, not a list."), label);
+      return FALSE;
+
+    case JSON_NODE_OBJECT:
+      g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                   _("The %s must be a single value, not an object."), label);
+      return FALSE;
+
+    case JSON_NODE_VALUE:
+      type = json_node_get_value_type (node);
+      if (type == G_TYPE_INT64)
+        {
+          gint64 i = json_node_get_int (node);
+
+          if (column->type == VD_TYPE_INTEGER && (i > SAFE_INTEGER_MAX || i < -SAFE_INTEGER_MAX))
+            goto out_of_range;
+          vd_value_set_int (out, i);
+        }
+      else if (type == G_TYPE_DOUBLE)
+        {
+          double r = json_node_get_double (node);
+
+          if (column->type == VD_TYPE_INTEGER && r == floor (r) && fabs (r) > (double) SAFE_INTEGER_MAX)
+            goto out_of_range;
+          vd_value_set_real (out, r);
+        }
+      else if (type == G_TYPE_BOOLEAN)
+        vd_value_set_bool (out, json_node_get_boolean (node));
+      else if (type == G_TYPE_STRING)
+        vd_value_set_text (out, json_node_get_string (node));
+      else
+        {
+          g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                       _("The %s has a value of an unknown kind."), label);
+          return FALSE;
+        }
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+
+  if (!vd_value_validate (column, out, error))
+    {
+      vd_value_clear (out);
+      return FALSE;
+    }
+  return TRUE;
+
+out_of_range:
+  g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+               _("The %s is too large: it must be a whole number between -%" G_GINT64_FORMAT
+                 " and %" G_GINT64_FORMAT "."),
+               label, SAFE_INTEGER_MAX, SAFE_INTEGER_MAX);
+  return FALSE;
+}
+
+static gboolean
+repeated_member_error (GHashTable  *repeated,
+                       JsonObject  *object,
+                       const char  *what,
+                       GError     **error)
+{
+  const char *name;
+  g_autofree char *quoted = NULL;
+
+  if (repeated == NULL || (name = g_hash_table_lookup (repeated, object)) == NULL)
+    return FALSE;
+
+  quoted = quote (name);
+  /* TRANSLATORS: the second %s is "change", "request" or "answer" */
+  g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+               _("The member “%s” appears more than once in the %s."), quoted, what);
+  return TRUE;
+}
+
+static gboolean
+missing_member (const char  *name,
+                GError     **error)
+{
+  g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+               _("The change has no “%s”, or it is not text."), name);
+  return FALSE;
+}
+
+static VdChange *
+change_from_json (JsonNode        *node,
+                  VdChangeOrigin   origin,
+                  GHashTable      *repeated,
+                  GError         **error)
+{
+  g_autoptr(VdChange) change = NULL;
+  JsonObject *object, *set;
+  JsonNode *set_node, *seq_node;
+  const char *table_name, *id, *hlc_text, *site;
+  const VdTable *table;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+  VdHlc hlc;
+  guint n_known = 0;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_set_error_literal (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                           _("The change is not a JSON object."));
+      return NULL;
+    }
+  object = json_node_get_object (node);
+  if (repeated_member_error (repeated, object, _("change"), error))
+    return NULL;
+
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &name, &member))
+    {
+      if (strcmp (name, "table") == 0 || strcmp (name, "id") == 0 ||
+          strcmp (name, "hlc") == 0 || strcmp (name, "site") == 0 ||
+          strcmp (name, "set") == 0 ||
+          (strcmp (name, "seq") == 0 && origin == VD_CHANGE_FROM_SERVER))
+        n_known++;
+      else
+        {
+          g_autofree char *quoted = quote (name);
+
+          g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                       _("The change has an unknown member “%s”."), quoted);
+          return NULL;
+        }
+    }
+
+  table_name = node_string (json_object_get_member (object, "table"));
+  if (table_name == NULL)
+    return missing_member ("table", error), NULL;
+  table = vd_schema_lookup_table (table_name);
+  if (table == NULL)
+    {
+      g_autofree char *quoted = quote (table_name);
+
+      g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                   _("There is no table “%s”."), quoted);
+      return NULL;
+    }
+  if (table->server_owned && origin == VD_CHANGE_FROM_CLIENT)
+    {
+      g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                   _("The table “%s” is written by the server only."), table->name);
+      return NULL;
+    }
+
+  id = node_string (json_object_get_member (object, "id"));
+  if (id == NULL)
+    return missing_member ("id", error), NULL;
+  hlc_text = node_string (json_object_get_member (object, "hlc"));
+  if (hlc_text == NULL)
+    return missing_member ("hlc", error), NULL;
+  site = node_string (json_object_get_member (object, "site"));
+  if (site == NULL)
+    return missing_member ("site", error), NULL;
+
+  change = g_new0 (VdChange, 1);
+  change->table = table;
+  change->cells = cells_new (4);
+  if (!vd_uuid_normalize (id, change->id))
+    {
+      g_autofree char *quoted = quote (id);
+
+      g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                   _("The row id “%s” is not a UUID."), quoted);
+      return NULL;
+    }
+  if (!vd_hlc_parse (hlc_text, &hlc, error))
+    return NULL;
+  change->hlc = hlc;
+  if (!vd_uuid_normalize (site, change->site))
+    {
+      g_autofree char *quoted = quote (site);
+
+      g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                   _("The site “%s” is not a device id (a UUID)."), quoted);
+      return NULL;
+    }
+
+  seq_node = json_object_get_member (object, "seq");
+  if (seq_node != NULL)
+    {
+      if (!node_is_int (seq_node) || json_node_get_int (seq_node) <= 0)
+        {
+          g_set_error_literal (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                               _("The change’s seq must be a positive whole number."));
+          return NULL;
+        }
+      change->seq = json_node_get_int (seq_node);
+    }
+
+  set_node = json_object_get_member (object, "set");
+  if (set_node == NULL || !JSON_NODE_HOLDS_OBJECT (set_node))
+    {
+      g_set_error_literal (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                           _("The change has no “set” object with the columns it sets."));
+      return NULL;
+    }
+  set = json_node_get_object (set_node);
+  if (json_object_get_size (set) == 0)
+    {
+      g_set_error_literal (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                           _("The change sets no column."));
+      return NULL;
+    }
+  if (repeated_member_error (repeated, set, _("change"), error))
+    return NULL;
+
+  json_object_iter_init (&iter, set);
+  while (json_object_iter_next (&iter, &name, &member))
+    {
+      const VdColumn *column = vd_table_lookup_column (table, name);
+      VdValue value = { .kind = VD_VALUE_NULL };
+
+      if (column == NULL)
+        {
+          g_autofree char *quoted = quote (name);
+
+          if (strcmp (name, "id") == 0)
+            g_set_error_literal (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                                 _("The id of a row cannot be changed."));
+          else
+            g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                         _("The table “%s” has no column “%s”."), table->name, quoted);
+          return NULL;
+        }
+      if (column->server_owned && origin == VD_CHANGE_FROM_CLIENT)
+        {
+          g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                       _("The %s is written by the server only."), vd_column_label (column));
+          return NULL;
+        }
+      if (!vd_value_from_json (column, member, &value, error))
+        return NULL;
+      vd_change_take_cell (change, column, &value);
+    }
+
+  return g_steal_pointer (&change);
+}
+
+VdChange *
+vd_change_from_json (JsonNode        *node,
+                     VdChangeOrigin   origin,
+                     GError         **error)
+{
+  g_return_val_if_fail (node != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return change_from_json (node, origin, NULL, error);
+}
+
+static gboolean
+bad_request (GError     **error,
+             const char  *message)
+{
+  g_set_error_literal (error, VD_ERROR, VD_ERROR_BAD_REQUEST, message);
+  return FALSE;
+}
+
+/* A repeated member at the top of a request cannot be a change's fault. */
+static gboolean
+check_top_repeated (GHashTable  *repeated,
+                    JsonObject  *object,
+                    GError     **error)
+{
+  const char *name = g_hash_table_lookup (repeated, object);
+  g_autofree char *quoted = NULL;
+
+  if (name == NULL)
+    return TRUE;
+  quoted = quote (name);
+  g_set_error (error, VD_ERROR, VD_ERROR_BAD_REQUEST,
+               _("The member “%s” appears more than once in the request."), quoted);
+  return FALSE;
+}
+
+VdPushRequest *
+vd_push_request_decode (const char  *data,
+                        gsize        len,
+                        GError     **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GHashTable) repeated = NULL;
+  g_autoptr(VdPushRequest) request = NULL;
+  JsonNode *root, *member;
+  JsonObject *object;
+  JsonArray *changes;
+  JsonObjectIter iter;
+  const char *name, *device_id;
+
+  g_return_val_if_fail (data != NULL || len == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  parser = parse_untrusted (data, len, VD_PROTOCOL_MAX_BODY, &repeated, error);
+  if (parser == NULL)
+    return NULL;
+
+  root = json_parser_get_root (parser);
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    return bad_request (error, _("The push must be a JSON object.")), NULL;
+  object = json_node_get_object (root);
+  if (!check_top_repeated (repeated, object, error))
+    return NULL;
+
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &name, &member))
+    {
+      if (strcmp (name, "device_id") != 0 && strcmp (name, "batch_id") != 0 &&
+          strcmp (name, "changes") != 0)
+        {
+          g_autofree char *quoted = quote (name);
+
+          g_set_error (error, VD_ERROR, VD_ERROR_BAD_REQUEST,
+                       _("The push has an unknown member “%s”."), quoted);
+          return NULL;
+        }
+    }
+
+  request = g_new0 (VdPushRequest, 1);
+
+  device_id = node_string (json_object_get_member (object, "device_id"));
+  if (device_id == NULL || !vd_uuid_normalize (device_id, request->device_id))
+    return bad_request (error, _("The push needs a “device_id” that is a UUID.")), NULL;
+
+  member = json_object_get_member (object, "batch_id");
+  if (!node_is_int (member) || json_node_get_int (member) <= 0)
+    return bad_request (error, _("The push needs a “batch_id” that is a positive whole number.")), NULL;
+  request->batch_id = json_node_get_int (member);
+
+  member = json_object_get_member (object, "changes");
+  if (member == NULL || !JSON_NODE_HOLDS_ARRAY (member))
+    return bad_request (error, _("The push needs a “changes” list.")), NULL;
+  changes = json_node_get_array (member);
+  request->n_total = json_array_get_length (changes);
+  if (request->n_total > VD_PROTOCOL_MAX_PUSH)
+    {
+      g_set_error (error, VD_ERROR, VD_ERROR_PAYLOAD_TOO_LARGE,
+                   _("The push has %u changes; at most %d are accepted at once."),
+                   request->n_total, VD_PROTOCOL_MAX_PUSH);
+      return NULL;
+    }
+
+  request->changes = g_ptr_array_new_full (request->n_total, (GDestroyNotify) vd_change_free);
+  request->indices = g_array_sized_new (FALSE, FALSE, sizeof (guint), request->n_total);
+  request->rejected = g_ptr_array_new_with_free_func ((GDestroyNotify) vd_rejection_free);
+
+  for (guint i = 0; i < request->n_total; i++)
+    {
+      g_autoptr(GError) change_error = NULL;
+      VdChange *change;
+
+      change = change_from_json (json_array_get_element (changes, i), VD_CHANGE_FROM_CLIENT,
+                                 repeated, &change_error);
+      if (change != NULL)
+        {
+          g_ptr_array_add (request->changes, change);
+          g_array_append_val (request->indices, i);
+        }
+      else
+        {
+          VdRejection *rejection = g_new0 (VdRejection, 1);
+
+          rejection->index = i;
+          rejection->code = g_strdup (vd_error_code_to_string (VD_ERROR_INVALID_CHANGE));
+          rejection->message = g_strdup (change_error->message);
+          g_ptr_array_add (request->rejected, rejection);
+        }
+    }
+
+  return g_steal_pointer (&request);
+}
+
+VdPullAnswer *
+vd_pull_answer_decode (const char  *data,
+                       gsize        len,
+                       GError     **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GHashTable) repeated = NULL;
+  g_autoptr(VdPullAnswer) answer = NULL;
+  JsonNode *root, *member;
+  JsonObject *object;
+  JsonArray *changes;
+  guint n_changes;
+
+  g_return_val_if_fail (data != NULL || len == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  parser = parse_untrusted (data, len, PULL_MAX_ANSWER, &repeated, error);
+  if (parser == NULL)
+    return NULL;
+
+  root = json_parser_get_root (parser);
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    return bad_request (error, _("The pull answer is not a JSON object.")), NULL;
+  object = json_node_get_object (root);
+  if (!check_top_repeated (repeated, object, error))
+    return NULL;
+
+  /* Members this version does not know are ignored: a newer server may add some. */
+  answer = g_new0 (VdPullAnswer, 1);
+
+  member = json_object_get_member (object, "cursor");
+  if (!node_is_int (member) || json_node_get_int (member) < 0)
+    return bad_request (error, _("The pull answer has no valid “cursor”.")), NULL;
+  answer->cursor = json_node_get_int (member);
+
+  member = json_object_get_member (object, "more");
+  if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) ||
+      json_node_get_value_type (member) != G_TYPE_BOOLEAN)
+    return bad_request (error, _("The pull answer has no valid “more”.")), NULL;
+  answer->more = json_node_get_boolean (member);
+
+  if (!vd_hlc_parse (node_string (json_object_get_member (object, "server_hlc")),
+                     &answer->server_hlc, NULL))
+    return bad_request (error, _("The pull answer has no valid “server_hlc”.")), NULL;
+
+  member = json_object_get_member (object, "changes");
+  if (member == NULL || !JSON_NODE_HOLDS_ARRAY (member))
+    return bad_request (error, _("The pull answer has no “changes” list.")), NULL;
+  changes = json_node_get_array (member);
+  n_changes = json_array_get_length (changes);
+
+  answer->changes = g_ptr_array_new_full (n_changes, (GDestroyNotify) vd_change_free);
+  for (guint i = 0; i < n_changes; i++)
+    {
+      g_autoptr(GError) change_error = NULL;
+      VdChange *change;
+
+      change = change_from_json (json_array_get_element (changes, i), VD_CHANGE_FROM_SERVER,
+                                 repeated, &change_error);
+      if (change != NULL && change->seq == 0)
+        {
+          g_clear_pointer (&change, vd_change_free);
+          g_set_error_literal (&change_error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                               _("The change has no “seq”."));
+        }
+      if (change == NULL)
+        {
+          g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                       _("Change %u: %s"), i, change_error->message);
+          return NULL;
+        }
+      g_ptr_array_add (answer->changes, change);
+    }
+
+  return g_steal_pointer (&answer);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Encoding */
+
+static void
+append_string (GString    *out,
+               const char *s)
+{
+  const char *run = s;
+  const char *p;
+
+  g_string_append_c (out, '"');
+  for (p = s; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+
+      if (c >= 0x20 && c != '"' && c != '\\')
+        continue;
+
+      g_string_append_len (out, run, p - run);
+      switch (c)
+        {
+        case '"': g_string_append (out, "\\\""); break;
+        case '\\': g_string_append (out, "\\\\"); break;
+        case '\b': g_string_append (out, "\\b"); break;
+        case '\f': g_string_append (out, "\\f"); break;
+        case '\n': g_string_append (out, "\\n"); break;
+        case '\r': g_string_append (out, "\\r"); break;
+        case '\t': g_string_append (out, "\\t"); break;
+        default: g_string_append_printf (out, "\\u%04x", c); break;
+        }
+      run = p + 1;
+    }
+  g_string_append_len (out, run, p - run);
+  g_string_append_c (out, '"');
+}
+
+/* The shortest of %.15g, %.16g, %.17g that reads back as the same double, so 0.1 is
+ * written "0.1" and every double survives the trip. A fraction point is added to whole
+ * numbers so a real stays a real. */
+static void
+append_double (GString *out,
+               double   r)
+{
+  static const char * const formats[] = { "%.15g", "%.16g", "%.17g" };
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (!isfinite (r))
+    {
+      /* JSON cannot write it; validation never lets one in. */
+      g_warning ("Writing a non-finite number as null");
+      g_string_append (out, "null");
+      return;
+    }
+
+  for (guint k = 0; k < G_N_ELEMENTS (formats); k++)
+    {
+      g_ascii_formatd (buf, sizeof buf, formats[k], r);
+      if (g_ascii_strtod (buf, NULL) == r)
+        break;
+    }
+  g_string_append (out, buf);
+  if (strpbrk (buf, ".eE") == NULL)
+    g_string_append (out, ".0");
+}
+
+static void
+append_int (GString *out,
+            gint64   i)
+{
+  char buf[24];
+
+  g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, i);
+  g_string_append (out, buf);
+}
+
+static void
+append_value (GString        *out,
+              const VdColumn *column,
+              const VdValue  *value)
+{
+  switch (value->kind)
+    {
+    case VD_VALUE_NULL:
+      g_string_append (out, "null");
+      break;
+    case VD_VALUE_INT:
+      /* A real column holds reals: written as one, it decodes to the same kind. */
+      if (column->type == VD_TYPE_REAL)
+        append_double (out, (double) value->i);
+      else
+        append_int (out, value->i);
+      break;
+    case VD_VALUE_REAL:
+      append_double (out, value->r);
+      break;
+    case VD_VALUE_BOOL:
+      g_string_append (out, value->b ? "true" : "false");
+      break;
+    case VD_VALUE_TEXT:
+      append_string (out, value->s != NULL ? value->s : "");
+      break;
+    default:
+      g_string_append (out, "null");
+      break;
+    }
+}
+
+static void
+append_change (GString        *out,
+               const VdChange *change,
+               gboolean        with_seq)
+{
+  char hlc[VD_HLC_STRING_LEN + 1];
+
+  vd_hlc_format (change->hlc, hlc);
+
+  g_string_append (out, "{\"table\":");
+  append_string (out, change->table->name);
+  g_string_append (out, ",\"id\":\"");
+  g_string_append (out, change->id);
+  g_string_append (out, "\",\"hlc\":\"");
+  g_string_append (out, hlc);
+  g_string_append (out, "\",\"site\":\"");
+  g_string_append (out, change->site);
+  g_string_append (out, "\",\"set\":{");
+  for (guint i = 0; i < change->cells->len; i++)
+    {
+      const VdCell *cell = &g_array_index (change->cells, VdCell, i);
+
+      if (i > 0)
+        g_string_append_c (out, ',');
+      append_string (out, cell->column->name);
+      g_string_append_c (out, ':');
+      append_value (out, cell->column, &cell->value);
+    }
+  g_string_append_c (out, '}');
+  if (with_seq)
+    {
+      g_string_append (out, ",\"seq\":");
+      append_int (out, change->seq);
+    }
+  g_string_append_c (out, '}');
+}
+
+static char *
+finish (GString *out,
+        gsize   *out_len)
+{
+  if (out_len != NULL)
+    *out_len = out->len;
+  return g_string_free (out, FALSE);
+}
+
+char *
+vd_push_request_encode (const char *device_id,
+                        gint64      batch_id,
+                        GPtrArray  *changes,
+                        gsize      *out_len)
+{
+  GString *out;
+
+  g_return_val_if_fail (device_id != NULL, NULL);
+  g_return_val_if_fail (changes != NULL, NULL);
+
+  out = g_string_sized_new (128 + 256 * changes->len);
+  g_string_append (out, "{\"device_id\":");
+  append_string (out, device_id);
+  g_string_append (out, ",\"batch_id\":");
+  append_int (out, batch_id);
+  g_string_append (out, ",\"changes\":[");
+  for (guint i = 0; i < changes->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      append_change (out, g_ptr_array_index (changes, i), FALSE);
+    }
+  g_string_append (out, "]}");
+
+  return finish (out, out_len);
+}
+
+char *
+vd_pull_answer_encode (GPtrArray *changes,
+                       gint64     cursor,
+                       gboolean   more,
+                       VdHlc      server_hlc,
+                       gsize     *out_len)
+{
+  GString *out;
+  char hlc[VD_HLC_STRING_LEN + 1];
+
+  g_return_val_if_fail (changes != NULL, NULL);
+
+  out = g_string_sized_new (128 + 256 * changes->len);
+  g_string_append (out, "{\"changes\":[");
+  for (guint i = 0; i < changes->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      append_change (out, g_ptr_array_index (changes, i), TRUE);
+    }
+  g_string_append (out, "],\"cursor\":");
+  append_int (out, cursor);
+  g_string_append (out, ",\"more\":");
+  g_string_append (out, more ? "true" : "false");
+  vd_hlc_format (server_hlc, hlc);
+  g_string_append (out, ",\"server_hlc\":\"");
+  g_string_append (out, hlc);
+  g_string_append (out, "\"}");
+
+  return finish (out, out_len);
+}
+
+void
+vd_change_to_json (const VdChange *change,
+                   JsonBuilder    *builder)
+{
+  char hlc[VD_HLC_STRING_LEN + 1];
+
+  g_return_if_fail (change != NULL);
+  g_return_if_fail (JSON_IS_BUILDER (builder));
+
+  vd_hlc_format (change->hlc, hlc);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "table");
+  json_builder_add_string_value (builder, change->table->name);
+  json_builder_set_member_name (builder, "id");
+  json_builder_add_string_value (builder, change->id);
+  json_builder_set_member_name (builder, "hlc");
+  json_builder_add_string_value (builder, hlc);
+  json_builder_set_member_name (builder, "site");
+  json_builder_add_string_value (builder, change->site);
+  json_builder_set_member_name (builder, "set");
+  json_builder_begin_object (builder);
+  for (guint i = 0; i < change->cells->len; i++)
+    {
+      const VdCell *cell = &g_array_index (change->cells, VdCell, i);
+
+      json_builder_set_member_name (builder, cell->column->name);
+      switch (cell->value.kind)
+        {
+        case VD_VALUE_INT:
+          if (cell->column->type == VD_TYPE_REAL)
+            json_builder_add_double_value (builder, (double) cell->value.i);
+          else
+            json_builder_add_int_value (builder, cell->value.i);
+          break;
+        case VD_VALUE_REAL:
+          json_builder_add_double_value (builder, cell->value.r);
+          break;
+        case VD_VALUE_BOOL:
+          json_builder_add_boolean_value (builder, cell->value.b);
+          break;
+        case VD_VALUE_TEXT:
+          json_builder_add_string_value (builder, cell->value.s);
+          break;
+        case VD_VALUE_NULL:
+        default:
+          json_builder_add_null_value (builder);
+          break;
+        }
+    }
+  json_builder_end_object (builder);
+  if (change->seq > 0)
+    {
+      json_builder_set_member_name (builder, "seq");
+      json_builder_add_int_value (builder, change->seq);
+    }
+  json_builder_end_object (builder);
+}

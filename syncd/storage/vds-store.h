@@ -1,0 +1,296 @@
+/* vds-store.h — everything syncd keeps: companies, clinics (tenants), users, sessions and
+ * tokens, devices, and each clinic's synced rows with their merge, conflicts and pull.
+ * Written once on VdsDb, so the SQLite and PostgreSQL backends run the same logic.
+ *
+ * Thread-safe: every call borrows a connection from a pool (one per worker thread) and
+ * returns it; calls block, so the HTTP layer runs them in worker threads. Times are Unix
+ * seconds. Strings in returned structs are owned by the struct. */
+#pragma once
+
+#include <glib.h>
+#include "vd-change.h"
+#include "vd-hlc.h"
+
+G_BEGIN_DECLS
+
+#define VDS_STORE_ERROR (vds_store_error_quark ())
+
+typedef enum
+{
+  VDS_STORE_ERROR_FAILED,
+  VDS_STORE_ERROR_UNAVAILABLE,   /* database unreachable: answer 503 and retry */
+  VDS_STORE_ERROR_EXISTS,        /* unique name/slug/username taken */
+  VDS_STORE_ERROR_NOT_FOUND,
+  VDS_STORE_ERROR_INVALID,       /* bad argument (unknown zone, bad role…), message says which */
+  VDS_STORE_ERROR_BATCH_ORDER,   /* push with a batch_id older than the device's last */
+} VdsStoreError;
+
+GQuark vds_store_error_quark (void);
+
+typedef struct _VdsStore VdsStore;
+
+/* uri: "sqlite:PATH" or a PostgreSQL URI. Applies the forward-only numbered migrations
+ * (schema version kept in the database) before returning. pool_size connections at most. */
+VdsStore   *vds_store_open        (const char  *uri,
+                                   guint        pool_size,
+                                   GError     **error);
+void        vds_store_free        (VdsStore    *self);
+/* The schema version after migration. */
+guint       vds_store_get_schema_version (VdsStore *self);
+/* TRUE when the backend is PostgreSQL. */
+gboolean    vds_store_is_postgres (VdsStore    *self);
+/* The server's clock (thread-safe through the store's own lock): its hlc now. */
+VdHlc       vds_store_server_hlc  (VdsStore    *self);
+/* For tests: replaces the wall clock the store uses for hlc and skew checks. */
+void        vds_store_set_wall_clock (VdsStore      *self,
+                                      VdHlcWallFunc  wall,
+                                      gpointer       data);
+
+/* ---- companies, clinics, people (admin subcommands and demo loader) ---- */
+
+gboolean    vds_store_add_company (VdsStore    *self,
+                                   const char  *name,
+                                   char       **out_id,
+                                   GError     **error);
+/* timezone must be a known IANA id, currency 3 uppercase letters, slug [a-z0-9-]{1,64}. */
+gboolean    vds_store_add_tenant  (VdsStore    *self,
+                                   const char  *slug,
+                                   const char  *name,
+                                   const char  *timezone,
+                                   const char  *currency,
+                                   const char  *company_id,
+                                   char       **out_id,
+                                   GError     **error);
+/* platform_role: "none", "company_admin" or "platform_admin". password_hash: a libsodium
+ * crypto_pwhash_str string. */
+gboolean    vds_store_add_user    (VdsStore    *self,
+                                   const char  *username,
+                                   const char  *display_name,
+                                   const char  *password_hash,
+                                   const char  *platform_role,
+                                   char       **out_id,
+                                   GError     **error);
+/* role: front_desk, veterinarian, technician, groomer, clinic_admin. */
+gboolean    vds_store_add_membership    (VdsStore   *self,
+                                         const char *user_id,
+                                         const char *tenant_id,
+                                         const char *role,
+                                         GError    **error);
+gboolean    vds_store_add_company_admin (VdsStore   *self,
+                                         const char *user_id,
+                                         const char *company_id,
+                                         GError    **error);
+/* Looks up by slug or id. NULL without error when none. */
+char       *vds_store_find_company_id   (VdsStore   *self,
+                                         const char *name_or_id,
+                                         GError    **error);
+char       *vds_store_find_tenant_id    (VdsStore   *self,
+                                         const char *slug_or_id,
+                                         GError    **error);
+
+typedef struct
+{
+  char   *id;
+  char   *username;
+  char   *display_name;
+  char   *password_hash;
+  char   *platform_role;
+  gint    failed_logins;
+  gint64  locked_until;   /* 0 = not locked */
+} VdsUser;
+
+void        vds_user_free         (VdsUser     *user);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VdsUser, vds_user_free)
+
+/* NULL without error when there is no such user. */
+VdsUser    *vds_store_find_user   (VdsStore    *self,
+                                   const char  *username,
+                                   GError     **error);
+VdsUser    *vds_store_get_user    (VdsStore    *self,
+                                   const char  *user_id,
+                                   GError     **error);
+/* Atomically counts a failure; when the count reaches max_failures, sets locked_until =
+ * now + lock_seconds and resets the count. out_locked_until: the lock in force after it
+ * (0 = none). */
+gboolean    vds_store_login_failed    (VdsStore   *self,
+                                       const char *user_id,
+                                       gint64      now,
+                                       gint        max_failures,
+                                       gint64      lock_seconds,
+                                       gint64     *out_locked_until,
+                                       GError    **error);
+gboolean    vds_store_login_succeeded (VdsStore   *self,
+                                       const char *user_id,
+                                       GError    **error);
+
+typedef struct
+{
+  char *id;
+  char *slug;
+  char *name;
+  char *timezone;
+  char *currency;
+  char *company_id;
+  char *role;           /* the caller's clinic role, when listed for a user */
+} VdsTenant;
+
+void        vds_tenant_free       (VdsTenant   *tenant);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VdsTenant, vds_tenant_free)
+
+/* The clinics the user is a member of, with the role, ordered by name. */
+GPtrArray  *vds_store_user_tenants (VdsStore   *self,
+                                    const char *user_id,
+                                    GError    **error);
+/* The user's clinic role in that clinic; NULL without error when not a member. */
+char       *vds_store_get_membership (VdsStore   *self,
+                                      const char *user_id,
+                                      const char *tenant_id,
+                                      GError    **error);
+/* The companies a company_admin oversees (ids). */
+GStrv       vds_store_admin_company_ids (VdsStore   *self,
+                                         const char *user_id,
+                                         GError    **error);
+VdsTenant  *vds_store_get_tenant   (VdsStore   *self,
+                                    const char *tenant_id,
+                                    GError    **error);
+
+/* ---- sessions and tokens (ARCHITECTURE §6) ---- */
+
+typedef struct
+{
+  char    *session_id;
+  char    *user_id;
+  char    *device_id;
+  char    *kind;              /* "access" or "refresh" */
+  gint64   expires_at;
+  gboolean spent;             /* a refresh token already used */
+  gboolean session_revoked;
+  gint64   session_expires_at;  /* the absolute 30-day limit */
+} VdsToken;
+
+void        vds_token_free        (VdsToken    *token);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VdsToken, vds_token_free)
+
+/* A new session (refresh-token family) with its first access and refresh tokens; hashes
+ * are lowercase hex SHA-256 of the opaque tokens, which the store never sees. */
+gboolean    vds_store_create_session (VdsStore   *self,
+                                      const char *user_id,
+                                      const char *device_id,
+                                      const char *device_name,
+                                      gint64      now,
+                                      gint64      session_expires_at,
+                                      const char *access_hash,
+                                      gint64      access_expires_at,
+                                      const char *refresh_hash,
+                                      gint64      refresh_expires_at,
+                                      char      **out_session_id,
+                                      GError    **error);
+/* NULL without error for an unknown hash. */
+VdsToken   *vds_store_lookup_token   (VdsStore   *self,
+                                      const char *token_hash,
+                                      GError    **error);
+
+typedef enum
+{
+  VDS_ROTATE_OK,
+  VDS_ROTATE_UNKNOWN,     /* no such refresh token */
+  VDS_ROTATE_REPLAYED,    /* it was already spent: the whole session is now revoked */
+  VDS_ROTATE_EXPIRED,     /* token or session past its limit */
+  VDS_ROTATE_REVOKED,     /* session revoked before */
+} VdsRotateResult;
+
+/* In one transaction: checks the refresh token, marks it spent, adds the new pair to
+ * the same session. On replay revokes the session (RFC 9700 family revocation).
+ * out_token (may be NULL): the spent token's row (user, device, session) on OK. */
+gboolean    vds_store_rotate_refresh (VdsStore        *self,
+                                      const char      *refresh_hash,
+                                      gint64           now,
+                                      const char      *new_access_hash,
+                                      gint64           access_expires_at,
+                                      const char      *new_refresh_hash,
+                                      gint64           refresh_expires_at,
+                                      VdsRotateResult *out_result,
+                                      VdsToken       **out_token,
+                                      GError         **error);
+gboolean    vds_store_revoke_session (VdsStore   *self,
+                                      const char *session_id,
+                                      GError    **error);
+
+/* ---- devices ---- */
+
+typedef enum
+{
+  VDS_DEVICE_SEEN,
+  VDS_DEVICE_PUSHED,
+  VDS_DEVICE_PULLED,
+} VdsDeviceEvent;
+
+/* Upserts the device of a clinic: first/last seen, last push or pull, cursor (pull),
+ * app version (may be NULL: unchanged). */
+gboolean    vds_store_touch_device (VdsStore       *self,
+                                    const char     *tenant_id,
+                                    const char     *device_id,
+                                    const char     *user_id,
+                                    const char     *device_name,
+                                    const char     *app_version,
+                                    VdsDeviceEvent  event,
+                                    gint64          cursor,
+                                    gint64          now,
+                                    GError        **error);
+
+/* ---- sync (ARCHITECTURE §4) ---- */
+
+/* Applies a decoded push of one device in one transaction and returns the answer's JSON
+ * ({batch_id, accepted, rejected:[{index,code,message}], cursor, server_hlc}), which is
+ * stored with the device's batch so a replay returns it unchanged and changes nothing.
+ * Changes whose hlc is ahead of the server's clock by more than VD_PROTOCOL_MAX_SKEW_MS
+ * are rejected with code "clock_skew"; a change creating a row that lacks a required
+ * column, or a row id of another table, is rejected "invalid_change". Request-level
+ * rejections (req->rejected, from the decoder) are merged into the answer by index.
+ * Conflicts (double bookings per staff member unless allow_overlap, references to missing
+ * or deleted rows) are opened and resolved as server-owned rows of "conflicts" in the same
+ * transaction. A batch_id lower than the device's last → VDS_STORE_ERROR_BATCH_ORDER. */
+gboolean    vds_store_push         (VdsStore       *self,
+                                    const char     *tenant_id,
+                                    VdPushRequest  *req,
+                                    char          **out_answer_json,
+                                    GError        **error);
+/* Changes after cursor (VdChange*, each with seq), at most limit (see
+ * vd_cell_store_changes_since for the page rules). */
+gboolean    vds_store_pull         (VdsStore       *self,
+                                    const char     *tenant_id,
+                                    gint64          cursor,
+                                    guint           limit,
+                                    GPtrArray     **out_changes,
+                                    gint64         *out_cursor,
+                                    gboolean       *out_more,
+                                    GError        **error);
+
+/* ---- monitoring ---- */
+
+typedef struct
+{
+  char   *id;
+  char   *slug;
+  char   *name;
+  char   *company_id;
+  char   *timezone;
+  gint64  clients;        /* rows not deleted */
+  gint64  pets;
+  gint64  appointments;
+  gint64  staff;
+  gint64  devices;
+  gint64  last_sync_at;   /* 0 = never */
+  gint64  open_conflicts;
+  gint64  seq;            /* the clinic's sequence */
+} VdsTenantStats;
+
+void        vds_tenant_stats_free  (VdsTenantStats *stats);
+
+/* company_ids NULL = every clinic (platform admin); else only those companies'. Ordered by
+ * name. */
+GPtrArray  *vds_store_admin_tenants (VdsStore           *self,
+                                     const char * const *company_ids,
+                                     GError            **error);
+
+G_END_DECLS
