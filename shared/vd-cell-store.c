@@ -815,8 +815,8 @@ vd_cell_store_changes_since (VdCellStore *self,
         }
 
       before = out->len;
-      vd_row_changes_since (ts->table, id != NULL ? id : "", values, clocks, row_seq, after,
-                            out);
+      /* Whole rows (after = 0): see the header on why filtering cells loses some. */
+      vd_row_changes_since (ts->table, id != NULL ? id : "", values, clocks, row_seq, 0, out);
       for (guint c = 0; c < ts->table->n_columns; c++)
         vd_value_clear (&values[c]);
 

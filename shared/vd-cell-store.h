@@ -48,7 +48,8 @@ guint     vd_row_merge          (const VdChange    *change,
                                  gint64             seq);
 
 /* The changes a row's cells make after seq 'after': cells grouped per (hlc, site), in
- * (hlc, site) order; each change's seq is row_seq. Appends to out. */
+ * (hlc, site) order; each change's seq is row_seq. Appends to out. A paged listing passes
+ * after = 0 (whole rows; see vd_cell_store_changes_since). */
 void      vd_row_changes_since  (const VdTable     *table,
                                  const char        *id,
                                  const VdValue     *values,
@@ -76,10 +77,14 @@ gboolean     vd_cell_store_apply   (VdCellStore     *self,
                                     guint           *out_applied,
                                     GError         **error);
 
-/* The changes after seq 'after': rows in seq order, each row's cells above 'after'
- * grouped per (hlc, site) (see vd_row_changes_since), at most limit changes except that a
- * row is never split and the first row always comes whole. out_cursor: the seq of the last
- * row returned ('after' when none); out_more: rows remain after it. Returns VdChange*s. */
+/* The changes after seq 'after': the rows whose seq is above 'after', in seq order, each
+ * row whole (all its written cells) grouped per (hlc, site) (vd_row_changes_since with
+ * after = 0), at most limit changes except that a row is never split and the first row
+ * always comes whole. out_cursor: the seq of the last row returned ('after' when none);
+ * out_more: rows remain after it. Returns VdChange*s.
+ * Whole rows, not only the cells above 'after': a row's older cells can sit at or below
+ * a page's cursor while the row itself, moved on by a later write, comes only in a later
+ * page; filtered by that page's 'after' they would never be sent. */
 GPtrArray   *vd_cell_store_changes_since (VdCellStore *self,
                                           gint64       after,
                                           guint        limit,

@@ -125,5 +125,12 @@ void      vd_change_to_json    (const VdChange      *change,
 VdChange *vd_change_from_json  (struct _JsonNode    *node,
                                 VdChangeOrigin       origin,
                                 GError             **error);
+/* One JSON value as a cell of column: JSON integer, double, boolean, string and null
+ * become VD_VALUE_INT, REAL, BOOL, TEXT and NULL, then vd_value_validate. An integer
+ * column refuses values beyond ±(2^53 - 1). out must be initialised; it is cleared. */
+gboolean  vd_value_from_json   (const VdColumn      *column,
+                                struct _JsonNode    *node,
+                                VdValue             *out,
+                                GError             **error);
 
 G_END_DECLS

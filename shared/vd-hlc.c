@@ -247,3 +247,12 @@ vd_hlc_clock_update (VdHlcClock *clock,
 
   return TRUE;
 }
+
+void
+vd_hlc_clock_rewind (VdHlcClock *clock,
+                     VdHlc       last)
+{
+  g_return_if_fail (clock != NULL);
+
+  clock->last = last;
+}

@@ -58,6 +58,11 @@ gboolean    vd_hlc_clock_update       (VdHlcClock      *clock,
                                        VdHlc            remote,
                                        gint64           max_drift_ms,
                                        GError         **error);
+/* Moves the clock back to last without persisting it: only for a desk that learnt its
+ * wall clock ran ahead of the server's and re-stamps its unacknowledged writes (the
+ * caller persists the new value in the same transaction). */
+void        vd_hlc_clock_rewind       (VdHlcClock      *clock,
+                                       VdHlc            last);
 /* FALSE with VD_ERROR_CLOCK_SKEW and a sentence when hlc is ahead of now_ms by more than
  * max_drift_ms ("… is ahead of the server's clock by more than 300000 ms"). */
 gboolean    vd_hlc_check_drift        (VdHlc            hlc,

@@ -239,6 +239,15 @@ test_wall_out_of_range (void)
   wall.ms = (gint64) VD_HLC_MAX_MS + 1;
   g_assert_cmpuint (vd_hlc_clock_tick (clock), ==, hlc + 2);
 
+  /* Just past 48 bits: shifting would keep only the low bits (5) and issue a tiny hlc. */
+  {
+    g_autoptr(VdHlcClock) fresh = NULL;
+
+    wall.ms = (gint64) VD_HLC_MAX_MS + 6;
+    fresh = vd_hlc_clock_new (0, test_wall, &wall);
+    g_assert_cmpuint (vd_hlc_clock_tick (fresh), ==, vd_hlc_make (VD_HLC_MAX_MS, 0));
+  }
+
   /* A wall before 1970 counts as 0; the counter still moves. */
   wall.ms = -5000;
   past = vd_hlc_clock_new (0, test_wall, &wall);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package VetDesk needs to build, run and test.
+# The one list used by the README's commands and by CI.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain and build
+  gcc clang libclang-rt-14-dev meson ninja-build pkg-config gettext
+  # libraries
+  libglib2.0-dev libglib2.0-bin glib-networking libgtk-4-dev libgtk-4-bin libadwaita-1-dev
+  libsoup-3.0-dev libjson-glib-dev libsqlite3-dev libsecret-1-dev libpq-dev
+  libsodium-dev libgnutls28-dev
+  # servers and tools the tests start
+  postgresql postgresql-client xvfb xauth dbus dbus-x11 gnome-keyring
+  desktop-file-utils appstream imagemagick fonts-cantarell adwaita-icon-theme
+  openssl curl ca-certificates
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
