@@ -106,6 +106,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (VdsUser, vds_user_free)
 VdsUser    *vds_store_find_user   (VdsStore    *self,
                                    const char  *username,
                                    GError     **error);
+/* By id; NULL with VDS_STORE_ERROR_NOT_FOUND when there is no such user. */
 VdsUser    *vds_store_get_user    (VdsStore    *self,
                                    const char  *user_id,
                                    GError     **error);
@@ -150,6 +151,7 @@ char       *vds_store_get_membership (VdsStore   *self,
 GStrv       vds_store_admin_company_ids (VdsStore   *self,
                                          const char *user_id,
                                          GError    **error);
+/* NULL with VDS_STORE_ERROR_NOT_FOUND when there is no such clinic. */
 VdsTenant  *vds_store_get_tenant   (VdsStore   *self,
                                     const char *tenant_id,
                                     GError    **error);

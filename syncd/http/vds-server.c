@@ -1,0 +1,924 @@
+/* vds-server.c — syncd's SoupServer: TLS, listening, per-connection header and idle
+ * timeouts, the body limit enforced before the body is read, a worker pool for every
+ * store call (the main loop never blocks) and the graceful drain on SIGTERM. */
+#define G_LOG_DOMAIN "vetdesk-syncd"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <libsoup/soup.h>
+#include <math.h>
+#include <string.h>
+
+#include "vds-server.h"
+#include "vds-api.h"
+#include "vds-tls.h"
+#include "vd-error.h"
+#include "vd-protocol.h"
+
+struct _VdsServer
+{
+  GObject          parent_instance;
+
+  VdsStore        *store;
+  VdsServerConfig  config;
+  VdsApi          *api;
+  SoupServer      *soup;
+  GThreadPool     *pool;
+  GMainContext    *context;
+  char            *fingerprint;
+  char            *url;
+
+  guint            active;         /* requests between headers and finish */
+  gboolean         draining;
+  GTask           *drain_task;
+  GSource         *drain_timeout;
+};
+
+G_DEFINE_FINAL_TYPE (VdsServer, vds_server, G_TYPE_OBJECT)
+
+/* Per message: its header timer, the bytes of a chunked body so far, and whether it is
+ * counted as in flight. Lives as the message's data. */
+typedef struct
+{
+  VdsServer         *server;      /* not owned: the server outlives its messages */
+  SoupServerMessage *msg;         /* not owned */
+  GSource           *header_timer;
+  guint64            body_bytes;
+  gboolean           counted;
+  gboolean           disconnected;
+} MessageState;
+
+/* A request handed to a worker; owns a reference on its message. */
+typedef struct
+{
+  VdsServer         *server;
+  SoupServerMessage *msg;
+  VdsRequest        *req;
+} Job;
+
+/* ---- configuration ---- */
+
+void
+vds_server_config_init (VdsServerConfig *config)
+{
+  memset (config, 0, sizeof *config);
+  config->listen = g_strdup ("0.0.0.0:8443");
+  config->workers = 8;
+  config->header_timeout_s = 10;
+  config->idle_timeout_s = 30;
+  config->drain_timeout_s = 10;
+  config->address_rate = 50;
+  config->address_burst = 100;
+  config->clinic_rate = 200;
+  config->clinic_burst = 400;
+  config->login_rate = 5;
+  config->login_burst = 20;
+  config->lockout_failures = 10;
+  config->lockout_seconds = 15 * 60;
+}
+
+void
+vds_server_config_clear (VdsServerConfig *config)
+{
+  g_clear_pointer (&config->listen, g_free);
+  g_clear_pointer (&config->tls_cert, g_free);
+  g_clear_pointer (&config->tls_key, g_free);
+  g_clear_pointer (&config->data_dir, g_free);
+}
+
+static gboolean
+load_string (GKeyFile    *kf,
+             const char  *group,
+             const char  *key,
+             char       **value,
+             GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  char *text = g_key_file_get_string (kf, group, key, &local_error);
+
+  if (text == NULL)
+    {
+      if (g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND)
+          || g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  g_free (*value);
+  *value = text;
+  return TRUE;
+}
+
+static gboolean
+load_double (GKeyFile   *kf,
+             const char *group,
+             const char *key,
+             double      min,
+             double     *value,
+             GError    **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  double d;
+
+  if (!g_key_file_has_key (kf, group, key, NULL))
+    return TRUE;
+  d = g_key_file_get_double (kf, group, key, &local_error);
+  if (local_error != NULL || !isfinite (d) || d < min)
+    {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   _("The setting %s in [%s] must be a number of at least %g."),
+                   key, group, min);
+      return FALSE;
+    }
+  *value = d;
+  return TRUE;
+}
+
+static gboolean
+load_uint (GKeyFile   *kf,
+           const char *group,
+           const char *key,
+           guint       min,
+           guint       max,
+           guint      *value,
+           GError    **error)
+{
+  double d = *value;
+
+  if (!load_double (kf, group, key, min, &d, error))
+    return FALSE;
+  if (d > max || d != floor (d))
+    {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   _("The setting %s in [%s] must be a whole number from %u to %u."),
+                   key, group, min, max);
+      return FALSE;
+    }
+  *value = (guint) d;
+  return TRUE;
+}
+
+gboolean
+vds_server_config_load (VdsServerConfig *config,
+                        GKeyFile        *kf,
+                        GError         **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (!load_string (kf, "server", "listen", &config->listen, error)
+      || !load_string (kf, "server", "tls-cert", &config->tls_cert, error)
+      || !load_string (kf, "server", "tls-key", &config->tls_key, error)
+      || !load_string (kf, "server", "data-dir", &config->data_dir, error)
+      || !load_uint (kf, "server", "workers", 1, 256, &config->workers, error)
+      || !load_uint (kf, "limits", "header-timeout", 1, 3600, &config->header_timeout_s, error)
+      || !load_uint (kf, "limits", "idle-timeout", 1, 3600, &config->idle_timeout_s, error)
+      || !load_uint (kf, "limits", "drain-timeout", 0, 3600, &config->drain_timeout_s, error)
+      || !load_double (kf, "limits", "address-rate", 0, &config->address_rate, error)
+      || !load_double (kf, "limits", "address-burst", 0, &config->address_burst, error)
+      || !load_double (kf, "limits", "clinic-rate", 0, &config->clinic_rate, error)
+      || !load_double (kf, "limits", "clinic-burst", 0, &config->clinic_burst, error)
+      || !load_double (kf, "limits", "login-rate", 0, &config->login_rate, error)
+      || !load_double (kf, "limits", "login-burst", 0, &config->login_burst, error)
+      || !load_uint (kf, "limits", "lockout-failures", 1, 1000, &config->lockout_failures, error)
+      || !load_uint (kf, "limits", "lockout-seconds", 1, 30 * 24 * 3600,
+                     &config->lockout_seconds, error))
+    return FALSE;
+
+  if (g_key_file_has_key (kf, "server", "plain-http", NULL))
+    {
+      config->plain_http = g_key_file_get_boolean (kf, "server", "plain-http", &local_error);
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+void
+vds_server_config_apply_env (VdsServerConfig *config)
+{
+  const char *scale_text = g_getenv ("VDS_RATE_SCALE");
+  double scale;
+
+  if (scale_text == NULL || scale_text[0] == '\0')
+    return;
+  scale = g_ascii_strtod (scale_text, NULL);
+  if (!isfinite (scale) || scale < 0)
+    return;
+  config->address_rate *= scale;
+  config->address_burst *= scale;
+  config->clinic_rate *= scale;
+  config->clinic_burst *= scale;
+  config->login_rate *= scale;
+  config->login_burst *= scale;
+}
+
+gboolean
+vds_parse_listen_address (const char     *text,
+                          GInetAddress  **out_address,
+                          guint16        *out_port,
+                          GError        **error)
+{
+  g_autofree char *host = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  const char *port_text;
+  guint64 port;
+
+  if (text == NULL)
+    goto bad;
+
+  if (text[0] == '[')
+    {
+      const char *end = strchr (text, ']');
+      if (end == NULL || end[1] != ':')
+        goto bad;
+      host = g_strndup (text + 1, end - text - 1);
+      port_text = end + 2;
+    }
+  else
+    {
+      const char *colon = strrchr (text, ':');
+      if (colon == NULL || strchr (text, ':') != colon)
+        goto bad;
+      host = g_strndup (text, colon - text);
+      port_text = colon + 1;
+    }
+
+  if (g_str_equal (host, "localhost"))
+    address = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  else
+    address = g_inet_address_new_from_string (host);
+  if (address == NULL || port_text[0] == '\0'
+      || strspn (port_text, "0123456789") != strlen (port_text)
+      || !g_ascii_string_to_unsigned (port_text, 10, 0, 65535, &port, NULL))
+    goto bad;
+
+  *out_address = g_steal_pointer (&address);
+  *out_port = (guint16) port;
+  return TRUE;
+
+bad:
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               _("“%s” is not an address to listen on; write ADDRESS:PORT, such as "
+                 "0.0.0.0:8443 or [::1]:8443."), text ? text : "");
+  return FALSE;
+}
+
+/* ---- messages ---- */
+
+static void
+message_state_free (MessageState *state)
+{
+  if (state->header_timer != NULL)
+    {
+      g_source_destroy (state->header_timer);
+      g_source_unref (state->header_timer);
+    }
+  g_free (state);
+}
+
+static MessageState *
+get_state (SoupServerMessage *msg)
+{
+  return g_object_get_data (G_OBJECT (msg), "vds-state");
+}
+
+static void
+stop_header_timer (MessageState *state)
+{
+  if (state->header_timer != NULL)
+    {
+      g_source_destroy (state->header_timer);
+      g_clear_pointer (&state->header_timer, g_source_unref);
+    }
+}
+
+static void
+check_drained (VdsServer *self)
+{
+  GTask *task;
+
+  if (!self->draining || self->active > 0 || self->drain_task == NULL)
+    return;
+
+  task = g_steal_pointer (&self->drain_task);
+  if (self->drain_timeout != NULL)
+    {
+      g_source_destroy (self->drain_timeout);
+      g_clear_pointer (&self->drain_timeout, g_source_unref);
+    }
+  soup_server_disconnect (self->soup);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static void
+uncount (MessageState *state)
+{
+  if (!state->counted)
+    return;
+  state->counted = FALSE;
+  g_assert (state->server->active > 0);
+  state->server->active--;
+  check_drained (state->server);
+}
+
+static gboolean
+header_timeout_cb (gpointer data)
+{
+  MessageState *state = data;
+  GSocket *socket = soup_server_message_get_socket (state->msg);
+
+  g_clear_pointer (&state->header_timer, g_source_unref);
+  g_info ("Closing a connection from %s: no complete request headers in time",
+          soup_server_message_get_remote_host (state->msg));
+  /* Shutting the socket down makes libsoup's own read fail and clean up; closing the
+   * descriptor under it would not be safe. */
+  if (socket != NULL)
+    g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- the early 413: answered raw on the stolen connection, then a bounded lingering
+ * read so that a client still sending its body sees the answer rather than a reset. ---- */
+
+typedef struct
+{
+  GIOStream *stream;
+  char      *response;
+  gsize      response_len;
+  guchar     buf[16384];
+  guint64    discarded;
+  gint64     deadline;
+} Rejection;
+
+#define LINGER_MAX_BYTES (8 * 1024 * 1024)
+#define LINGER_MAX_US    (3 * G_USEC_PER_SEC)
+
+static void
+rejection_free (Rejection *r)
+{
+  g_clear_object (&r->stream);
+  g_free (r->response);
+  g_free (r);
+}
+
+static void
+rejection_closed_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      data)
+{
+  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+  rejection_free (data);
+}
+
+static void
+rejection_close (Rejection *r)
+{
+  g_io_stream_close_async (r->stream, G_PRIORITY_DEFAULT, NULL, rejection_closed_cb, r);
+}
+
+static void
+rejection_read_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      data)
+{
+  Rejection *r = data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, NULL);
+
+  if (n > 0)
+    r->discarded += n;
+  if (n <= 0 || r->discarded > LINGER_MAX_BYTES || g_get_monotonic_time () > r->deadline)
+    {
+      rejection_close (r);
+      return;
+    }
+  g_input_stream_read_async (G_INPUT_STREAM (source), r->buf, sizeof r->buf,
+                             G_PRIORITY_LOW, NULL, rejection_read_cb, r);
+}
+
+static void
+rejection_written_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      data)
+{
+  Rejection *r = data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL))
+    {
+      rejection_close (r);
+      return;
+    }
+  g_input_stream_read_async (g_io_stream_get_input_stream (r->stream), r->buf,
+                             sizeof r->buf, G_PRIORITY_LOW, NULL, rejection_read_cb, r);
+}
+
+static void
+reject_too_large (MessageState *state)
+{
+  g_autofree char *body = NULL;
+  g_autofree char *message = NULL;
+  gsize body_len;
+  Rejection *r;
+  GIOStream *stream;
+
+  message = g_strdup_printf (_("The request body is larger than the limit of %d MiB."),
+                             VD_PROTOCOL_MAX_BODY / (1024 * 1024));
+  body = vds_api_error_json (VD_ERROR_PAYLOAD_TOO_LARGE, message, &body_len);
+
+  g_info ("Refusing a body over %d bytes from %s", VD_PROTOCOL_MAX_BODY,
+          soup_server_message_get_remote_host (state->msg));
+
+  stop_header_timer (state);
+  stream = soup_server_message_steal_connection (state->msg);
+  /* A stolen message never finishes: it is no longer in flight. */
+  uncount (state);
+  if (stream == NULL)
+    return;
+
+  r = g_new0 (Rejection, 1);
+  r->stream = stream;
+  r->deadline = g_get_monotonic_time () + LINGER_MAX_US;
+  r->response = g_strdup_printf ("HTTP/1.1 413 Payload Too Large\r\n"
+                                 "Content-Type: application/json; charset=utf-8\r\n"
+                                 "Cache-Control: no-store\r\n"
+                                 "Connection: close\r\n"
+                                 "Content-Length: %" G_GSIZE_FORMAT "\r\n"
+                                 "\r\n%s", body_len, body);
+  r->response_len = strlen (r->response);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream), r->response,
+                                   r->response_len, G_PRIORITY_DEFAULT, NULL,
+                                   rejection_written_cb, r);
+}
+
+static void
+got_chunk_cb (SoupServerMessage *msg,
+              GBytes            *chunk,
+              gpointer           data)
+{
+  MessageState *state = get_state (msg);
+
+  if (state == NULL)
+    return;
+  state->body_bytes += g_bytes_get_size (chunk);
+  if (state->body_bytes > VD_PROTOCOL_MAX_BODY)
+    reject_too_large (state);
+}
+
+static void
+got_headers_cb (SoupServerMessage *msg,
+                gpointer           data)
+{
+  MessageState *state = get_state (msg);
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  VdsServer *self;
+
+  if (state == NULL)
+    return;
+  self = state->server;
+  stop_header_timer (state);
+
+  if (!state->counted)
+    {
+      state->counted = TRUE;
+      self->active++;
+    }
+
+  if (self->draining)
+    {
+      g_autofree char *body = NULL;
+      gsize len;
+
+      body = vds_api_error_json (VD_ERROR_UNAVAILABLE,
+                                 _("The sync server is shutting down. Try again in a few "
+                                   "moments."), &len);
+      soup_server_message_set_status (msg, 503, NULL);
+      soup_server_message_set_response (msg, "application/json; charset=utf-8",
+                                        SOUP_MEMORY_TAKE, g_steal_pointer (&body), len);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Connection", "close");
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Retry-After", "5");
+      return;
+    }
+
+  /* The body limit before a byte of the body is read. */
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+      && soup_message_headers_get_content_length (headers) > VD_PROTOCOL_MAX_BODY)
+    {
+      reject_too_large (state);
+      return;
+    }
+}
+
+static void
+disconnected_cb (SoupServerMessage *msg,
+                 gpointer           data)
+{
+  MessageState *state = get_state (msg);
+
+  if (state != NULL)
+    state->disconnected = TRUE;
+}
+
+static void
+finished_cb (SoupServerMessage *msg,
+             gpointer           data)
+{
+  MessageState *state = get_state (msg);
+
+  if (state != NULL)
+    {
+      stop_header_timer (state);
+      uncount (state);
+    }
+}
+
+static void
+request_started_cb (SoupServer        *soup,
+                    SoupServerMessage *msg,
+                    VdsServer         *self)
+{
+  MessageState *state = g_new0 (MessageState, 1);
+  GSocket *socket = soup_server_message_get_socket (msg);
+  guint timeout = self->config.header_timeout_s;
+
+  state->server = self;
+  state->msg = msg;
+  g_object_set_data_full (G_OBJECT (msg), "vds-state", state,
+                          (GDestroyNotify) message_state_free);
+
+  if (socket != NULL)
+    {
+      /* A byte must move every idle_timeout seconds, whatever the phase. */
+      g_socket_set_timeout (socket, self->config.idle_timeout_s);
+      /* The first request of a connection gets header_timeout from the accept (TLS
+       * handshake included); a later one on a kept-alive connection may first idle. */
+      if (g_object_get_data (G_OBJECT (socket), "vds-seen") != NULL)
+        timeout += self->config.idle_timeout_s;
+      g_object_set_data (G_OBJECT (socket), "vds-seen", GINT_TO_POINTER (1));
+    }
+
+  state->header_timer = g_timeout_source_new_seconds (timeout);
+  g_source_set_callback (state->header_timer, header_timeout_cb, state, NULL);
+  g_source_attach (state->header_timer, self->context);
+
+  g_signal_connect (msg, "got-headers", G_CALLBACK (got_headers_cb), NULL);
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (got_chunk_cb), NULL);
+  g_signal_connect (msg, "finished", G_CALLBACK (finished_cb), NULL);
+  g_signal_connect (msg, "disconnected", G_CALLBACK (disconnected_cb), NULL);
+}
+
+/* ---- answering ---- */
+
+static void
+apply_answer (VdsServer         *self,
+              SoupServerMessage *msg,
+              VdsRequest        *req)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  soup_server_message_set_status (msg, req->status, NULL);
+  soup_message_headers_replace (headers, "Cache-Control", "no-store");
+  if (req->headers != NULL)
+    for (guint i = 0; i + 1 < req->headers->len; i += 2)
+      soup_message_headers_replace (headers, g_ptr_array_index (req->headers, i),
+                                    g_ptr_array_index (req->headers, i + 1));
+  if (self->draining)
+    soup_message_headers_replace (headers, "Connection", "close");
+
+  if (req->answer != NULL && !g_str_equal (req->method, "HEAD"))
+    {
+      gsize len;
+      const char *data = g_bytes_get_data (req->answer, &len);
+
+      soup_server_message_set_response (msg, "application/json; charset=utf-8",
+                                        SOUP_MEMORY_COPY, data, len);
+    }
+  else if (req->answer != NULL)
+    soup_message_headers_replace (headers, "Content-Type", "application/json; charset=utf-8");
+}
+
+static gboolean
+job_done_cb (gpointer data)
+{
+  Job *job = data;
+  MessageState *state = get_state (job->msg);
+
+  if (state == NULL || !state->disconnected)
+    {
+      apply_answer (job->server, job->msg, job->req);
+      soup_server_message_unpause (job->msg);
+    }
+  g_object_unref (job->msg);
+  vds_request_free (job->req);
+  g_object_unref (job->server);
+  g_free (job);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+worker_cb (gpointer data,
+           gpointer user_data)
+{
+  Job *job = data;
+
+  vds_api_run (job->server->api, job->req);
+  g_main_context_invoke (job->server->context, job_done_cb, job);
+}
+
+static VdsRequest *
+request_from_message (SoupServerMessage *msg,
+                      const char        *path,
+                      GHashTable        *query)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  VdsRequest *req = g_new0 (VdsRequest, 1);
+  const char *content_type;
+
+  req->method = g_strdup (soup_server_message_get_method (msg));
+  req->path = g_strdup (path);
+  if (query != NULL)
+    {
+      GHashTableIter iter;
+      gpointer key, value;
+
+      req->query = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_hash_table_iter_init (&iter, query);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        g_hash_table_insert (req->query, g_strdup (key), g_strdup (value));
+    }
+  content_type = soup_message_headers_get_content_type (headers, NULL);
+  req->content_type = content_type ? g_ascii_strdown (content_type, -1) : NULL;
+  req->authorization = g_strdup (soup_message_headers_get_one (headers, "Authorization"));
+  req->user_agent = g_strdup (soup_message_headers_get_one (headers, "User-Agent"));
+  req->remote = g_strdup (soup_server_message_get_remote_host (msg));
+  if (req->remote == NULL)
+    req->remote = g_strdup ("unknown");
+  if (body != NULL && body->length > 0)
+    req->body = soup_message_body_flatten (body);
+  return req;
+}
+
+static void
+handler_cb (SoupServer        *soup,
+            SoupServerMessage *msg,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           data)
+{
+  VdsServer *self = data;
+  VdsRequest *req = request_from_message (msg, path, query);
+  Job *job;
+
+  if (!vds_api_precheck (self->api, req))
+    {
+      apply_answer (self, msg, req);
+      vds_request_free (req);
+      return;
+    }
+
+  job = g_new0 (Job, 1);
+  job->server = g_object_ref (self);
+  job->msg = g_object_ref (msg);
+  job->req = req;
+  soup_server_message_pause (msg);
+  g_thread_pool_push (self->pool, job, NULL);
+}
+
+/* ---- the object ---- */
+
+static void
+vds_server_dispose (GObject *object)
+{
+  VdsServer *self = VDS_SERVER (object);
+
+  if (self->pool != NULL)
+    {
+      g_thread_pool_free (self->pool, FALSE, TRUE);
+      self->pool = NULL;
+    }
+  if (self->soup != NULL)
+    soup_server_disconnect (self->soup);
+  g_clear_object (&self->soup);
+  if (self->drain_timeout != NULL)
+    {
+      g_source_destroy (self->drain_timeout);
+      g_clear_pointer (&self->drain_timeout, g_source_unref);
+    }
+  g_clear_object (&self->drain_task);
+
+  G_OBJECT_CLASS (vds_server_parent_class)->dispose (object);
+}
+
+static void
+vds_server_finalize (GObject *object)
+{
+  VdsServer *self = VDS_SERVER (object);
+
+  g_clear_pointer (&self->api, vds_api_free);
+  vds_server_config_clear (&self->config);
+  g_free (self->fingerprint);
+  g_free (self->url);
+  g_clear_pointer (&self->context, g_main_context_unref);
+
+  G_OBJECT_CLASS (vds_server_parent_class)->finalize (object);
+}
+
+static void
+vds_server_class_init (VdsServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = vds_server_dispose;
+  object_class->finalize = vds_server_finalize;
+}
+
+static void
+vds_server_init (VdsServer *self)
+{
+}
+
+VdsServer *
+vds_server_new (VdsStore              *store,
+                const VdsServerConfig *config,
+                GError               **error)
+{
+  g_autoptr(VdsServer) self = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+
+  g_return_val_if_fail (store != NULL, NULL);
+  g_return_val_if_fail (config != NULL, NULL);
+
+  self = g_object_new (VDS_TYPE_SERVER, NULL);
+  self->store = store;
+  self->config = *config;
+  self->config.listen = g_strdup (config->listen);
+  self->config.tls_cert = g_strdup (config->tls_cert);
+  self->config.tls_key = g_strdup (config->tls_key);
+  self->config.data_dir = g_strdup (config->data_dir);
+  self->context = g_main_context_ref_thread_default ();
+
+  if (!self->config.plain_http)
+    {
+      g_autofree char *cert_path = g_strdup (config->tls_cert);
+      g_autofree char *key_path = g_strdup (config->tls_key);
+
+      if ((cert_path == NULL) != (key_path == NULL))
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _("Give both a TLS certificate and its key, or neither."));
+          return NULL;
+        }
+      if (cert_path == NULL)
+        {
+          gboolean created = FALSE;
+
+          if (config->data_dir == NULL)
+            {
+              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                   _("A data directory is needed to keep the TLS "
+                                     "certificate."));
+              return NULL;
+            }
+          if (!vds_tls_ensure_self_signed (config->data_dir, &cert_path, &key_path,
+                                           &created, error))
+            return NULL;
+          if (created)
+            g_info ("Created a self-signed TLS certificate in %s", config->data_dir);
+        }
+      certificate = vds_tls_load (cert_path, key_path, error);
+      if (certificate == NULL)
+        return NULL;
+      self->fingerprint = vds_tls_fingerprint (certificate);
+    }
+
+  self->soup = soup_server_new ("server-header", "vetdesk-syncd",
+                                NULL);
+  if (certificate != NULL)
+    soup_server_set_tls_certificate (self->soup, certificate);
+  g_signal_connect (self->soup, "request-started", G_CALLBACK (request_started_cb), self);
+  soup_server_add_handler (self->soup, NULL, handler_cb, self, NULL);
+
+  self->api = vds_api_new (store, &self->config);
+  self->pool = g_thread_pool_new (worker_cb, NULL, MAX (1, config->workers), FALSE, error);
+  if (self->pool == NULL)
+    return NULL;
+
+  return g_steal_pointer (&self);
+}
+
+gboolean
+vds_server_listen (VdsServer  *self,
+                   GError    **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autofree char *host = NULL;
+  GSList *uris;
+  guint16 port;
+  int bound_port = 0;
+
+  g_return_val_if_fail (VDS_IS_SERVER (self), FALSE);
+
+  if (!vds_parse_listen_address (self->config.listen, &address, &port, error))
+    return FALSE;
+
+  if (self->config.plain_http && !g_inet_address_get_is_loopback (address))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("Plain HTTP is only allowed on a loopback address such as 127.0.0.1, "
+                     "not on %s."), self->config.listen);
+      return FALSE;
+    }
+
+  socket_address = g_inet_socket_address_new (address, port);
+  if (!soup_server_listen (self->soup, socket_address,
+                           self->config.plain_http ? 0 : SOUP_SERVER_LISTEN_HTTPS, error))
+    return FALSE;
+
+  uris = soup_server_get_uris (self->soup);
+  if (uris != NULL)
+    bound_port = g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  host = g_inet_address_to_string (address);
+  self->url = g_strdup_printf ("%s://%s%s%s:%d", self->config.plain_http ? "http" : "https",
+                               strchr (host, ':') ? "[" : "", host,
+                               strchr (host, ':') ? "]" : "",
+                               bound_port > 0 ? bound_port : port);
+  return TRUE;
+}
+
+const char *
+vds_server_get_url (VdsServer *self)
+{
+  g_return_val_if_fail (VDS_IS_SERVER (self), NULL);
+  return self->url;
+}
+
+const char *
+vds_server_get_fingerprint (VdsServer *self)
+{
+  g_return_val_if_fail (VDS_IS_SERVER (self), NULL);
+  return self->fingerprint;
+}
+
+static gboolean
+drain_timeout_cb (gpointer data)
+{
+  VdsServer *self = data;
+  GTask *task = g_steal_pointer (&self->drain_task);
+
+  g_clear_pointer (&self->drain_timeout, g_source_unref);
+  g_warning ("%u requests still running after %u s; closing their connections",
+             self->active, self->config.drain_timeout_s);
+  soup_server_disconnect (self->soup);
+  if (task != NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+void
+vds_server_shutdown_async (VdsServer           *self,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  GSList *listeners;
+
+  g_return_if_fail (VDS_IS_SERVER (self));
+  g_return_if_fail (self->drain_task == NULL);
+
+  self->drain_task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (self->drain_task, vds_server_shutdown_async);
+  self->draining = TRUE;
+
+  /* Stop accepting: the listener's accept fails once its socket is closed, and libsoup
+   * drops the source. Kept-alive connections get "Connection: close" on their answers. */
+  listeners = soup_server_get_listeners (self->soup);
+  for (GSList *l = listeners; l != NULL; l = l->next)
+    g_socket_close (l->data, NULL);
+  g_slist_free (listeners);
+
+  g_info ("Shutting down: waiting for %u requests in flight", self->active);
+  self->drain_timeout = g_timeout_source_new_seconds (self->config.drain_timeout_s);
+  g_source_set_callback (self->drain_timeout, drain_timeout_cb, self, NULL);
+  g_source_attach (self->drain_timeout, self->context);
+  check_drained (self);
+}
+
+gboolean
+vds_server_shutdown_finish (VdsServer     *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -1,0 +1,539 @@
+/* vds-store-auth.c — accounts as login sees them (failure counting and locks), and
+ * sessions with their access and refresh tokens, rotated and revoked per RFC 9700. */
+#define G_LOG_DOMAIN "vetdesk-syncd"
+
+#include "config.h"
+
+#include "vds-store.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+#include "vd-id.h"
+#include "vds-store-private.h"
+
+/* ---- Users ------------------------------------------------------------------------- */
+
+void
+vds_user_free (VdsUser *user)
+{
+  if (user == NULL)
+    return;
+
+  g_free (user->id);
+  g_free (user->username);
+  g_free (user->display_name);
+  g_free (user->password_hash);
+  g_free (user->platform_role);
+  g_free (user);
+}
+
+#define USER_COLUMNS \
+  "id, username, display_name, password_hash, platform_role, failed_logins, locked_until"
+
+typedef struct
+{
+  const char *sql;
+  const char *key;
+  VdsUser    *user;   /* out */
+} FindUser;
+
+static gboolean
+find_user_txn (VdsStore *self,
+               VdsDb    *db,
+               gpointer  data,
+               GError  **error)
+{
+  FindUser *find = data;
+  g_autoptr(VdsResult) result = NULL;
+  VdsParam params[1] = { VDS_TEXT (find->key) };
+  VdsUser *user;
+
+  g_clear_pointer (&find->user, vds_user_free);
+  result = vds_db_query (db, find->sql, params, 1, error);
+  if (result == NULL)
+    return FALSE;
+  if (vds_result_n_rows (result) == 0)
+    return TRUE;
+
+  user = g_new0 (VdsUser, 1);
+  user->id = g_strdup (vds_result_get_text (result, 0, 0));
+  user->username = g_strdup (vds_result_get_text (result, 0, 1));
+  user->display_name = g_strdup (vds_result_get_text (result, 0, 2));
+  user->password_hash = g_strdup (vds_result_get_text (result, 0, 3));
+  user->platform_role = g_strdup (vds_result_get_text (result, 0, 4));
+  user->failed_logins = (gint) vds_result_get_int (result, 0, 5);
+  user->locked_until = vds_result_get_int (result, 0, 6);
+  find->user = user;
+  return TRUE;
+}
+
+VdsUser *
+vds_store_find_user (VdsStore    *self,
+                     const char  *username,
+                     GError     **error)
+{
+  FindUser find = { "SELECT " USER_COLUMNS " FROM users WHERE username = $1", username, NULL };
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (username == NULL)
+    return NULL;
+  if (!vds_store_run (self, VDS_TXN_NONE, find_user_txn, &find, error))
+    return NULL;
+  return find.user;
+}
+
+VdsUser *
+vds_store_get_user (VdsStore    *self,
+                    const char  *user_id,
+                    GError     **error)
+{
+  FindUser find = { "SELECT " USER_COLUMNS " FROM users WHERE id = $1", user_id, NULL };
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (user_id != NULL && vd_uuid_is_valid (user_id))
+    {
+      if (!vds_store_run (self, VDS_TXN_NONE, find_user_txn, &find, error))
+        return NULL;
+      if (find.user != NULL)
+        return find.user;
+    }
+
+  g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND,
+               _("There is no user with the id “%s”."), user_id != NULL ? user_id : "");
+  return NULL;
+}
+
+typedef struct
+{
+  const char *user_id;
+  gint64      lock_until;
+  gint        max_failures;
+  gint64      locked_until;   /* out */
+  gboolean    found;          /* out */
+} LoginFailed;
+
+static gboolean
+login_failed_txn (VdsStore *self,
+                  VdsDb    *db,
+                  gpointer  data,
+                  GError  **error)
+{
+  LoginFailed *lf = data;
+  g_autoptr(VdsResult) result = NULL;
+  VdsParam params[3];
+
+  /* One statement, so two failures arriving together both count; the SET expressions
+   * all see the row as it was. */
+  params[0] = VDS_TEXT (lf->user_id);
+  params[1] = VDS_INT (lf->lock_until);
+  params[2] = VDS_INT (lf->max_failures);
+  result = vds_db_query (db,
+                         "UPDATE users SET "
+                         "failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0 "
+                         "ELSE failed_logins + 1 END, "
+                         "locked_until = CASE WHEN failed_logins + 1 >= $3 THEN $2 "
+                         "ELSE locked_until END "
+                         "WHERE id = $1 RETURNING locked_until",
+                         params, 3, error);
+  if (result == NULL)
+    return FALSE;
+  lf->found = vds_result_n_rows (result) > 0;
+  lf->locked_until = lf->found ? vds_result_get_int (result, 0, 0) : 0;
+  return TRUE;
+}
+
+gboolean
+vds_store_login_failed (VdsStore   *self,
+                        const char *user_id,
+                        gint64      now,
+                        gint        max_failures,
+                        gint64      lock_seconds,
+                        gint64     *out_locked_until,
+                        GError    **error)
+{
+  LoginFailed lf = { user_id, now + lock_seconds, MAX (max_failures, 1), 0, FALSE };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (user_id == NULL || !vd_uuid_is_valid (user_id) ||
+      !vds_store_run (self, VDS_TXN_NONE, login_failed_txn, &lf, error) || !lf.found)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND,
+                     _("There is no user with the id “%s”."), user_id != NULL ? user_id : "");
+      return FALSE;
+    }
+
+  if (out_locked_until != NULL)
+    *out_locked_until = lf.locked_until > now ? lf.locked_until : 0;
+  return TRUE;
+}
+
+typedef struct
+{
+  const char *sql;
+  const VdsParam *params;
+  guint n_params;
+  guint n_rows;   /* out */
+} Exec;
+
+static gboolean
+exec_txn (VdsStore *self,
+          VdsDb    *db,
+          gpointer  data,
+          GError  **error)
+{
+  Exec *ex = data;
+  g_autoptr(VdsResult) result = NULL;
+
+  result = vds_db_query (db, ex->sql, ex->params, ex->n_params, error);
+  if (result == NULL)
+    return FALSE;
+  ex->n_rows = vds_result_n_rows (result);
+  return TRUE;
+}
+
+gboolean
+vds_store_login_succeeded (VdsStore   *self,
+                           const char *user_id,
+                           GError    **error)
+{
+  VdsParam params[1] = { VDS_TEXT (user_id) };
+  Exec ex = { "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1 RETURNING id",
+              params, 1, 0 };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (user_id == NULL || !vd_uuid_is_valid (user_id) ||
+      !vds_store_run (self, VDS_TXN_NONE, exec_txn, &ex, error) || ex.n_rows == 0)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND,
+                     _("There is no user with the id “%s”."), user_id != NULL ? user_id : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- Sessions and tokens ----------------------------------------------------------- */
+
+void
+vds_token_free (VdsToken *token)
+{
+  if (token == NULL)
+    return;
+
+  g_free (token->session_id);
+  g_free (token->user_id);
+  g_free (token->device_id);
+  g_free (token->kind);
+  g_free (token);
+}
+
+static gboolean
+insert_token (VdsDb      *db,
+              const char *hash,
+              const char *session_id,
+              const char *kind,
+              gint64      expires_at,
+              GError    **error)
+{
+  VdsParam params[4];
+
+  params[0] = VDS_TEXT (hash);
+  params[1] = VDS_TEXT (session_id);
+  params[2] = VDS_TEXT (kind);
+  params[3] = VDS_INT (expires_at);
+  return vds_db_exec (db,
+                      "INSERT INTO tokens (hash, session_id, kind, expires_at, spent) "
+                      "VALUES ($1, $2, $3, $4, false)",
+                      params, 4, error);
+}
+
+typedef struct
+{
+  const char *session_id;
+  const char *user_id;
+  const char *device_id;
+  const char *device_name;
+  gint64      now;
+  gint64      session_expires_at;
+  const char *access_hash;
+  gint64      access_expires_at;
+  const char *refresh_hash;
+  gint64      refresh_expires_at;
+} CreateSession;
+
+static gboolean
+create_session_txn (VdsStore *self,
+                    VdsDb    *db,
+                    gpointer  data,
+                    GError  **error)
+{
+  CreateSession *cs = data;
+  VdsParam params[6];
+
+  params[0] = VDS_TEXT (cs->session_id);
+  params[1] = VDS_TEXT (cs->user_id);
+  params[2] = VDS_TEXT (cs->device_id);
+  params[3] = VDS_TEXT (cs->device_name);
+  params[4] = VDS_INT (cs->now);
+  params[5] = VDS_INT (cs->session_expires_at);
+  return vds_db_exec (db,
+                      "INSERT INTO sessions (id, user_id, device_id, device_name, created_at, "
+                      "expires_at, revoked) VALUES ($1, $2, $3, $4, $5, $6, false)",
+                      params, 6, error) &&
+         insert_token (db, cs->access_hash, cs->session_id, "access",
+                       MIN (cs->access_expires_at, cs->session_expires_at), error) &&
+         insert_token (db, cs->refresh_hash, cs->session_id, "refresh",
+                       MIN (cs->refresh_expires_at, cs->session_expires_at), error);
+}
+
+gboolean
+vds_store_create_session (VdsStore   *self,
+                          const char *user_id,
+                          const char *device_id,
+                          const char *device_name,
+                          gint64      now,
+                          gint64      session_expires_at,
+                          const char *access_hash,
+                          gint64      access_expires_at,
+                          const char *refresh_hash,
+                          gint64      refresh_expires_at,
+                          char      **out_session_id,
+                          GError    **error)
+{
+  g_autofree char *session_id = vd_uuid_new ();
+  CreateSession cs = {
+    session_id, user_id, device_id, device_name, now, session_expires_at,
+    access_hash, access_expires_at, refresh_hash, refresh_expires_at
+  };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (access_hash != NULL && refresh_hash != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (user_id == NULL || !vd_uuid_is_valid (user_id))
+    {
+      g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND,
+                   _("There is no user with the id “%s”."), user_id != NULL ? user_id : "");
+      return FALSE;
+    }
+
+  if (!vds_store_run (self, VDS_TXN_WRITE, create_session_txn, &cs, error))
+    return FALSE;
+
+  if (out_session_id != NULL)
+    *out_session_id = g_steal_pointer (&session_id);
+  return TRUE;
+}
+
+#define TOKEN_SELECT \
+  "SELECT s.id, s.user_id, s.device_id, t.kind, t.expires_at, t.spent, s.revoked, " \
+  "s.expires_at FROM tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = $1"
+
+typedef struct
+{
+  const char *hash;
+  VdsToken   *token;   /* out */
+} LookupToken;
+
+static VdsToken *
+token_from_result (VdsResult *result)
+{
+  VdsToken *token = g_new0 (VdsToken, 1);
+
+  token->session_id = g_strdup (vds_result_get_text (result, 0, 0));
+  token->user_id = g_strdup (vds_result_get_text (result, 0, 1));
+  token->device_id = g_strdup (vds_result_get_text (result, 0, 2));
+  token->kind = g_strdup (vds_result_get_text (result, 0, 3));
+  token->expires_at = vds_result_get_int (result, 0, 4);
+  token->spent = vds_result_get_bool (result, 0, 5);
+  token->session_revoked = vds_result_get_bool (result, 0, 6);
+  token->session_expires_at = vds_result_get_int (result, 0, 7);
+  return token;
+}
+
+static gboolean
+lookup_token_txn (VdsStore *self,
+                  VdsDb    *db,
+                  gpointer  data,
+                  GError  **error)
+{
+  LookupToken *lt = data;
+  g_autoptr(VdsResult) result = NULL;
+  VdsParam params[1] = { VDS_TEXT (lt->hash) };
+
+  g_clear_pointer (&lt->token, vds_token_free);
+  result = vds_db_query (db, TOKEN_SELECT, params, 1, error);
+  if (result == NULL)
+    return FALSE;
+  if (vds_result_n_rows (result) > 0)
+    lt->token = token_from_result (result);
+  return TRUE;
+}
+
+VdsToken *
+vds_store_lookup_token (VdsStore   *self,
+                        const char *token_hash,
+                        GError    **error)
+{
+  LookupToken lt = { token_hash, NULL };
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (token_hash == NULL)
+    return NULL;
+  if (!vds_store_run (self, VDS_TXN_NONE, lookup_token_txn, &lt, error))
+    return NULL;
+  return lt.token;
+}
+
+static gboolean
+revoke_family (VdsDb      *db,
+        const char *session_id,
+        GError    **error)
+{
+  VdsParam params[1] = { VDS_TEXT (session_id) };
+
+  return vds_db_exec (db, "UPDATE sessions SET revoked = true WHERE id = $1", params, 1, error);
+}
+
+typedef struct
+{
+  const char      *refresh_hash;
+  gint64           now;
+  const char      *new_access_hash;
+  gint64           access_expires_at;
+  const char      *new_refresh_hash;
+  gint64           refresh_expires_at;
+  VdsRotateResult  result;   /* out */
+  VdsToken        *token;    /* out */
+} Rotate;
+
+static gboolean
+rotate_txn (VdsStore *self,
+            VdsDb    *db,
+            gpointer  data,
+            GError  **error)
+{
+  Rotate *rot = data;
+  g_autoptr(VdsResult) result = NULL;
+  g_autoptr(VdsResult) claimed = NULL;
+  VdsParam params[1] = { VDS_TEXT (rot->refresh_hash) };
+  VdsToken *token;
+
+  g_clear_pointer (&rot->token, vds_token_free);
+  rot->result = VDS_ROTATE_UNKNOWN;
+
+  result = vds_db_query (db, TOKEN_SELECT, params, 1, error);
+  if (result == NULL)
+    return FALSE;
+  if (vds_result_n_rows (result) == 0)
+    return TRUE;
+
+  token = rot->token = token_from_result (result);
+  if (g_strcmp0 (token->kind, "refresh") != 0)
+    return TRUE;
+  if (token->session_revoked)
+    {
+      rot->result = VDS_ROTATE_REVOKED;
+      return TRUE;
+    }
+  if (token->spent)
+    {
+      /* A spent refresh token seen again means two holders: end the whole family. */
+      rot->result = VDS_ROTATE_REPLAYED;
+      return revoke_family (db, token->session_id, error);
+    }
+  if (token->expires_at <= rot->now || token->session_expires_at <= rot->now)
+    {
+      rot->result = VDS_ROTATE_EXPIRED;
+      return TRUE;
+    }
+
+  /* Claimed with a condition, so of two rotations racing with one token exactly one
+   * wins; the other finds it spent and is a replay. */
+  claimed = vds_db_query (db,
+                          "UPDATE tokens SET spent = true WHERE hash = $1 AND NOT spent "
+                          "RETURNING hash",
+                          params, 1, error);
+  if (claimed == NULL)
+    return FALSE;
+  if (vds_result_n_rows (claimed) == 0)
+    {
+      rot->result = VDS_ROTATE_REPLAYED;
+      return revoke_family (db, token->session_id, error);
+    }
+
+  if (!insert_token (db, rot->new_access_hash, token->session_id, "access",
+                     MIN (rot->access_expires_at, token->session_expires_at), error) ||
+      !insert_token (db, rot->new_refresh_hash, token->session_id, "refresh",
+                     MIN (rot->refresh_expires_at, token->session_expires_at), error))
+    return FALSE;
+
+  token->spent = TRUE;
+  rot->result = VDS_ROTATE_OK;
+  return TRUE;
+}
+
+gboolean
+vds_store_rotate_refresh (VdsStore         *self,
+                          const char       *refresh_hash,
+                          gint64            now,
+                          const char       *new_access_hash,
+                          gint64            access_expires_at,
+                          const char       *new_refresh_hash,
+                          gint64            refresh_expires_at,
+                          VdsRotateResult  *out_result,
+                          VdsToken        **out_token,
+                          GError          **error)
+{
+  Rotate rot = {
+    refresh_hash, now, new_access_hash, access_expires_at, new_refresh_hash,
+    refresh_expires_at, VDS_ROTATE_UNKNOWN, NULL
+  };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (refresh_hash != NULL, FALSE);
+  g_return_val_if_fail (new_access_hash != NULL && new_refresh_hash != NULL, FALSE);
+  g_return_val_if_fail (out_result != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!vds_store_run (self, VDS_TXN_WRITE, rotate_txn, &rot, error))
+    {
+      vds_token_free (rot.token);
+      return FALSE;
+    }
+
+  *out_result = rot.result;
+  if (out_token != NULL && rot.result == VDS_ROTATE_OK)
+    *out_token = g_steal_pointer (&rot.token);
+  vds_token_free (rot.token);
+  return TRUE;
+}
+
+gboolean
+vds_store_revoke_session (VdsStore   *self,
+                          const char *session_id,
+                          GError    **error)
+{
+  VdsParam params[1] = { VDS_TEXT (session_id) };
+  Exec ex = { "UPDATE sessions SET revoked = true WHERE id = $1 RETURNING id", params, 1, 0 };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* Revoking what does not exist leaves nothing usable either: not an error. */
+  if (session_id == NULL || !vd_uuid_is_valid (session_id))
+    return TRUE;
+  return vds_store_run (self, VDS_TXN_NONE, exec_txn, &ex, error);
+}

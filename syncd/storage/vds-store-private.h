@@ -1,0 +1,106 @@
+/* vds-store-private.h — what the store's files share: the store itself, its connection
+ * pool and transaction runner, and the SQL generated once from the schema registry. */
+#pragma once
+
+#include <glib.h>
+
+#include "vds-db.h"
+#include "vds-store.h"
+#include "vd-cell-store.h"
+#include "vd-schema.h"
+
+G_BEGIN_DECLS
+
+/* The SQL of one synced table, generated from the registry at open. */
+typedef struct
+{
+  const VdTable *table;
+  /* id, every registry column, _seq, _clocks, rendered so the typed getters read the
+   * same text from both engines (PostgreSQL dates and instants through to_char). */
+  char          *select_list;
+  /* tenant_id, id, columns…, _seq, _clocks → INSERT … ON CONFLICT (tenant_id, id) DO
+   * UPDATE, valid in both dialects. */
+  char          *upsert;
+  /* Rows of a tenant above a seq, in seq order, at most $3. */
+  char          *since;
+} VdsTableSql;
+
+struct _VdsStore
+{
+  char         *uri;
+  VdsDbDialect  dialect;
+  guint         pool_size;
+  guint         schema_version;
+
+  /* Idle connections; n_open counts idle and borrowed ones. */
+  GAsyncQueue  *idle;
+  GMutex        pool_lock;
+  guint         n_open;
+
+  /* The server's hlc: it stamps server-owned cells and advances with every accepted
+   * change. Several worker threads use it at once. */
+  GMutex        clock_lock;
+  VdHlcClock   *clock;
+  VdHlcWallFunc wall;
+  gpointer      wall_data;
+
+  VdsTableSql  *tables;
+  guint         n_tables;
+};
+
+typedef enum
+{
+  VDS_TXN_NONE     = 0,        /* no BEGIN: one statement, or reads that need no snapshot */
+  VDS_TXN_WRITE    = 1 << 0,   /* BEGIN … COMMIT, retried on serialization failures */
+  VDS_TXN_SNAPSHOT = 1 << 1,   /* BEGIN with one snapshot for every statement (pull) */
+} VdsTxnFlags;
+
+/* The body of a transaction. It may run several times (a retry after a serialization
+ * failure or deadlock), so it must reset its outputs on entry. */
+typedef gboolean (*VdsTxnFunc) (VdsStore *self,
+                                VdsDb    *db,
+                                gpointer  data,
+                                GError  **error);
+
+gboolean     vds_store_run           (VdsStore    *self,
+                                      VdsTxnFlags  flags,
+                                      VdsTxnFunc   func,
+                                      gpointer     data,
+                                      GError     **error);
+
+/* Sets error in VDS_STORE_ERROR from an error of any domain (VdsDb's unavailable stays
+ * unavailable). Takes ownership of src. */
+void         vds_store_propagate     (GError     **error,
+                                      GError      *src);
+gboolean     vds_store_db_error_is   (const GError *error,
+                                      VdsDbError    code);
+
+/* The wall clock the store runs on (tests replace it), in Unix ms. */
+gint64       vds_store_wall_ms       (VdsStore    *self);
+/* A received hlc advances the server's clock. */
+void         vds_store_clock_observe (VdsStore    *self,
+                                      VdHlc        hlc);
+/* A server write: max (wall, last + 1). */
+VdHlc        vds_store_clock_tick    (VdsStore    *self);
+
+/* "col IN (…$n…)" matching a list parameter made by vds_store_id_list, per dialect. */
+char        *vds_store_in_list       (VdsStore    *self,
+                                      const char  *column,
+                                      guint        param);
+/* The list parameter of canonical uuids (a JSON array for SQLite, a text array literal
+ * for PostgreSQL). Only canonical uuids may be passed: nothing is escaped. */
+char        *vds_store_id_list       (VdsStore    *self,
+                                      const char * const *ids,
+                                      guint        n_ids);
+
+const VdsTableSql *vds_store_table_sql (VdsStore      *self,
+                                        const VdTable *table);
+
+/* Applies the forward-only migrations on db; out_version: the version after them. */
+gboolean     vds_migrations_apply    (VdsDb       *db,
+                                      guint       *out_version,
+                                      GError     **error);
+/* The number of the newest migration this build knows. */
+guint        vds_migrations_latest   (void);
+
+G_END_DECLS

@@ -1,0 +1,1411 @@
+/* vds-store-sync.c — a clinic's synced rows: pushes merged cell by cell in one transaction,
+ * the conflicts the server opens and resolves as the data changes, pulls, and devices. */
+#define G_LOG_DOMAIN "vetdesk-syncd"
+
+#include "config.h"
+
+#include "vds-store.h"
+
+#include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "vd-error.h"
+#include "vd-id.h"
+#include "vd-protocol.h"
+#include "vd-time.h"
+#include "vds-store-private.h"
+
+/* ---- One row in memory ------------------------------------------------------------- */
+
+typedef struct
+{
+  const VdTable *table;
+  char           id[VD_UUID_LEN + 1];
+  VdValue       *values;
+  VdCellClock   *clocks;
+  gint64         seq;
+  gboolean       exists;       /* in the database (before this push, or written by it) */
+  gboolean       created;      /* created by this push */
+  gboolean       was_deleted;  /* as it was before this push */
+  gboolean       dirty;        /* to be written */
+  gboolean       changed;      /* written by this push */
+} Row;
+
+static Row *
+row_new (const VdTable *table,
+         const char    *id)
+{
+  Row *row = g_new0 (Row, 1);
+
+  row->table = table;
+  g_strlcpy (row->id, id, sizeof row->id);
+  row->values = g_new0 (VdValue, table->n_columns);
+  row->clocks = g_new0 (VdCellClock, table->n_columns);
+  return row;
+}
+
+static void
+row_free (gpointer data)
+{
+  Row *row = data;
+
+  for (guint c = 0; c < row->table->n_columns; c++)
+    vd_value_clear (&row->values[c]);
+  g_free (row->values);
+  g_free (row->clocks);
+  g_free (row);
+}
+
+static const VdValue *
+row_value (const Row  *row,
+           const char *column)
+{
+  const VdColumn *col = vd_table_lookup_column (row->table, column);
+
+  g_assert (col != NULL);
+  return &row->values[col->index];
+}
+
+static const char *
+row_text (const Row  *row,
+          const char *column)
+{
+  const VdValue *value = row_value (row, column);
+
+  return value->kind == VD_VALUE_TEXT ? value->s : NULL;
+}
+
+static gboolean
+row_bool (const Row  *row,
+          const char *column)
+{
+  const VdValue *value = row_value (row, column);
+
+  return value->kind == VD_VALUE_BOOL && value->b;
+}
+
+static gboolean
+row_is_deleted (const Row *row)
+{
+  const VdValue *value = &row->values[vd_table_deleted_column (row->table)->index];
+
+  return value->kind == VD_VALUE_BOOL && value->b;
+}
+
+static void
+read_value (VdsResult      *result,
+            guint           r,
+            guint           col,
+            const VdColumn *column,
+            VdValue        *value)
+{
+  vd_value_clear (value);
+  if (vds_result_is_null (result, r, col))
+    return;
+
+  switch (column->type)
+    {
+    case VD_TYPE_BOOLEAN:
+      vd_value_set_bool (value, vds_result_get_bool (result, r, col));
+      break;
+    case VD_TYPE_INTEGER:
+      vd_value_set_int (value, vds_result_get_int (result, r, col));
+      break;
+    case VD_TYPE_REAL:
+      vd_value_set_real (value, vds_result_get_real (result, r, col));
+      break;
+    case VD_TYPE_TEXT:
+    case VD_TYPE_DATE:
+    case VD_TYPE_TIMESTAMP:
+    case VD_TYPE_UUID:
+    case VD_TYPE_ENUM:
+    default:
+      vd_value_set_text (value, vds_result_get_text (result, r, col));
+      break;
+    }
+}
+
+/* Reads a row laid out as the table's select_list: id, columns…, _seq, _clocks. */
+static gboolean
+read_row (VdsResult     *result,
+          guint          r,
+          const VdTable *table,
+          VdValue       *values,
+          VdCellClock   *clocks,
+          gint64        *out_seq,
+          GError       **error)
+{
+  const guint8 *blob;
+  gsize len = 0;
+
+  for (guint c = 0; c < table->n_columns; c++)
+    read_value (result, r, c + 1, &table->columns[c], &values[c]);
+  *out_seq = vds_result_get_int (result, r, table->n_columns + 1);
+  blob = vds_result_get_blob (result, r, table->n_columns + 2, &len);
+  if (!vd_cell_clocks_unpack (blob, len, clocks, table->n_columns))
+    {
+      g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_FAILED,
+                   _("The stored clocks of the row %s in “%s” are damaged."),
+                   vds_result_get_text (result, r, 0), table->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static VdsParam
+value_param (const VdValue *value)
+{
+  switch (value->kind)
+    {
+    case VD_VALUE_TEXT:
+      return VDS_TEXT (value->s);
+    case VD_VALUE_INT:
+      return VDS_INT (value->i);
+    case VD_VALUE_REAL:
+      return VDS_REAL (value->r);
+    case VD_VALUE_BOOL:
+      return VDS_BOOL (value->b);
+    case VD_VALUE_NULL:
+    default:
+      return VDS_NULL;
+    }
+}
+
+static gboolean
+clock_is_zero (const VdCellClock *clock)
+{
+  static const guint8 zero[16] = { 0 };
+
+  return clock->clock.hlc == 0 && memcmp (clock->clock.site, zero, 16) == 0;
+}
+
+static gboolean
+write_row (VdsStore    *self,
+           VdsDb       *db,
+           const char  *tenant_id,
+           Row         *row,
+           GError     **error)
+{
+  const VdsTableSql *ts = vds_store_table_sql (self, row->table);
+  const VdTable *table = row->table;
+  g_autofree VdsParam *params = g_new0 (VdsParam, table->n_columns + 4);
+  g_autofree guint8 *packed = NULL;
+  gsize packed_len = 0;
+  guint p = 0;
+
+  /* Every written cell of a row takes the row's newest seq. A pull pages rows in _seq
+   * order and sends the cells above its cursor; a cell keeping an older seq could fall
+   * below the cursor of a puller that is paging past it before the row's turn came, and
+   * never reach it. Sending a whole row per change costs bytes, never data. */
+  for (guint c = 0; c < table->n_columns; c++)
+    if (!clock_is_zero (&row->clocks[c]))
+      row->clocks[c].seq = row->seq;
+  packed = vd_cell_clocks_pack (row->clocks, table->n_columns, &packed_len);
+
+  params[p++] = VDS_TEXT (tenant_id);
+  params[p++] = VDS_TEXT (row->id);
+  for (guint c = 0; c < table->n_columns; c++)
+    {
+      params[p] = value_param (&row->values[c]);
+      /* "deleted" is NOT NULL; a row whose deleted cell was never written (an edit that
+       * came before its create) is not deleted. */
+      if (c == vd_table_deleted_column (table)->index && params[p].kind == VDS_PARAM_NULL)
+        params[p] = VDS_BOOL (FALSE);
+      p++;
+    }
+  params[p++] = VDS_INT (row->seq);
+  params[p++] = VDS_BLOB (packed, packed_len);
+
+  if (!vds_db_exec (db, ts->upsert, params, p, error))
+    return FALSE;
+  row->dirty = FALSE;
+  row->changed = TRUE;
+  row->exists = TRUE;
+  return TRUE;
+}
+
+/* ---- The push ---------------------------------------------------------------------- */
+
+typedef struct
+{
+  const char    *tenant_id;
+  VdPushRequest *req;
+  char          *answer;       /* out: the answer's JSON */
+
+  /* Per attempt. */
+  guint          n_tables;
+  GHashTable   **rows;         /* per table index: id → Row */
+  GHashTable    *owner;        /* id → VdTable: which table an id of this clinic is in */
+  GPtrArray     *rejected;     /* of VdRejection, this store's own */
+  guint          accepted;
+  gint64         seq;          /* the last seq given out */
+  gint64         now_ms;
+  char           now_text[21];
+} Push;
+
+static void
+push_reset (Push *push)
+{
+  g_clear_pointer (&push->answer, g_free);
+  if (push->rows != NULL)
+    {
+      for (guint t = 0; t < push->n_tables; t++)
+        g_hash_table_unref (push->rows[t]);
+      g_clear_pointer (&push->rows, g_free);
+    }
+  g_clear_pointer (&push->owner, g_hash_table_unref);
+  g_clear_pointer (&push->rejected, g_ptr_array_unref);
+  push->accepted = 0;
+  push->seq = 0;
+}
+
+static void
+push_init (Push *push)
+{
+  vd_schema_tables (&push->n_tables);
+  push->rows = g_new0 (GHashTable *, push->n_tables);
+  for (guint t = 0; t < push->n_tables; t++)
+    push->rows[t] = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, row_free);
+  push->owner = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  push->rejected = g_ptr_array_new_with_free_func ((GDestroyNotify) vd_rejection_free);
+}
+
+static Row *
+push_lookup (Push          *push,
+             const VdTable *table,
+             const char    *id)
+{
+  return g_hash_table_lookup (push->rows[table->index], id);
+}
+
+static void
+push_insert (Push *push,
+             Row  *row)
+{
+  g_hash_table_insert (push->rows[row->table->index], row->id, row);
+  g_hash_table_replace (push->owner, g_strdup (row->id), (gpointer) row->table);
+}
+
+/* Loads the rows of table whose column is one of ids into the push's cache. The cache
+ * holds the truth for rows already in it. out (may be NULL) receives every matching row. */
+static gboolean
+load_rows (VdsStore      *self,
+           VdsDb         *db,
+           Push          *push,
+           const VdTable *table,
+           const char    *column,
+           GPtrArray     *ids,
+           GPtrArray     *out,
+           GError       **error)
+{
+  const VdsTableSql *ts = vds_store_table_sql (self, table);
+  g_autoptr(VdsResult) result = NULL;
+  g_autofree char *list = NULL;
+  g_autofree char *filter = NULL;
+  g_autofree char *sql = NULL;
+  VdsParam params[2];
+
+  if (ids->len == 0)
+    return TRUE;
+
+  list = vds_store_id_list (self, (const char * const *) ids->pdata, ids->len);
+  filter = vds_store_in_list (self, column, 2);
+  sql = g_strdup_printf ("SELECT %s FROM %s WHERE tenant_id = $1 AND %s",
+                         ts->select_list, table->name, filter);
+  params[0] = VDS_TEXT (push->tenant_id);
+  params[1] = VDS_TEXT (list);
+  result = vds_db_query (db, sql, params, 2, error);
+  if (result == NULL)
+    return FALSE;
+
+  for (guint r = 0; r < vds_result_n_rows (result); r++)
+    {
+      const char *id = vds_result_get_text (result, r, 0);
+      Row *row = push_lookup (push, table, id);
+
+      if (row == NULL)
+        {
+          row = row_new (table, id);
+          if (!read_row (result, r, table, row->values, row->clocks, &row->seq, error))
+            {
+              row_free (row);
+              return FALSE;
+            }
+          row->exists = TRUE;
+          row->was_deleted = row_is_deleted (row);
+          push_insert (push, row);
+        }
+      if (out != NULL)
+        g_ptr_array_add (out, row);
+    }
+  return TRUE;
+}
+
+static void
+reject (Push       *push,
+        guint       index,
+        const char *code,
+        const char *message)
+{
+  VdRejection *rejection = g_new0 (VdRejection, 1);
+
+  rejection->index = index;
+  rejection->code = g_strdup (code);
+  rejection->message = g_strdup (message);
+  g_ptr_array_add (push->rejected, rejection);
+}
+
+/* Takes the clinic's seq row, so pushes into one clinic serialise on it (PostgreSQL
+ * holds the row lock to commit; SQLite's BEGIN IMMEDIATE already serialises) and seqs
+ * follow commit order. */
+static gboolean
+lock_seq (VdsDb       *db,
+          const char  *tenant_id,
+          gint64      *out_seq,
+          GError     **error)
+{
+  g_autoptr(VdsResult) result = NULL;
+  VdsParam params[1] = { VDS_TEXT (tenant_id) };
+
+  result = vds_db_query (db,
+                         "INSERT INTO vd_seq (tenant_id, seq) VALUES ($1, 0) "
+                         "ON CONFLICT (tenant_id) DO UPDATE SET seq = vd_seq.seq RETURNING seq",
+                         params, 1, error);
+  if (result == NULL)
+    return FALSE;
+  *out_seq = vds_result_get_int (result, 0, 0);
+  return TRUE;
+}
+
+/* The ids the changes name, per table, each once; and the ids of every table. */
+static GPtrArray **
+ids_per_table (Push *push)
+{
+  GPtrArray **ids = g_new0 (GPtrArray *, push->n_tables);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint t = 0; t < push->n_tables; t++)
+    ids[t] = g_ptr_array_new ();
+
+  for (guint i = 0; i < push->req->changes->len; i++)
+    {
+      VdChange *change = g_ptr_array_index (push->req->changes, i);
+      g_autofree char *key = g_strdup_printf ("%u:%s", change->table->index, change->id);
+
+      if (g_hash_table_contains (seen, key))
+        continue;
+      g_hash_table_add (seen, g_steal_pointer (&key));
+      g_ptr_array_add (ids[change->table->index], change->id);
+    }
+  return ids;
+}
+
+static void
+free_ids (GPtrArray **ids,
+          guint       n)
+{
+  for (guint t = 0; t < n; t++)
+    g_ptr_array_unref (ids[t]);
+  g_free (ids);
+}
+
+/* Loads the rows the batch touches (one query per table), then finds in which table the
+ * ids that are new to their own table live, so a row id cannot cross tables. */
+static gboolean
+load_batch_rows (VdsStore  *self,
+                 VdsDb     *db,
+                 Push      *push,
+                 GError   **error)
+{
+  const VdTable *tables = vd_schema_tables (NULL);
+  GPtrArray **ids = ids_per_table (push);
+  g_autoptr(GPtrArray) fresh = g_ptr_array_new ();
+  gboolean ok = TRUE;
+
+  for (guint t = 0; ok && t < push->n_tables; t++)
+    ok = load_rows (self, db, push, &tables[t], "id", ids[t], NULL, error);
+
+  for (guint t = 0; ok && t < push->n_tables; t++)
+    for (guint i = 0; i < ids[t]->len; i++)
+      if (push_lookup (push, &tables[t], g_ptr_array_index (ids[t], i)) == NULL)
+        g_ptr_array_add (fresh, g_ptr_array_index (ids[t], i));
+
+  for (guint t = 0; ok && fresh->len > 0 && t < push->n_tables; t++)
+    {
+      g_autoptr(VdsResult) result = NULL;
+      g_autofree char *list = vds_store_id_list (self, (const char * const *) fresh->pdata,
+                                                 fresh->len);
+      g_autofree char *filter = vds_store_in_list (self, "id", 2);
+      g_autofree char *sql = g_strdup_printf ("SELECT id%s FROM %s WHERE tenant_id = $1 AND %s",
+                                              vds_store_is_postgres (self) ? "::text" : "",
+                                              tables[t].name, filter);
+      VdsParam params[2] = { VDS_TEXT (push->tenant_id), VDS_TEXT (list) };
+
+      result = vds_db_query (db, sql, params, 2, error);
+      ok = result != NULL;
+      for (guint r = 0; ok && r < vds_result_n_rows (result); r++)
+        g_hash_table_replace (push->owner, g_strdup (vds_result_get_text (result, r, 0)),
+                              (gpointer) &tables[t]);
+    }
+
+  free_ids (ids, push->n_tables);
+  return ok;
+}
+
+/* A new row must be whole: the first required column the change lacks, or NULL. The
+ * "deleted" cell is optional: a row never deleted is not deleted. */
+static const VdColumn *
+missing_required (const VdChange *change)
+{
+  const VdTable *table = change->table;
+  const VdColumn *deleted = vd_table_deleted_column (table);
+
+  for (guint c = 0; c < table->n_columns; c++)
+    {
+      const VdColumn *column = &table->columns[c];
+
+      if (column->nullable || column == deleted)
+        continue;
+      if (vd_change_get_cell (change, column->name) == NULL)
+        return column;
+    }
+  return NULL;
+}
+
+static void
+apply_changes (VdsStore *self,
+               Push     *push)
+{
+  VdPushRequest *req = push->req;
+
+  for (guint i = 0; i < req->changes->len; i++)
+    {
+      VdChange *change = g_ptr_array_index (req->changes, i);
+      guint index = g_array_index (req->indices, guint, i);
+      g_autoptr(GError) skew = NULL;
+      const VdTable *owner;
+      Row *row;
+
+      if (!vd_hlc_check_drift (change->hlc, push->now_ms, VD_PROTOCOL_MAX_SKEW_MS, &skew))
+        {
+          reject (push, index, "clock_skew", skew->message);
+          continue;
+        }
+
+      owner = g_hash_table_lookup (push->owner, change->id);
+      if (owner != NULL && owner != change->table)
+        {
+          g_autofree char *message =
+            g_strdup_printf (_("The id %s already belongs to a row of “%s”, not of “%s”."),
+                             change->id, owner->name, change->table->name);
+
+          reject (push, index, "invalid_change", message);
+          continue;
+        }
+
+      row = push_lookup (push, change->table, change->id);
+      if (row == NULL)
+        {
+          const VdColumn *missing = missing_required (change);
+
+          if (missing != NULL)
+            {
+              g_autofree char *message =
+                g_strdup_printf (_("The %s (%s) is required to create a row of “%s”."),
+                                 vd_column_label (missing), missing->name, change->table->name);
+
+              reject (push, index, "invalid_change", message);
+              continue;
+            }
+          row = row_new (change->table, change->id);
+          row->created = TRUE;
+          push_insert (push, row);
+        }
+
+      vds_store_clock_observe (self, change->hlc);
+      push->accepted++;
+
+      /* Each change that wins anything takes the next seq, in the batch's order. */
+      if (vd_row_merge (change, row->values, row->clocks, NULL, push->seq + 1) > 0)
+        {
+          row->seq = ++push->seq;
+          row->dirty = TRUE;
+        }
+    }
+}
+
+static gboolean
+write_dirty_rows (VdsStore   *self,
+                  VdsDb      *db,
+                  Push       *push,
+                  guint       table_index,
+                  GPtrArray  *written,
+                  GError    **error)
+{
+  GHashTableIter iter;
+  Row *row;
+
+  g_hash_table_iter_init (&iter, push->rows[table_index]);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &row))
+    {
+      if (!row->dirty)
+        continue;
+      if (!write_row (self, db, push->tenant_id, row, error))
+        return FALSE;
+      if (written != NULL)
+        g_ptr_array_add (written, row);
+    }
+  return TRUE;
+}
+
+/* ---- Conflicts --------------------------------------------------------------------- */
+
+/* The same conflict gets the same id on every server: a name-based uuid from SHA-256 of
+ * what identifies it. */
+static void
+conflict_id (const char *tenant_id,
+             const char *kind,
+             const char *a,
+             const char *b,
+             const char *c,
+             char        out[VD_UUID_LEN + 1])
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  const char *parts[] = { tenant_id, kind, a, b, c };
+  guint8 digest[32];
+  gsize len = sizeof digest;
+
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    g_checksum_update (checksum, (const guchar *) parts[i], (gssize) strlen (parts[i]) + 1);
+  g_checksum_get_digest (checksum, digest, &len);
+  digest[6] = (digest[6] & 0x0f) | 0x50;
+  digest[8] = (digest[8] & 0x3f) | 0x80;
+  vd_uuid_from_bytes (digest, out);
+}
+
+typedef struct
+{
+  char        id[VD_UUID_LEN + 1];
+  gboolean    open;
+  const char *kind;
+  const char *table_name;
+  char        row_id[VD_UUID_LEN + 1];
+  char        other_row_id[VD_UUID_LEN + 1];  /* "" for none */
+  char       *detail;
+} Wanted;
+
+static void
+wanted_free (gpointer data)
+{
+  Wanted *wanted = data;
+
+  g_free (wanted->detail);
+  g_free (wanted);
+}
+
+static gboolean
+conflict_is_open (const Row *row)
+{
+  return row != NULL && (row->exists || row->dirty) &&
+         row_text (row, "kind") != NULL &&
+         row_value (row, "resolved_at")->kind == VD_VALUE_NULL &&
+         !row_is_deleted (row);
+}
+
+static void
+take_text (VdChange   *change,
+           const char *column,
+           const char *text)
+{
+  VdValue value = { VD_VALUE_NULL };
+
+  if (text != NULL && text[0] != '\0')
+    vd_value_set_text (&value, text);
+  vd_change_take_cell (change, vd_table_lookup_column (change->table, column), &value);
+}
+
+/* Writes one conflict row's wanted state through the merge, as the server's site. */
+static void
+settle_conflict (VdsStore *self,
+                 Push     *push,
+                 Wanted   *wanted)
+{
+  const VdTable *conflicts = vd_schema_lookup_table ("conflicts");
+  g_autoptr(VdChange) change = NULL;
+  Row *row = push_lookup (push, conflicts, wanted->id);
+  gboolean open = conflict_is_open (row);
+  VdHlc newest = 0;
+  VdValue value = { VD_VALUE_NULL };
+
+  if (wanted->open && open &&
+      g_strcmp0 (row_text (row, "row_id"), wanted->row_id) == 0 &&
+      g_strcmp0 (row_text (row, "other_row_id") != NULL ? row_text (row, "other_row_id") : "",
+                 wanted->other_row_id) == 0 &&
+      g_strcmp0 (row_text (row, "detail"), wanted->detail) == 0)
+    return;
+  if (!wanted->open && !open)
+    return;
+
+  if (row == NULL)
+    {
+      row = row_new (conflicts, wanted->id);
+      push_insert (push, row);
+    }
+
+  /* Another server, or this one before a restart, may have stamped these cells with a
+   * later clock than ours: step past them so this write wins. */
+  for (guint c = 0; c < conflicts->n_columns; c++)
+    newest = MAX (newest, row->clocks[c].clock.hlc);
+  vds_store_clock_observe (self, newest);
+  change = vd_change_new (conflicts, wanted->id, vds_store_clock_tick (self), VD_SERVER_SITE);
+
+  if (wanted->open)
+    {
+      take_text (change, "kind", wanted->kind);
+      take_text (change, "table_name", wanted->table_name);
+      take_text (change, "row_id", wanted->row_id);
+      take_text (change, "other_row_id", wanted->other_row_id);
+      take_text (change, "detail", wanted->detail);
+      if (!open)
+        {
+          take_text (change, "detected_at", push->now_text);
+          take_text (change, "resolved_at", NULL);
+          vd_value_set_bool (&value, FALSE);
+          vd_change_take_cell (change, vd_table_deleted_column (conflicts), &value);
+        }
+    }
+  else
+    {
+      take_text (change, "resolved_at", push->now_text);
+    }
+
+  if (vd_row_merge (change, row->values, row->clocks, NULL, push->seq + 1) > 0)
+    {
+      row->seq = ++push->seq;
+      row->dirty = TRUE;
+    }
+}
+
+static Wanted *
+wanted_new (GHashTable *wanted,
+            const char *id,
+            gboolean    open)
+{
+  Wanted *w = g_new0 (Wanted, 1);
+
+  g_strlcpy (w->id, id, sizeof w->id);
+  w->open = open;
+  g_hash_table_replace (wanted, w->id, w);
+  return w;
+}
+
+static gboolean
+appointment_active (const Row *row)
+{
+  const char *status = row_text (row, "status");
+  const char *starts = row_text (row, "starts_at");
+  const char *ends = row_text (row, "ends_at");
+
+  /* The fixed "YYYY-MM-DDTHH:MM:SSZ" form orders as text the way the instants do. */
+  return !row_is_deleted (row) && row_text (row, "staff_id") != NULL &&
+         g_strcmp0 (status, "cancelled") != 0 && g_strcmp0 (status, "no_show") != 0 &&
+         !row_bool (row, "allow_overlap") &&
+         starts != NULL && ends != NULL && strcmp (starts, ends) < 0;
+}
+
+/* The other active appointments of the same staff member whose [starts_at, ends_at)
+ * overlaps this one's. */
+static gboolean
+find_overlaps (VdsStore   *self,
+               VdsDb      *db,
+               Push       *push,
+               const Row  *row,
+               GPtrArray  *out_ids,
+               GError    **error)
+{
+  g_autoptr(VdsResult) result = NULL;
+  VdsParam params[5];
+
+  params[0] = VDS_TEXT (push->tenant_id);
+  params[1] = VDS_TEXT (row_text (row, "staff_id"));
+  params[2] = VDS_TEXT (row->id);
+  params[3] = VDS_TEXT (row_text (row, "ends_at"));
+  params[4] = VDS_TEXT (row_text (row, "starts_at"));
+  result = vds_db_query (db,
+                         vds_store_is_postgres (self)
+                         ? "SELECT id::text FROM appointments WHERE tenant_id = $1 AND staff_id = $2 "
+                           "AND id <> $3 AND NOT deleted "
+                           "AND COALESCE (status, '') NOT IN ('cancelled', 'no_show') "
+                           "AND NOT COALESCE (allow_overlap, false) AND starts_at < ends_at "
+                           "AND starts_at < $4 AND ends_at > $5"
+                         : "SELECT id FROM appointments WHERE tenant_id = $1 AND staff_id = $2 "
+                           "AND id <> $3 AND NOT deleted "
+                           "AND COALESCE (status, '') NOT IN ('cancelled', 'no_show') "
+                           "AND NOT COALESCE (allow_overlap, false) AND starts_at < ends_at "
+                           "AND starts_at < $4 AND ends_at > $5",
+                         params, 5, error);
+  if (result == NULL)
+    return FALSE;
+  for (guint r = 0; r < vds_result_n_rows (result); r++)
+    g_ptr_array_add (out_ids, g_strdup (vds_result_get_text (result, r, 0)));
+  return TRUE;
+}
+
+static gboolean
+detect_double_bookings (VdsStore    *self,
+                        VdsDb       *db,
+                        Push        *push,
+                        GPtrArray   *appointments,
+                        GHashTable  *wanted,
+                        GError     **error)
+{
+  const VdTable *conflicts = vd_schema_lookup_table ("conflicts");
+  const VdTable *appt_table = vd_schema_lookup_table ("appointments");
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  g_autoptr(GPtrArray) involved = g_ptr_array_new ();
+  g_autoptr(GHashTable) changed_ids = g_hash_table_new (g_str_hash, g_str_equal);
+
+  if (appointments->len == 0)
+    return TRUE;
+
+  for (guint i = 0; i < appointments->len; i++)
+    {
+      Row *row = g_ptr_array_index (appointments, i);
+
+      g_ptr_array_add (ids, row->id);
+      g_hash_table_add (changed_ids, row->id);
+    }
+
+  /* The conflicts these appointments already take part in, open or not. */
+  if (!load_rows (self, db, push, conflicts, "row_id", ids, involved, error) ||
+      !load_rows (self, db, push, conflicts, "other_row_id", ids, involved, error))
+    return FALSE;
+
+  for (guint i = 0; i < appointments->len; i++)
+    {
+      Row *row = g_ptr_array_index (appointments, i);
+      g_autoptr(GPtrArray) others = NULL;
+
+      if (!appointment_active (row))
+        continue;
+
+      others = g_ptr_array_new_with_free_func (g_free);
+      if (!find_overlaps (self, db, push, row, others, error))
+        return FALSE;
+
+      for (guint o = 0; o < others->len; o++)
+        {
+          const char *other_id = g_ptr_array_index (others, o);
+          const char *low = strcmp (row->id, other_id) < 0 ? row->id : other_id;
+          const char *high = low == row->id ? other_id : row->id;
+          const Row *other = push_lookup (push, appt_table, other_id);
+          char id[VD_UUID_LEN + 1];
+          Wanted *w;
+
+          conflict_id (push->tenant_id, "double_booking", low, high, "", id);
+          w = wanted_new (wanted, id, TRUE);
+          w->kind = "double_booking";
+          w->table_name = "appointments";
+          g_strlcpy (w->row_id, low, sizeof w->row_id);
+          g_strlcpy (w->other_row_id, high, sizeof w->other_row_id);
+          /* Stored data, not a message: the desk shows it as the server wrote it. */
+          if (other != NULL)
+            w->detail = g_strdup_printf ("Overlapping appointments of one staff member: "
+                                         "%s to %s and %s to %s.",
+                                         row_text (row, "starts_at"), row_text (row, "ends_at"),
+                                         row_text (other, "starts_at"), row_text (other, "ends_at"));
+          else
+            w->detail = g_strdup_printf ("Overlapping appointments of one staff member: "
+                                         "%s to %s overlaps another appointment.",
+                                         row_text (row, "starts_at"), row_text (row, "ends_at"));
+        }
+    }
+
+  /* Open conflicts of these appointments that no pair above confirms are over. */
+  for (guint i = 0; i < involved->len; i++)
+    {
+      Row *conflict = g_ptr_array_index (involved, i);
+      Wanted *w;
+
+      if (!conflict_is_open (conflict) ||
+          g_strcmp0 (row_text (conflict, "kind"), "double_booking") != 0 ||
+          g_hash_table_contains (wanted, conflict->id))
+        continue;
+      w = wanted_new (wanted, conflict->id, FALSE);
+      w->kind = "double_booking";
+    }
+  return TRUE;
+}
+
+static gboolean
+is_referenced_table (const VdTable *table)
+{
+  guint n_tables;
+  const VdTable *tables = vd_schema_tables (&n_tables);
+
+  for (guint t = 0; t < n_tables; t++)
+    for (guint c = 0; c < tables[t].n_columns; c++)
+      if (g_strcmp0 (tables[t].columns[c].ref_table, table->name) == 0)
+        return TRUE;
+  return FALSE;
+}
+
+static gboolean
+has_references (const VdTable *table)
+{
+  for (guint c = 0; c < table->n_columns; c++)
+    if (table->columns[c].ref_table != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+detect_dangling (VdsStore    *self,
+                 VdsDb       *db,
+                 Push        *push,
+                 GPtrArray   *changed,
+                 GHashTable  *wanted,
+                 GError     **error)
+{
+  guint n_tables;
+  const VdTable *tables = vd_schema_tables (&n_tables);
+  g_autoptr(GHashTable) check = g_hash_table_new (NULL, NULL);
+  g_autoptr(GPtrArray) check_rows = g_ptr_array_new ();
+  GHashTableIter iter;
+  Row *row;
+
+  /* Rows with references that changed, and the rows that point at a row this push
+   * created, deleted or brought back. */
+  for (guint i = 0; i < changed->len; i++)
+    {
+      row = g_ptr_array_index (changed, i);
+      if (has_references (row->table))
+        g_hash_table_add (check, row);
+    }
+
+  for (guint t = 0; t < n_tables; t++)
+    {
+      g_autoptr(GPtrArray) targets = g_ptr_array_new ();
+
+      if (!is_referenced_table (&tables[t]))
+        continue;
+      for (guint i = 0; i < changed->len; i++)
+        {
+          row = g_ptr_array_index (changed, i);
+          if (row->table == &tables[t] &&
+              (row->created || !row->was_deleted != !row_is_deleted (row)))
+            g_ptr_array_add (targets, row->id);
+        }
+      if (targets->len == 0)
+        continue;
+
+      for (guint u = 0; u < n_tables; u++)
+        for (guint c = 0; c < tables[u].n_columns; c++)
+          {
+            g_autoptr(GPtrArray) found = NULL;
+
+            if (g_strcmp0 (tables[u].columns[c].ref_table, tables[t].name) != 0)
+              continue;
+            found = g_ptr_array_new ();
+            if (!load_rows (self, db, push, &tables[u], tables[u].columns[c].name, targets,
+                            found, error))
+              return FALSE;
+            for (guint f = 0; f < found->len; f++)
+              g_hash_table_add (check, g_ptr_array_index (found, f));
+          }
+    }
+
+  /* Every row they point at, one query per referenced table. */
+  g_hash_table_iter_init (&iter, check);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &row, NULL))
+    g_ptr_array_add (check_rows, row);
+
+  for (guint t = 0; t < n_tables; t++)
+    {
+      g_autoptr(GPtrArray) targets = g_ptr_array_new ();
+      g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+      for (guint i = 0; i < check_rows->len; i++)
+        {
+          row = g_ptr_array_index (check_rows, i);
+          for (guint c = 0; c < row->table->n_columns; c++)
+            {
+              const VdColumn *column = &row->table->columns[c];
+              const char *target = row->values[c].kind == VD_VALUE_TEXT ? row->values[c].s : NULL;
+
+              if (g_strcmp0 (column->ref_table, tables[t].name) != 0 || target == NULL ||
+                  !vd_uuid_is_valid (target) || push_lookup (push, &tables[t], target) != NULL ||
+                  g_hash_table_contains (seen, target))
+                continue;
+              g_hash_table_add (seen, (gpointer) target);
+              g_ptr_array_add (targets, (gpointer) target);
+            }
+        }
+      if (!load_rows (self, db, push, &tables[t], "id", targets, NULL, error))
+        return FALSE;
+    }
+
+  for (guint i = 0; i < check_rows->len; i++)
+    {
+      row = g_ptr_array_index (check_rows, i);
+      for (guint c = 0; c < row->table->n_columns; c++)
+        {
+          const VdColumn *column = &row->table->columns[c];
+          const char *target = row->values[c].kind == VD_VALUE_TEXT ? row->values[c].s : NULL;
+          const VdTable *target_table;
+          const Row *target_row = NULL;
+          char id[VD_UUID_LEN + 1];
+          gboolean dangling;
+          Wanted *w;
+
+          if (column->ref_table == NULL)
+            continue;
+          target_table = vd_schema_lookup_table (column->ref_table);
+          if (target != NULL && target_table != NULL)
+            target_row = push_lookup (push, target_table, target);
+          /* Every row in the cache exists: loaded, or created and written by this push. */
+          dangling = !row_is_deleted (row) && target != NULL &&
+                     (target_row == NULL || row_is_deleted (target_row));
+
+          conflict_id (push->tenant_id, "dangling_reference", row->table->name, row->id,
+                       column->name, id);
+          w = wanted_new (wanted, id, dangling);
+          w->kind = "dangling_reference";
+          w->table_name = row->table->name;
+          g_strlcpy (w->row_id, row->id, sizeof w->row_id);
+          if (target != NULL && vd_uuid_is_valid (target))
+            g_strlcpy (w->other_row_id, target, sizeof w->other_row_id);
+          /* Stored data, not a message: the desk shows it as the server wrote it. */
+          w->detail = g_strdup_printf ("The column %s of this %s row refers to a %s row that %s.",
+                                       column->name, row->table->name, column->ref_table,
+                                       target_row != NULL ? "is deleted" : "does not exist");
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+detect_conflicts (VdsStore   *self,
+                  VdsDb      *db,
+                  Push       *push,
+                  GPtrArray  *changed,
+                  GError    **error)
+{
+  const VdTable *conflicts = vd_schema_lookup_table ("conflicts");
+  const VdTable *appt_table = vd_schema_lookup_table ("appointments");
+  g_autoptr(GHashTable) wanted = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, wanted_free);
+  g_autoptr(GPtrArray) appointments = g_ptr_array_new ();
+  g_autoptr(GPtrArray) missing = g_ptr_array_new ();
+  g_autoptr(GList) keys = NULL;
+
+  for (guint i = 0; i < changed->len; i++)
+    {
+      Row *row = g_ptr_array_index (changed, i);
+
+      if (row->table == appt_table)
+        g_ptr_array_add (appointments, row);
+    }
+
+  if (!detect_double_bookings (self, db, push, appointments, wanted, error) ||
+      !detect_dangling (self, db, push, changed, wanted, error))
+    return FALSE;
+
+  /* The conflict rows to settle, loaded in one query. */
+  keys = g_hash_table_get_keys (wanted);
+  keys = g_list_sort (keys, (GCompareFunc) strcmp);
+  for (GList *l = keys; l != NULL; l = l->next)
+    if (push_lookup (push, conflicts, l->data) == NULL)
+      g_ptr_array_add (missing, l->data);
+  if (!load_rows (self, db, push, conflicts, "id", missing, NULL, error))
+    return FALSE;
+
+  /* In id order, so the seqs a push gives its conflicts do not depend on hashing. */
+  for (GList *l = keys; l != NULL; l = l->next)
+    settle_conflict (self, push, g_hash_table_lookup (wanted, l->data));
+
+  return write_dirty_rows (self, db, push, conflicts->index, NULL, error);
+}
+
+/* ---- The answer -------------------------------------------------------------------- */
+
+static gint
+rejection_compare (gconstpointer a,
+                   gconstpointer b)
+{
+  const VdRejection *ra = *(const VdRejection * const *) a;
+  const VdRejection *rb = *(const VdRejection * const *) b;
+
+  return ra->index < rb->index ? -1 : ra->index > rb->index;
+}
+
+static char *
+build_answer (VdsStore *self,
+              Push     *push)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GPtrArray) rejected = g_ptr_array_new ();
+  char hlc[VD_HLC_STRING_LEN + 1];
+
+  if (push->req->rejected != NULL)
+    for (guint i = 0; i < push->req->rejected->len; i++)
+      g_ptr_array_add (rejected, g_ptr_array_index (push->req->rejected, i));
+  for (guint i = 0; i < push->rejected->len; i++)
+    g_ptr_array_add (rejected, g_ptr_array_index (push->rejected, i));
+  g_ptr_array_sort (rejected, rejection_compare);
+
+  vd_hlc_format (vds_store_clock_tick (self), hlc);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "batch_id");
+  json_builder_add_int_value (builder, push->req->batch_id);
+  json_builder_set_member_name (builder, "accepted");
+  json_builder_add_int_value (builder, push->accepted);
+  json_builder_set_member_name (builder, "rejected");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < rejected->len; i++)
+    {
+      const VdRejection *rejection = g_ptr_array_index (rejected, i);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "index");
+      json_builder_add_int_value (builder, rejection->index);
+      json_builder_set_member_name (builder, "code");
+      json_builder_add_string_value (builder, rejection->code);
+      json_builder_set_member_name (builder, "message");
+      json_builder_add_string_value (builder, rejection->message);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "cursor");
+  json_builder_add_int_value (builder, push->seq);
+  json_builder_set_member_name (builder, "server_hlc");
+  json_builder_add_string_value (builder, hlc);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, NULL);
+}
+
+static gboolean
+push_txn (VdsStore *self,
+          VdsDb    *db,
+          gpointer  data,
+          GError  **error)
+{
+  Push *push = data;
+  VdPushRequest *req = push->req;
+  g_autoptr(VdsResult) last = NULL;
+  g_autoptr(GPtrArray) changed = g_ptr_array_new ();
+  gint64 base_seq = 0;
+  VdsParam params[4];
+
+  push_reset (push);
+  push_init (push);
+
+  if (!lock_seq (db, push->tenant_id, &base_seq, error))
+    return FALSE;
+  push->seq = base_seq;
+
+  /* After the lock, so a retry racing its own first attempt sees that one's answer. */
+  params[0] = VDS_TEXT (push->tenant_id);
+  params[1] = VDS_TEXT (req->device_id);
+  last = vds_db_query (db,
+                       "SELECT batch_id, answer FROM device_batches "
+                       "WHERE tenant_id = $1 AND device_id = $2",
+                       params, 2, error);
+  if (last == NULL)
+    return FALSE;
+  if (vds_result_n_rows (last) > 0)
+    {
+      gint64 last_batch = vds_result_get_int (last, 0, 0);
+
+      if (last_batch == req->batch_id)
+        {
+          push->answer = g_strdup (vds_result_get_text (last, 0, 1));
+          return TRUE;
+        }
+      if (last_batch > req->batch_id)
+        {
+          g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_BATCH_ORDER,
+                       _("The batch %" G_GINT64_FORMAT " is older than this device's last "
+                         "batch (%" G_GINT64_FORMAT ")."),
+                       req->batch_id, last_batch);
+          return FALSE;
+        }
+    }
+
+  push->now_ms = vds_store_wall_ms (self);
+  vd_time_format_utc (push->now_ms / 1000, push->now_text);
+
+  if (!load_batch_rows (self, db, push, error))
+    return FALSE;
+  apply_changes (self, push);
+
+  for (guint t = 0; t < push->n_tables; t++)
+    if (!write_dirty_rows (self, db, push, t, changed, error))
+      return FALSE;
+
+  if (!detect_conflicts (self, db, push, changed, error))
+    return FALSE;
+
+  if (push->seq > base_seq)
+    {
+      params[0] = VDS_TEXT (push->tenant_id);
+      params[1] = VDS_INT (push->seq);
+      if (!vds_db_exec (db, "UPDATE vd_seq SET seq = $2 WHERE tenant_id = $1", params, 2, error))
+        return FALSE;
+    }
+
+  push->answer = build_answer (self, push);
+  params[0] = VDS_TEXT (push->tenant_id);
+  params[1] = VDS_TEXT (req->device_id);
+  params[2] = VDS_INT (req->batch_id);
+  params[3] = VDS_TEXT (push->answer);
+  return vds_db_exec (db,
+                      "INSERT INTO device_batches (tenant_id, device_id, batch_id, answer) "
+                      "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, device_id) DO UPDATE "
+                      "SET batch_id = excluded.batch_id, answer = excluded.answer",
+                      params, 4, error);
+}
+
+static gboolean
+check_tenant_id (const char  *tenant_id,
+                 GError     **error)
+{
+  if (tenant_id != NULL && vd_uuid_is_valid (tenant_id))
+    return TRUE;
+  g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND,
+               _("There is no clinic with the id “%s”."), tenant_id != NULL ? tenant_id : "");
+  return FALSE;
+}
+
+gboolean
+vds_store_push (VdsStore       *self,
+                const char     *tenant_id,
+                VdPushRequest  *req,
+                char          **out_answer_json,
+                GError        **error)
+{
+  Push push = { tenant_id, req, NULL };
+  gboolean ok;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (req != NULL && req->changes != NULL && req->indices != NULL, FALSE);
+  g_return_val_if_fail (out_answer_json != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_tenant_id (tenant_id, error))
+    return FALSE;
+
+  ok = vds_store_run (self, VDS_TXN_WRITE, push_txn, &push, error);
+  if (ok)
+    *out_answer_json = g_steal_pointer (&push.answer);
+  push_reset (&push);
+  return ok;
+}
+
+/* ---- Pull -------------------------------------------------------------------------- */
+
+typedef struct
+{
+  const char *tenant_id;
+  gint64      after;
+  guint       limit;
+  GPtrArray  *changes;   /* out */
+  gint64      cursor;    /* out */
+  gboolean    more;      /* out */
+} Pull;
+
+static gboolean
+pull_txn (VdsStore *self,
+          VdsDb    *db,
+          gpointer  data,
+          GError  **error)
+{
+  Pull *pull = data;
+  g_autofree VdsResult **results = g_new0 (VdsResult *, self->n_tables);
+  g_autofree guint *pos = g_new0 (guint, self->n_tables);
+  VdValue *values = NULL;
+  VdCellClock *clocks = NULL;
+  guint max_columns = 1;
+  gboolean ok = TRUE;
+
+  g_clear_pointer (&pull->changes, g_ptr_array_unref);
+  pull->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) vd_change_free);
+  pull->cursor = pull->after;
+  pull->more = FALSE;
+
+  /* Every row above the cursor yields at least one change, so limit + 1 rows per table
+   * decide both where the page ends and whether more remains. */
+  for (guint t = 0; ok && t < self->n_tables; t++)
+    {
+      VdsParam params[3] = {
+        VDS_TEXT (pull->tenant_id), VDS_INT (pull->after), VDS_INT ((gint64) pull->limit + 1)
+      };
+
+      max_columns = MAX (max_columns, self->tables[t].table->n_columns);
+      results[t] = vds_db_query (db, self->tables[t].since, params, 3, error);
+      ok = results[t] != NULL;
+    }
+
+  if (ok)
+    {
+      values = g_new0 (VdValue, max_columns);
+      clocks = g_new0 (VdCellClock, max_columns);
+    }
+
+  /* The per-table streams merged by seq; seqs are unique within a clinic. */
+  while (ok)
+    {
+      const VdTable *table;
+      VdsResult *result;
+      gint64 row_seq = 0;
+      guint best = G_MAXUINT;
+      guint before;
+
+      for (guint t = 0; t < self->n_tables; t++)
+        {
+          guint n = self->tables[t].table->n_columns;
+
+          if (results[t] == NULL || pos[t] >= vds_result_n_rows (results[t]))
+            continue;
+          if (best == G_MAXUINT ||
+              vds_result_get_int (results[t], pos[t], n + 1) <
+              vds_result_get_int (results[best], pos[best],
+                                  self->tables[best].table->n_columns + 1))
+            best = t;
+        }
+      if (best == G_MAXUINT)
+        break;
+
+      table = self->tables[best].table;
+      result = results[best];
+      if (!read_row (result, pos[best], table, values, clocks, &row_seq, error))
+        {
+          ok = FALSE;
+          break;
+        }
+
+      before = pull->changes->len;
+      vd_row_changes_since (table, vds_result_get_text (result, pos[best], 0), values, clocks,
+                            row_seq, pull->after, pull->changes);
+      for (guint c = 0; c < table->n_columns; c++)
+        vd_value_clear (&values[c]);
+
+      if (before > 0 && pull->changes->len > pull->limit)
+        {
+          /* A row is never split: it goes whole into the next page. */
+          g_ptr_array_set_size (pull->changes, before);
+          pull->more = TRUE;
+          break;
+        }
+      pull->cursor = row_seq;
+      pos[best]++;
+    }
+
+  for (guint t = 0; t < self->n_tables; t++)
+    g_clear_pointer (&results[t], vds_result_free);
+  g_free (values);
+  g_free (clocks);
+  return ok;
+}
+
+gboolean
+vds_store_pull (VdsStore    *self,
+                const char  *tenant_id,
+                gint64       cursor,
+                guint        limit,
+                GPtrArray  **out_changes,
+                gint64      *out_cursor,
+                gboolean    *out_more,
+                GError     **error)
+{
+  Pull pull = { tenant_id, MAX (cursor, 0), MAX (limit, 1), NULL, 0, FALSE };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (out_changes != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_tenant_id (tenant_id, error))
+    return FALSE;
+
+  if (!vds_store_run (self, VDS_TXN_SNAPSHOT, pull_txn, &pull, error))
+    {
+      g_clear_pointer (&pull.changes, g_ptr_array_unref);
+      return FALSE;
+    }
+
+  *out_changes = pull.changes;
+  if (out_cursor != NULL)
+    *out_cursor = pull.cursor;
+  if (out_more != NULL)
+    *out_more = pull.more;
+  return TRUE;
+}
+
+/* ---- Devices ----------------------------------------------------------------------- */
+
+typedef struct
+{
+  VdsParam params[9];
+} TouchDevice;
+
+static gboolean
+touch_device_txn (VdsStore *self,
+                  VdsDb    *db,
+                  gpointer  data,
+                  GError  **error)
+{
+  TouchDevice *td = data;
+
+  return vds_db_exec (db,
+                      "INSERT INTO devices (tenant_id, device_id, user_id, name, app_version, "
+                      "first_seen, last_seen, last_push_at, last_pull_at, cursor) "
+                      "VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) "
+                      "ON CONFLICT (tenant_id, device_id) DO UPDATE SET "
+                      "user_id = COALESCE (excluded.user_id, devices.user_id), "
+                      "name = COALESCE (excluded.name, devices.name), "
+                      "app_version = COALESCE (excluded.app_version, devices.app_version), "
+                      "last_seen = excluded.last_seen, "
+                      "last_push_at = COALESCE (excluded.last_push_at, devices.last_push_at), "
+                      "last_pull_at = COALESCE (excluded.last_pull_at, devices.last_pull_at), "
+                      "cursor = COALESCE (excluded.cursor, devices.cursor)",
+                      td->params, G_N_ELEMENTS (td->params), error);
+}
+
+gboolean
+vds_store_touch_device (VdsStore       *self,
+                        const char     *tenant_id,
+                        const char     *device_id,
+                        const char     *user_id,
+                        const char     *device_name,
+                        const char     *app_version,
+                        VdsDeviceEvent  event,
+                        gint64          cursor,
+                        gint64          now,
+                        GError        **error)
+{
+  TouchDevice td;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (device_id != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_tenant_id (tenant_id, error))
+    return FALSE;
+
+  td.params[0] = VDS_TEXT (tenant_id);
+  td.params[1] = VDS_TEXT (device_id);
+  td.params[2] = VDS_TEXT (user_id != NULL && vd_uuid_is_valid (user_id) ? user_id : NULL);
+  td.params[3] = VDS_TEXT (device_name);
+  td.params[4] = VDS_TEXT (app_version);
+  td.params[5] = VDS_INT (now);
+  td.params[6] = event == VDS_DEVICE_PUSHED ? VDS_INT (now) : VDS_NULL;
+  td.params[7] = event == VDS_DEVICE_PULLED ? VDS_INT (now) : VDS_NULL;
+  td.params[8] = event == VDS_DEVICE_PULLED ? VDS_INT (cursor) : VDS_NULL;
+  return vds_store_run (self, VDS_TXN_NONE, touch_device_txn, &td, error);
+}

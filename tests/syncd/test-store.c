@@ -1,0 +1,1559 @@
+/* test-store.c — syncd's store against both engines: accounts and tokens, pushes and
+ * pulls, replays, skew, clinic isolation, conflicts, monitoring and concurrent writers.
+ * Every case runs on a temporary SQLite file and, when available, a fresh PostgreSQL db. */
+#define G_LOG_DOMAIN "test-store"
+
+#include "config.h"
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "vd-cell-store.h"
+#include "vd-change.h"
+#include "vd-id.h"
+#include "vd-protocol.h"
+#include "vds-store.h"
+#include "../vd-test-pg.h"
+
+/* 2024-05-01T10:00:00Z: every case runs on this wall clock unless it moves it. */
+#define WALL_MS G_GINT64_CONSTANT (1714557600000)
+
+static VdTestPg *test_pg;
+
+typedef struct
+{
+  gboolean   postgres;
+  char      *dir;
+  char      *uri;
+  VdsStore  *store;
+  gint64     wall_ms;
+  guint      counter;      /* hlc counter within the fixed wall ms */
+  char      *site;         /* this desk's device id */
+  gint64     batch;
+  char      *company_id;
+  char      *tenant_id;
+
+  /* A desk's replica, pulled into incrementally. */
+  sqlite3     *replica_db;
+  VdCellStore *replica;
+  gint64       cursor;
+} Fixture;
+
+static gint64
+fixture_wall (gpointer data)
+{
+  Fixture *f = data;
+
+  return f->wall_ms;
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  const char *name = data;
+
+  f->postgres = g_str_has_prefix (name, "pg_");
+  if (f->postgres)
+    {
+      f->uri = vd_test_pg_create_db (test_pg, name);
+    }
+  else
+    {
+      f->dir = g_dir_make_tmp ("test-store-XXXXXX", &error);
+      g_assert_no_error (error);
+      f->uri = g_strdup_printf ("sqlite:%s/syncd.db", f->dir);
+    }
+
+  f->store = vds_store_open (f->uri, 4, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (f->store);
+  g_assert_cmpint (vds_store_is_postgres (f->store), ==, f->postgres);
+
+  f->wall_ms = WALL_MS;
+  vds_store_set_wall_clock (f->store, fixture_wall, f);
+  f->site = vd_uuid_new ();
+
+  vds_store_add_company (f->store, "Norte Group", &f->company_id, &error);
+  g_assert_no_error (error);
+  vds_store_add_tenant (f->store, "norte", "Hospital Veterinario Norte", "Europe/Madrid", "EUR",
+                        f->company_id, &f->tenant_id, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpint (sqlite3_open (":memory:", &f->replica_db), ==, SQLITE_OK);
+  f->replica = vd_cell_store_new (f->replica_db, f->tenant_id, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_clear_pointer (&f->replica, vd_cell_store_free);
+  sqlite3_close (f->replica_db);
+  vds_store_free (f->store);
+  if (f->dir != NULL)
+    {
+      g_autofree char *db = g_build_filename (f->dir, "syncd.db", NULL);
+      g_autofree char *wal = g_strconcat (db, "-wal", NULL);
+      g_autofree char *shm = g_strconcat (db, "-shm", NULL);
+
+      g_unlink (db);
+      g_unlink (wal);
+      g_unlink (shm);
+      g_rmdir (f->dir);
+    }
+  g_free (f->dir);
+  g_free (f->uri);
+  g_free (f->site);
+  g_free (f->company_id);
+  g_free (f->tenant_id);
+}
+
+/* ---- Building changes -------------------------------------------------------------- */
+
+static VdChange *
+change_new (Fixture    *f,
+            const char *table,
+            const char *id)
+{
+  const VdTable *t = vd_schema_lookup_table (table);
+
+  g_assert_nonnull (t);
+  return vd_change_new (t, id, vd_hlc_make (f->wall_ms, ++f->counter), f->site);
+}
+
+static void
+put_text (VdChange   *change,
+          const char *column,
+          const char *text)
+{
+  VdValue value = { VD_VALUE_NULL };
+  const VdColumn *col = vd_table_lookup_column (change->table, column);
+
+  g_assert_nonnull (col);
+  if (text != NULL)
+    vd_value_set_text (&value, text);
+  vd_change_take_cell (change, col, &value);
+}
+
+static void
+put_bool (VdChange   *change,
+          const char *column,
+          gboolean    b)
+{
+  VdValue value = { VD_VALUE_NULL };
+
+  vd_value_set_bool (&value, b);
+  vd_change_take_cell (change, vd_table_lookup_column (change->table, column), &value);
+}
+
+static void
+put_real (VdChange   *change,
+          const char *column,
+          double      r)
+{
+  VdValue value = { VD_VALUE_NULL };
+
+  vd_value_set_real (&value, r);
+  vd_change_take_cell (change, vd_table_lookup_column (change->table, column), &value);
+}
+
+static VdChange *
+staff_change (Fixture    *f,
+              const char *id,
+              const char *name)
+{
+  VdChange *c = change_new (f, "staff", id);
+
+  put_text (c, "name", name);
+  put_text (c, "role", "veterinarian");
+  put_bool (c, "active", TRUE);
+  return c;
+}
+
+static VdChange *
+client_change (Fixture    *f,
+               const char *id,
+               const char *first,
+               const char *last)
+{
+  VdChange *c = change_new (f, "clients", id);
+
+  put_text (c, "first_name", first);
+  put_text (c, "last_name", last);
+  return c;
+}
+
+static VdChange *
+pet_change (Fixture    *f,
+            const char *id,
+            const char *client_id,
+            const char *name)
+{
+  VdChange *c = change_new (f, "pets", id);
+
+  put_text (c, "client_id", client_id);
+  put_text (c, "name", name);
+  put_text (c, "species", "dog");
+  put_text (c, "sex", "male");
+  put_bool (c, "neutered", FALSE);
+  put_text (c, "birth_date", "2019-03-04");
+  put_real (c, "weight_kg", 12.5);
+  put_bool (c, "deceased", FALSE);
+  return c;
+}
+
+static VdChange *
+appointment_change (Fixture    *f,
+                    const char *id,
+                    const char *pet_id,
+                    const char *client_id,
+                    const char *staff_id,
+                    const char *starts_at,
+                    const char *ends_at)
+{
+  VdChange *c = change_new (f, "appointments", id);
+
+  put_text (c, "pet_id", pet_id);
+  put_text (c, "client_id", client_id);
+  put_text (c, "staff_id", staff_id);
+  put_text (c, "kind", "consultation");
+  put_text (c, "starts_at", starts_at);
+  put_text (c, "ends_at", ends_at);
+  put_text (c, "status", "scheduled");
+  put_bool (c, "allow_overlap", FALSE);
+  return c;
+}
+
+static GPtrArray *
+changes_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) vd_change_free);
+}
+
+/* ---- Push and pull ----------------------------------------------------------------- */
+
+/* Pushes through the real codec (encode, then decode as the server does). */
+static char *
+push_as (Fixture     *f,
+         const char  *tenant_id,
+         const char  *device_id,
+         gint64       batch_id,
+         GPtrArray   *changes,
+         GError     **error)
+{
+  g_autoptr(VdPushRequest) req = NULL;
+  g_autofree char *body = NULL;
+  char *answer = NULL;
+  gsize len = 0;
+
+  body = vd_push_request_encode (device_id, batch_id, changes, &len);
+  req = vd_push_request_decode (body, len, error);
+  g_assert_nonnull (req);
+  if (!vds_store_push (f->store, tenant_id, req, &answer, error))
+    return NULL;
+  return answer;
+}
+
+static JsonObject *
+parse_answer (const char *answer)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_data (parser, answer, -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+/* Pushes the next batch of this desk and checks the answer's shape. */
+static JsonObject *
+push_ok (Fixture   *f,
+         GPtrArray *changes)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *answer = push_as (f, f->tenant_id, f->site, ++f->batch, changes, &error);
+  JsonObject *object;
+
+  g_assert_no_error (error);
+  object = parse_answer (answer);
+  g_assert_cmpint (json_object_get_int_member (object, "batch_id"), ==, f->batch);
+  g_assert_cmpuint (strlen (json_object_get_string_member (object, "server_hlc")), ==, 16);
+  return object;
+}
+
+static void
+assert_all_accepted (JsonObject *answer,
+                     guint       n)
+{
+  g_assert_cmpint (json_object_get_int_member (answer, "accepted"), ==, n);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (answer, "rejected")), ==, 0);
+}
+
+static gint64
+tenant_seq (Fixture    *f,
+            const char *tenant_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) stats = vds_store_admin_tenants (f->store, NULL, &error);
+  gint64 seq = -1;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < stats->len; i++)
+    {
+      VdsTenantStats *s = g_ptr_array_index (stats, i);
+
+      if (g_strcmp0 (s->id, tenant_id) == 0)
+        seq = s->seq;
+    }
+  g_assert_cmpint (seq, >=, 0);
+  return seq;
+}
+
+/* Pulls everything after *cursor into replica, page by page; returns the pages. */
+static guint
+pull_into (Fixture     *f,
+           const char  *tenant_id,
+           VdCellStore *replica,
+           gint64      *cursor,
+           guint        limit,
+           GHashTable  *row_counts)
+{
+  guint pages = 0;
+  gboolean more = TRUE;
+
+  while (more)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) changes = NULL;
+      g_autoptr(GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      gint64 next = -1;
+
+      g_assert_true (vds_store_pull (f->store, tenant_id, *cursor, limit, &changes, &next,
+                                     &more, &error));
+      g_assert_no_error (error);
+      pages++;
+
+      for (guint i = 0; i < changes->len; i++)
+        {
+          VdChange *change = g_ptr_array_index (changes, i);
+          g_autofree char *key = g_strdup_printf ("%s/%s", change->table->name, change->id);
+
+          /* Seqs only grow within a page, and stay within the page's cursors. */
+          g_assert_cmpint (change->seq, >, *cursor);
+          g_assert_cmpint (change->seq, <=, next);
+          g_assert_true (vd_cell_store_apply (replica, change, NULL, &error));
+          g_assert_no_error (error);
+          if (!g_hash_table_contains (rows, key))
+            {
+              g_hash_table_add (rows, g_strdup (key));
+              if (row_counts != NULL)
+                g_hash_table_insert (row_counts, g_strdup (key),
+                                     GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (row_counts, key)) + 1));
+            }
+        }
+      /* A page holds at most limit changes, unless one row alone is larger. */
+      g_assert_true (changes->len <= limit || g_hash_table_size (rows) == 1);
+      if (more)
+        g_assert_cmpint (next, >, *cursor);
+      else
+        g_assert_cmpint (next, >=, *cursor);
+      *cursor = next;
+    }
+  return pages;
+}
+
+static void
+sync_replica (Fixture *f)
+{
+  pull_into (f, f->tenant_id, f->replica, &f->cursor, 1000, NULL);
+}
+
+/* A column of a replica row as text (or NULL); the row must exist. */
+static char *
+replica_text (VdCellStore *replica,
+              const char  *table,
+              const char  *id,
+              const char  *column)
+{
+  g_autoptr(GError) error = NULL;
+  const VdTable *t = vd_schema_lookup_table (table);
+  VdValue *values = g_new0 (VdValue, t->n_columns);
+  VdCellClock *clocks = g_new0 (VdCellClock, t->n_columns);
+  const VdColumn *col = vd_table_lookup_column (t, column);
+  gint64 seq = 0;
+  char *out = NULL;
+  gboolean found;
+
+  found = vd_cell_store_get_row (replica, t, id, values, clocks, &seq, &error);
+  g_assert_no_error (error);
+  if (!found)
+    g_error ("row %s/%s is missing from the replica", table, id);
+
+  switch (values[col->index].kind)
+    {
+    case VD_VALUE_TEXT:
+      out = g_strdup (values[col->index].s);
+      break;
+    case VD_VALUE_BOOL:
+      out = g_strdup (values[col->index].b ? "true" : "false");
+      break;
+    case VD_VALUE_INT:
+      out = g_strdup_printf ("%" G_GINT64_FORMAT, values[col->index].i);
+      break;
+    case VD_VALUE_REAL:
+      out = g_strdup_printf ("%g", values[col->index].r);
+      break;
+    case VD_VALUE_NULL:
+    default:
+      break;
+    }
+
+  for (guint c = 0; c < t->n_columns; c++)
+    vd_value_clear (&values[c]);
+  g_free (values);
+  g_free (clocks);
+  return out;
+}
+
+static gboolean
+replica_has (VdCellStore *replica,
+             const char  *table,
+             const char  *id)
+{
+  const VdTable *t = vd_schema_lookup_table (table);
+  VdValue *values = g_new0 (VdValue, t->n_columns);
+  VdCellClock *clocks = g_new0 (VdCellClock, t->n_columns);
+  gint64 seq = 0;
+  gboolean found;
+
+  found = vd_cell_store_get_row (replica, t, id, values, clocks, &seq, NULL);
+  for (guint c = 0; c < t->n_columns; c++)
+    vd_value_clear (&values[c]);
+  g_free (values);
+  g_free (clocks);
+  return found;
+}
+
+#define assert_replica_text(f, table, id, column, expected) \
+  G_STMT_START { \
+    g_autofree char *got_ = replica_text ((f)->replica, table, id, column); \
+    g_assert_cmpstr (got_, ==, expected); \
+  } G_STMT_END
+
+static gint64
+count_rows (sqlite3    *db,
+            const char *sql)
+{
+  sqlite3_stmt *stmt = NULL;
+  gint64 n;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return n;
+}
+
+/* ---- Cases: schema and people ------------------------------------------------------ */
+
+static void
+test_migrations (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *found = NULL;
+  VdsStore *again;
+  guint version = vds_store_get_schema_version (f->store);
+
+  g_assert_cmpuint (version, >=, 1);
+
+  /* A second open (another syncd on the same database) applies nothing and sees the
+   * data of the first. */
+  again = vds_store_open (f->uri, 2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (vds_store_get_schema_version (again), ==, version);
+  found = vds_store_find_tenant_id (again, "norte", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (found, ==, f->tenant_id);
+  vds_store_free (again);
+
+  vds_store_free (f->store);
+  f->store = vds_store_open (f->uri, 4, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (vds_store_get_schema_version (f->store), ==, version);
+  vds_store_set_wall_clock (f->store, fixture_wall, f);
+}
+
+static void
+test_people (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tenant_b = NULL;
+  g_autofree char *user_id = NULL;
+  g_autofree char *admin_id = NULL;
+  g_autofree char *role = NULL;
+  g_autofree char *by_slug = NULL;
+  g_autofree char *by_name = NULL;
+  g_autofree char *none = NULL;
+  g_autoptr(GPtrArray) tenants = NULL;
+  g_autoptr(VdsUser) user = NULL;
+  g_autoptr(VdsTenant) tenant = NULL;
+  g_auto(GStrv) companies = NULL;
+
+  /* Duplicates of unique names. */
+  g_assert_false (vds_store_add_company (f->store, "Norte Group", NULL, &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_false (vds_store_add_tenant (f->store, "norte", "Other", "Europe/Madrid", "EUR",
+                                        f->company_id, NULL, &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_EXISTS);
+  g_clear_error (&error);
+
+  /* Bad clinic settings, each refused with a sentence. */
+  g_assert_false (vds_store_add_tenant (f->store, "centro", "Centro", "Mars/Olympus", "EUR",
+                                        f->company_id, NULL, &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "Mars/Olympus"));
+  g_clear_error (&error);
+  g_assert_false (vds_store_add_tenant (f->store, "centro", "Centro", "Europe/Madrid", "eur",
+                                        f->company_id, NULL, &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (vds_store_add_tenant (f->store, "Centro!", "Centro", "Europe/Madrid", "EUR",
+                                        f->company_id, NULL, &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (vds_store_add_tenant (f->store, "centro", "Centro", "Europe/Madrid", "EUR",
+                                        "6b1e0a36-64f5-4b8e-9f0e-4f1d2a7f3c11", NULL, &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_assert_true (vds_store_add_tenant (f->store, "centro", "Clínica Veterinaria Centro",
+                                       "America/Mexico_City", "MXN", f->company_id, &tenant_b,
+                                       &error));
+  g_assert_no_error (error);
+
+  g_assert_true (vds_store_add_user (f->store, "ana", "Ana Ruiz", "$argon2id$fake", "none",
+                                     &user_id, &error));
+  g_assert_no_error (error);
+  g_assert_false (vds_store_add_user (f->store, "ana", "Ana Two", "$argon2id$fake", "none",
+                                      NULL, &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_false (vds_store_add_user (f->store, "bob", "Bob", "$argon2id$fake", "root",
+                                      NULL, &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+
+  g_assert_true (vds_store_add_membership (f->store, user_id, f->tenant_id, "front_desk", &error));
+  g_assert_no_error (error);
+  g_assert_true (vds_store_add_membership (f->store, user_id, tenant_b, "veterinarian", &error));
+  g_assert_no_error (error);
+  g_assert_false (vds_store_add_membership (f->store, user_id, f->tenant_id, "groomer", &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_false (vds_store_add_membership (f->store, user_id, f->tenant_id, "boss", &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+
+  /* Ordered by name: "Clínica…" before "Hospital…". */
+  tenants = vds_store_user_tenants (f->store, user_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tenants->len, ==, 2);
+  g_assert_cmpstr (((VdsTenant *) tenants->pdata[0])->slug, ==, "centro");
+  g_assert_cmpstr (((VdsTenant *) tenants->pdata[0])->role, ==, "veterinarian");
+  g_assert_cmpstr (((VdsTenant *) tenants->pdata[0])->timezone, ==, "America/Mexico_City");
+  g_assert_cmpstr (((VdsTenant *) tenants->pdata[1])->role, ==, "front_desk");
+  g_assert_cmpstr (((VdsTenant *) tenants->pdata[1])->currency, ==, "EUR");
+  g_assert_cmpstr (((VdsTenant *) tenants->pdata[1])->company_id, ==, f->company_id);
+
+  role = vds_store_get_membership (f->store, user_id, tenant_b, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (role, ==, "veterinarian");
+
+  user = vds_store_find_user (f->store, "ana", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (user->id, ==, user_id);
+  g_assert_cmpstr (user->display_name, ==, "Ana Ruiz");
+  g_assert_cmpstr (user->password_hash, ==, "$argon2id$fake");
+  g_assert_null (vds_store_find_user (f->store, "nobody", &error));
+  g_assert_no_error (error);
+
+  by_slug = vds_store_find_tenant_id (f->store, "centro", &error);
+  g_assert_cmpstr (by_slug, ==, tenant_b);
+  by_name = vds_store_find_company_id (f->store, "Norte Group", &error);
+  g_assert_cmpstr (by_name, ==, f->company_id);
+  none = vds_store_find_tenant_id (f->store, "nowhere", &error);
+  g_assert_no_error (error);
+  g_assert_null (none);
+
+  tenant = vds_store_get_tenant (f->store, tenant_b, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (tenant->name, ==, "Clínica Veterinaria Centro");
+  g_assert_null (vds_store_get_tenant (f->store, "not-a-uuid", &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_assert_true (vds_store_add_user (f->store, "boss", "Boss", "$argon2id$fake", "company_admin",
+                                     &admin_id, &error));
+  g_assert_true (vds_store_add_company_admin (f->store, admin_id, f->company_id, &error));
+  g_assert_no_error (error);
+  companies = vds_store_admin_company_ids (f->store, admin_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (companies), ==, 1);
+  g_assert_cmpstr (companies[0], ==, f->company_id);
+}
+
+typedef struct
+{
+  Fixture    *f;
+  const char *user_id;
+} FailData;
+
+static gpointer
+fail_thread (gpointer data)
+{
+  FailData *fd = data;
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      gint64 locked = -1;
+
+      g_assert_true (vds_store_login_failed (fd->f->store, fd->user_id, 1000, 100, 900,
+                                             &locked, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (locked, ==, 0);
+    }
+  return NULL;
+}
+
+static void
+test_login_failures (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *user_id = NULL;
+  GThread *threads[4];
+  FailData fd;
+  gint64 locked = -1;
+
+  g_assert_true (vds_store_add_user (f->store, "ana", "Ana", "$argon2id$fake", "none",
+                                     &user_id, &error));
+
+  for (guint i = 1; i <= 2; i++)
+    {
+      g_autoptr(VdsUser) user = NULL;
+
+      g_assert_true (vds_store_login_failed (f->store, user_id, 1000, 3, 900, &locked, &error));
+      g_assert_cmpint (locked, ==, 0);
+      user = vds_store_get_user (f->store, user_id, &error);
+      g_assert_cmpint (user->failed_logins, ==, i);
+    }
+
+  /* The third failure in a row locks for lock_seconds and starts counting again. */
+  g_assert_true (vds_store_login_failed (f->store, user_id, 1000, 3, 900, &locked, &error));
+  g_assert_cmpint (locked, ==, 1900);
+  {
+    g_autoptr(VdsUser) user = vds_store_find_user (f->store, "ana", &error);
+
+    g_assert_cmpint (user->locked_until, ==, 1900);
+    g_assert_cmpint (user->failed_logins, ==, 0);
+  }
+  /* Still locked a moment later, after one more failure. */
+  g_assert_true (vds_store_login_failed (f->store, user_id, 1100, 3, 900, &locked, &error));
+  g_assert_cmpint (locked, ==, 1900);
+
+  g_assert_true (vds_store_login_succeeded (f->store, user_id, &error));
+  {
+    g_autoptr(VdsUser) user = vds_store_get_user (f->store, user_id, &error);
+
+    g_assert_cmpint (user->locked_until, ==, 0);
+    g_assert_cmpint (user->failed_logins, ==, 0);
+  }
+
+  /* Failures arriving together all count. */
+  fd.f = f;
+  fd.user_id = user_id;
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("fail", fail_thread, &fd);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+  {
+    g_autoptr(VdsUser) user = vds_store_get_user (f->store, user_id, &error);
+
+    g_assert_cmpint (user->failed_logins, ==, 20);
+  }
+
+  g_assert_false (vds_store_login_failed (f->store, "6b1e0a36-64f5-4b8e-9f0e-4f1d2a7f3c11",
+                                          1000, 3, 900, &locked, &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND);
+}
+
+static void
+test_sessions (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *user_id = NULL;
+  g_autofree char *session_id = NULL;
+  g_autofree char *old_session = NULL;
+  g_autoptr(VdsToken) access = NULL;
+  g_autoptr(VdsToken) refresh = NULL;
+  g_autoptr(VdsToken) spent = NULL;
+  g_autoptr(VdsToken) rotated = NULL;
+  g_autoptr(VdsToken) after = NULL;
+  VdsRotateResult result;
+  const gint64 now = 1000000;
+
+  g_assert_true (vds_store_add_user (f->store, "ana", "Ana", "$argon2id$fake", "none",
+                                     &user_id, &error));
+  g_assert_true (vds_store_create_session (f->store, user_id, f->site, "Front desk PC", now,
+                                           now + VD_PROTOCOL_SESSION_MAX_S, "a1", now + 900,
+                                           "r1", now + 86400, &session_id, &error));
+  g_assert_no_error (error);
+
+  access = vds_store_lookup_token (f->store, "a1", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (access->kind, ==, "access");
+  g_assert_cmpstr (access->user_id, ==, user_id);
+  g_assert_cmpstr (access->session_id, ==, session_id);
+  g_assert_cmpstr (access->device_id, ==, f->site);
+  g_assert_cmpint (access->expires_at, ==, now + 900);
+  g_assert_cmpint (access->session_expires_at, ==, now + VD_PROTOCOL_SESSION_MAX_S);
+  g_assert_false (access->session_revoked);
+  refresh = vds_store_lookup_token (f->store, "r1", &error);
+  g_assert_cmpstr (refresh->kind, ==, "refresh");
+  g_assert_false (refresh->spent);
+  g_assert_null (vds_store_lookup_token (f->store, "nope", &error));
+  g_assert_no_error (error);
+
+  /* An access token is not a refresh token. */
+  g_assert_true (vds_store_rotate_refresh (f->store, "a1", now, "a2", now + 900, "r2",
+                                           now + 86400, &result, NULL, &error));
+  g_assert_cmpint (result, ==, VDS_ROTATE_UNKNOWN);
+
+  g_assert_true (vds_store_rotate_refresh (f->store, "r1", now + 10, "a2", now + 910, "r2",
+                                           now + 86410, &result, &rotated, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (result, ==, VDS_ROTATE_OK);
+  g_assert_cmpstr (rotated->session_id, ==, session_id);
+  g_assert_cmpstr (rotated->user_id, ==, user_id);
+  spent = vds_store_lookup_token (f->store, "r1", &error);
+  g_assert_true (spent->spent);
+  g_clear_pointer (&access, vds_token_free);
+  access = vds_store_lookup_token (f->store, "a2", &error);
+  g_assert_cmpstr (access->session_id, ==, session_id);
+  g_assert_false (access->session_revoked);
+
+  /* The spent token again: a replay, and the whole family ends with it. */
+  g_assert_true (vds_store_rotate_refresh (f->store, "r1", now + 20, "a3", now + 920, "r3",
+                                           now + 86420, &result, NULL, &error));
+  g_assert_cmpint (result, ==, VDS_ROTATE_REPLAYED);
+  after = vds_store_lookup_token (f->store, "a2", &error);
+  g_assert_true (after->session_revoked);
+  g_assert_null (vds_store_lookup_token (f->store, "a3", &error));
+  g_assert_true (vds_store_rotate_refresh (f->store, "r2", now + 30, "a4", now + 930, "r4",
+                                           now + 86430, &result, NULL, &error));
+  g_assert_cmpint (result, ==, VDS_ROTATE_REVOKED);
+
+  /* A session past its absolute limit cannot be refreshed. */
+  old_session = NULL;
+  g_assert_true (vds_store_create_session (f->store, user_id, f->site, NULL, now, now + 100,
+                                           "a5", now + 100, "r5", now + 100, &old_session,
+                                           &error));
+  g_assert_true (vds_store_rotate_refresh (f->store, "r5", now + 200, "a6", now + 1100, "r6",
+                                           now + 86600, &result, NULL, &error));
+  g_assert_cmpint (result, ==, VDS_ROTATE_EXPIRED);
+  g_assert_true (vds_store_rotate_refresh (f->store, "zz", now, "a7", now, "r7", now,
+                                           &result, NULL, &error));
+  g_assert_cmpint (result, ==, VDS_ROTATE_UNKNOWN);
+
+  /* Logout. */
+  g_assert_true (vds_store_revoke_session (f->store, old_session, &error));
+  g_clear_pointer (&after, vds_token_free);
+  after = vds_store_lookup_token (f->store, "a5", &error);
+  g_assert_true (after->session_revoked);
+}
+
+/* ---- Cases: push and pull ---------------------------------------------------------- */
+
+static void
+test_push_pull (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GPtrArray) changes = changes_new ();
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) answer2 = NULL;
+  g_autofree char *staff = vd_uuid_new ();
+  g_autofree char *client = vd_uuid_new ();
+  g_autofree char *pet = vd_uuid_new ();
+  g_autofree char *appt = vd_uuid_new ();
+  VdChange *c;
+
+  g_ptr_array_add (changes, staff_change (f, staff, "Dra. López"));
+  g_ptr_array_add (changes, client_change (f, client, "Ana", "Ruiz"));
+  g_ptr_array_add (changes, pet_change (f, pet, client, "Rex"));
+  g_ptr_array_add (changes, appointment_change (f, appt, pet, client, staff,
+                                                "2024-05-02T09:00:00Z", "2024-05-02T09:30:00Z"));
+  answer = push_ok (f, changes);
+  assert_all_accepted (answer, 4);
+  g_assert_cmpint (json_object_get_int_member (answer, "cursor"), ==, 4);
+  g_assert_cmpint (tenant_seq (f, f->tenant_id), ==, 4);
+
+  sync_replica (f);
+  g_assert_cmpint (f->cursor, ==, 4);
+  assert_replica_text (f, "staff", staff, "name", "Dra. López");
+  assert_replica_text (f, "staff", staff, "active", "true");
+  assert_replica_text (f, "pets", pet, "client_id", client);
+  assert_replica_text (f, "pets", pet, "birth_date", "2019-03-04");
+  assert_replica_text (f, "pets", pet, "weight_kg", "12.5");
+  assert_replica_text (f, "pets", pet, "neutered", "false");
+  assert_replica_text (f, "pets", pet, "breed", NULL);
+  assert_replica_text (f, "appointments", appt, "starts_at", "2024-05-02T09:00:00Z");
+  assert_replica_text (f, "appointments", appt, "staff_id", staff);
+
+  /* An edit of one column reaches the replica; nothing else changes. */
+  g_ptr_array_set_size (changes, 0);
+  c = change_new (f, "pets", pet);
+  put_real (c, "weight_kg", 13.25);
+  g_ptr_array_add (changes, c);
+  answer2 = push_ok (f, changes);
+  assert_all_accepted (answer2, 1);
+  g_assert_cmpint (json_object_get_int_member (answer2, "cursor"), ==, 5);
+  sync_replica (f);
+  g_assert_cmpint (f->cursor, ==, 5);
+  assert_replica_text (f, "pets", pet, "weight_kg", "13.25");
+  assert_replica_text (f, "pets", pet, "name", "Rex");
+}
+
+static void
+test_pull_pages (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) changes = changes_new ();
+  g_autoptr(JsonObject) answer = NULL;
+  sqlite3 *db = NULL;
+  g_autoptr(GError) error = NULL;
+  VdCellStore *replica;
+  gint64 cursor = 0;
+  guint pages;
+
+  for (guint i = 0; i < 25; i++)
+    {
+      g_autofree char *first = g_strdup_printf ("Client %u", i);
+
+      g_ptr_array_add (ids, vd_uuid_new ());
+      g_ptr_array_add (changes, client_change (f, ids->pdata[i], first, "Pérez"));
+    }
+  answer = push_ok (f, changes);
+  assert_all_accepted (answer, 25);
+
+  /* Later edits of early rows, each in a batch of its own: a row's older cells must not
+   * be lost by a puller that pages past their seqs. */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(GPtrArray) edit = changes_new ();
+      g_autoptr(JsonObject) a = NULL;
+      VdChange *c = change_new (f, "clients", ids->pdata[i * 2]);
+
+      put_text (c, "notes", "Called back");
+      g_ptr_array_add (edit, c);
+      a = push_ok (f, edit);
+      assert_all_accepted (a, 1);
+    }
+
+  g_assert_cmpint (sqlite3_open (":memory:", &db), ==, SQLITE_OK);
+  replica = vd_cell_store_new (db, f->tenant_id, &error);
+  g_assert_no_error (error);
+
+  pages = pull_into (f, f->tenant_id, replica, &cursor, 3, counts);
+  g_assert_cmpuint (pages, >=, 9);
+  g_assert_cmpint (cursor, ==, tenant_seq (f, f->tenant_id));
+  g_assert_cmpuint (g_hash_table_size (counts), ==, 25);
+
+  {
+    GHashTableIter iter;
+    gpointer key, value;
+
+    g_hash_table_iter_init (&iter, counts);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      if (GPOINTER_TO_UINT (value) != 1)
+        g_error ("%s came in %u pages", (char *) key, GPOINTER_TO_UINT (value));
+  }
+
+  for (guint i = 0; i < 25; i++)
+    {
+      g_autofree char *first = replica_text (replica, "clients", ids->pdata[i], "first_name");
+      g_autofree char *last = replica_text (replica, "clients", ids->pdata[i], "last_name");
+      g_autofree char *notes = replica_text (replica, "clients", ids->pdata[i], "notes");
+      g_autofree char *expected = g_strdup_printf ("Client %u", i);
+
+      g_assert_cmpstr (first, ==, expected);
+      g_assert_cmpstr (last, ==, "Pérez");
+      g_assert_cmpstr (notes, ==, (i % 2 == 0 && i < 10) ? "Called back" : NULL);
+    }
+
+  /* Nothing more after the end. */
+  {
+    g_autoptr(GPtrArray) rest = NULL;
+    gint64 next = -1;
+    gboolean more = TRUE;
+
+    g_assert_true (vds_store_pull (f->store, f->tenant_id, cursor, 3, &rest, &next, &more, &error));
+    g_assert_cmpuint (rest->len, ==, 0);
+    g_assert_false (more);
+    g_assert_cmpint (next, ==, cursor);
+  }
+
+  vd_cell_store_free (replica);
+  sqlite3_close (db);
+}
+
+static void
+test_replay (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) changes = changes_new ();
+  g_autoptr(GPtrArray) other = changes_new ();
+  g_autofree char *client = vd_uuid_new ();
+  g_autofree char *first = NULL;
+  g_autofree char *again = NULL;
+  g_autofree char *older = NULL;
+  gint64 seq;
+
+  g_ptr_array_add (changes, client_change (f, client, "Ana", "Ruiz"));
+  first = push_as (f, f->tenant_id, f->site, 7, changes, &error);
+  g_assert_no_error (error);
+  seq = tenant_seq (f, f->tenant_id);
+
+  /* The same batch id again, even with other content, returns the stored answer and
+   * changes nothing. */
+  g_ptr_array_add (other, client_change (f, client, "Eva", "Gil"));
+  again = push_as (f, f->tenant_id, f->site, 7, other, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (again, ==, first);
+  g_assert_cmpint (tenant_seq (f, f->tenant_id), ==, seq);
+  sync_replica (f);
+  assert_replica_text (f, "clients", client, "first_name", "Ana");
+
+  /* An older batch is refused. */
+  older = push_as (f, f->tenant_id, f->site, 6, other, &error);
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_BATCH_ORDER);
+  g_assert_null (older);
+  g_assert_cmpint (tenant_seq (f, f->tenant_id), ==, seq);
+}
+
+static void
+test_skew_and_rejections (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdPushRequest) req = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  g_autofree char *ok_id = vd_uuid_new ();
+  g_autofree char *skew_id = vd_uuid_new ();
+  g_autofree char *bad_id = vd_uuid_new ();
+  g_autofree char *short_id = vd_uuid_new ();
+  g_autofree char *body = NULL;
+  g_autofree char *answer = NULL;
+  char hlc_ok[17], hlc_skew[17], hlc_near[17];
+  JsonArray *rejected;
+
+  vd_hlc_format (vd_hlc_make (f->wall_ms, 1), hlc_ok);
+  /* 6 minutes ahead: over the 5-minute limit. 4 minutes ahead: accepted. */
+  vd_hlc_format (vd_hlc_make (f->wall_ms + 6 * 60 * 1000, 0), hlc_skew);
+  vd_hlc_format (vd_hlc_make (f->wall_ms + 4 * 60 * 1000, 0), hlc_near);
+
+  body = g_strdup_printf (
+    "{\"device_id\":\"%s\",\"batch_id\":1,\"changes\":["
+    "{\"table\":\"clients\",\"id\":\"%s\",\"hlc\":\"%s\",\"site\":\"%s\","
+    " \"set\":{\"first_name\":\"Ana\",\"last_name\":\"Ruiz\"}},"
+    "{\"table\":\"clients\",\"id\":\"%s\",\"hlc\":\"%s\",\"site\":\"%s\","
+    " \"set\":{\"first_name\":\"Max\",\"last_name\":\"Sanz\"}},"
+    "{\"table\":\"clients\",\"id\":\"%s\",\"hlc\":\"%s\",\"site\":\"%s\","
+    " \"set\":{\"first_name\":\"Leo\",\"nickname\":\"L\"}},"
+    "{\"table\":\"clients\",\"id\":\"%s\",\"hlc\":\"%s\",\"site\":\"%s\","
+    " \"set\":{\"first_name\":\"Eva\"}},"
+    "{\"table\":\"clients\",\"id\":\"%s\",\"hlc\":\"%s\",\"site\":\"%s\","
+    " \"set\":{\"notes\":\"near the limit\"}}"
+    "]}",
+    f->site,
+    ok_id, hlc_ok, f->site,
+    skew_id, hlc_skew, f->site,
+    bad_id, hlc_ok, f->site,
+    short_id, hlc_ok, f->site,
+    ok_id, hlc_near, f->site);
+
+  req = vd_push_request_decode (body, strlen (body), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (req->rejected->len, ==, 1);   /* the unknown column, by the decoder */
+  g_assert_true (vds_store_push (f->store, f->tenant_id, req, &answer, &error));
+  g_assert_no_error (error);
+
+  object = parse_answer (answer);
+  g_assert_cmpint (json_object_get_int_member (object, "accepted"), ==, 2);
+  rejected = json_object_get_array_member (object, "rejected");
+  g_assert_cmpuint (json_array_get_length (rejected), ==, 3);
+  /* Sorted by index, the decoder's and the store's together. */
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (rejected, 0), "index"), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (rejected, 0), "code"), ==, "clock_skew");
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (rejected, 1), "index"), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (rejected, 1), "code"), ==, "invalid_change");
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (rejected, 2), "index"), ==, 3);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (rejected, 2), "code"), ==, "invalid_change");
+  /* The message names the missing column. */
+  g_assert_nonnull (strstr (json_object_get_string_member (json_array_get_object_element (rejected, 2), "message"),
+                            "last_name"));
+
+  /* The server's clock moved past the accepted change 4 minutes ahead. */
+  g_assert_cmpstr (json_object_get_string_member (object, "server_hlc"), >, hlc_near);
+  g_assert_cmpuint (vd_hlc_ms (vds_store_server_hlc (f->store)), >=, f->wall_ms + 4 * 60 * 1000);
+
+  sync_replica (f);
+  assert_replica_text (f, "clients", ok_id, "first_name", "Ana");
+  assert_replica_text (f, "clients", ok_id, "notes", "near the limit");
+  g_assert_false (replica_has (f->replica, "clients", skew_id));
+  g_assert_false (replica_has (f->replica, "clients", short_id));
+
+  /* An existing row takes a partial change. */
+  {
+    g_autoptr(GPtrArray) changes = changes_new ();
+    g_autoptr(JsonObject) a = NULL;
+    VdChange *c = change_new (f, "clients", ok_id);
+
+    f->batch = 1;
+    put_text (c, "phone", "+34 600 000 000");
+    g_ptr_array_add (changes, c);
+    a = push_ok (f, changes);
+    assert_all_accepted (a, 1);
+    sync_replica (f);
+    assert_replica_text (f, "clients", ok_id, "phone", "+34 600 000 000");
+  }
+}
+
+static void
+test_isolation (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tenant_b = NULL;
+  g_autofree char *shared_id = vd_uuid_new ();
+  g_autofree char *answer_b = NULL;
+  g_autoptr(GPtrArray) a = changes_new ();
+  g_autoptr(GPtrArray) b = changes_new ();
+  g_autoptr(GPtrArray) cross = changes_new ();
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) object_b = NULL;
+  g_autoptr(JsonObject) cross_answer = NULL;
+  g_autoptr(GPtrArray) pulled = NULL;
+  JsonArray *rejected;
+  gint64 next;
+  gboolean more;
+
+  g_assert_true (vds_store_add_tenant (f->store, "centro", "Centro", "America/Mexico_City",
+                                       "MXN", f->company_id, &tenant_b, &error));
+
+  g_ptr_array_add (a, client_change (f, shared_id, "Ana", "Norte"));
+  answer = push_ok (f, a);
+  assert_all_accepted (answer, 1);
+
+  /* The same row id in clinic B is B's own row. */
+  g_ptr_array_add (b, client_change (f, shared_id, "Beto", "Centro"));
+  answer_b = push_as (f, tenant_b, f->site, 1, b, &error);
+  g_assert_no_error (error);
+  object_b = parse_answer (answer_b);
+  assert_all_accepted (object_b, 1);
+  g_assert_cmpint (json_object_get_int_member (object_b, "cursor"), ==, 1);
+
+  sync_replica (f);
+  assert_replica_text (f, "clients", shared_id, "first_name", "Ana");
+  g_assert_true (vds_store_pull (f->store, tenant_b, 0, 100, &pulled, &next, &more, &error));
+  g_assert_cmpuint (pulled->len, ==, 1);
+  {
+    const VdCell *cell = vd_change_get_cell (pulled->pdata[0], "first_name");
+
+    g_assert_cmpstr (cell->value.s, ==, "Beto");
+  }
+  g_assert_cmpint (tenant_seq (f, f->tenant_id), ==, 1);
+  g_assert_cmpint (tenant_seq (f, tenant_b), ==, 1);
+
+  /* A row id of another table is refused, not merged into that row. */
+  g_ptr_array_add (cross, pet_change (f, shared_id, shared_id, "Rex"));
+  cross_answer = push_ok (f, cross);
+  g_assert_cmpint (json_object_get_int_member (cross_answer, "accepted"), ==, 0);
+  rejected = json_object_get_array_member (cross_answer, "rejected");
+  g_assert_cmpuint (json_array_get_length (rejected), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (rejected, 0), "code"),
+                   ==, "invalid_change");
+}
+
+/* ---- Cases: conflicts -------------------------------------------------------------- */
+
+/* Open conflicts in the replica of this kind. */
+static gint64
+replica_open_conflicts (Fixture    *f,
+                        const char *kind)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM conflicts WHERE kind = '%s' "
+                                          "AND resolved_at IS NULL AND NOT deleted", kind);
+
+  return count_rows (f->replica_db, sql);
+}
+
+static gint64
+stats_open_conflicts (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) stats = vds_store_admin_tenants (f->store, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats->len, ==, 1);
+  return ((VdsTenantStats *) stats->pdata[0])->open_conflicts;
+}
+
+static void
+push_one (Fixture  *f,
+          VdChange *change)
+{
+  g_autoptr(GPtrArray) changes = changes_new ();
+  g_autoptr(JsonObject) answer = NULL;
+
+  g_ptr_array_add (changes, change);
+  answer = push_ok (f, changes);
+  assert_all_accepted (answer, 1);
+  sync_replica (f);
+}
+
+static void
+test_double_booking (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GPtrArray) changes = changes_new ();
+  g_autoptr(JsonObject) answer = NULL;
+  g_autofree char *staff = vd_uuid_new ();
+  g_autofree char *staff2 = vd_uuid_new ();
+  g_autofree char *client = vd_uuid_new ();
+  g_autofree char *pet = vd_uuid_new ();
+  g_autofree char *a1 = vd_uuid_new ();
+  g_autofree char *a2 = vd_uuid_new ();
+  g_autofree char *a3 = vd_uuid_new ();
+  const char *low, *high;
+  VdChange *c;
+
+  g_ptr_array_add (changes, staff_change (f, staff, "Dra. López"));
+  g_ptr_array_add (changes, staff_change (f, staff2, "Dr. Gil"));
+  g_ptr_array_add (changes, client_change (f, client, "Ana", "Ruiz"));
+  g_ptr_array_add (changes, pet_change (f, pet, client, "Rex"));
+  g_ptr_array_add (changes, appointment_change (f, a1, pet, client, staff,
+                                                "2024-05-02T09:00:00Z", "2024-05-02T10:00:00Z"));
+  g_ptr_array_add (changes, appointment_change (f, a2, pet, client, staff,
+                                                "2024-05-02T09:30:00Z", "2024-05-02T10:30:00Z"));
+  /* Back to back with a1 ([start, end) ranges): no overlap. Another vet: no overlap. */
+  g_ptr_array_add (changes, appointment_change (f, a3, pet, client, staff,
+                                                "2024-05-02T10:30:00Z", "2024-05-02T11:00:00Z"));
+  answer = push_ok (f, changes);
+  assert_all_accepted (answer, 7);
+  sync_replica (f);
+
+  /* Exactly one conflict for the pair, stored with the smaller id first. */
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 1);
+  g_assert_cmpint (count_rows (f->replica_db, "SELECT count(*) FROM conflicts"), ==, 1);
+  g_assert_cmpint (stats_open_conflicts (f), ==, 1);
+  low = strcmp (a1, a2) < 0 ? a1 : a2;
+  high = low == a1 ? a2 : a1;
+  {
+    g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM conflicts WHERE row_id = '%s' "
+                                            "AND other_row_id = '%s' AND table_name = 'appointments' "
+                                            "AND detected_at = '2024-05-01T10:00:00Z'", low, high);
+
+    g_assert_cmpint (count_rows (f->replica_db, sql), ==, 1);
+  }
+
+  /* Moved to the other vet: resolved, the same row. */
+  c = change_new (f, "appointments", a2);
+  put_text (c, "staff_id", staff2);
+  push_one (f, c);
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 0);
+  g_assert_cmpint (count_rows (f->replica_db, "SELECT count(*) FROM conflicts WHERE resolved_at IS NOT NULL"), ==, 1);
+  g_assert_cmpint (stats_open_conflicts (f), ==, 0);
+
+  /* Back: reopened, still one row. */
+  c = change_new (f, "appointments", a2);
+  put_text (c, "staff_id", staff);
+  push_one (f, c);
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 1);
+  g_assert_cmpint (count_rows (f->replica_db, "SELECT count(*) FROM conflicts"), ==, 1);
+
+  /* Cancelled: resolved. */
+  c = change_new (f, "appointments", a2);
+  put_text (c, "status", "cancelled");
+  push_one (f, c);
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 0);
+
+  /* Scheduled again, then allowed to overlap: open, then resolved. */
+  c = change_new (f, "appointments", a2);
+  put_text (c, "status", "confirmed");
+  push_one (f, c);
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 1);
+  c = change_new (f, "appointments", a1);
+  put_bool (c, "allow_overlap", TRUE);
+  push_one (f, c);
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 0);
+  g_assert_cmpint (stats_open_conflicts (f), ==, 0);
+
+  /* No longer allowed to overlap: open again; then one is deleted: resolved. */
+  c = change_new (f, "appointments", a1);
+  put_bool (c, "allow_overlap", FALSE);
+  push_one (f, c);
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 1);
+  c = change_new (f, "appointments", a2);
+  put_bool (c, "deleted", TRUE);
+  push_one (f, c);
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 0);
+  g_assert_cmpint (count_rows (f->replica_db, "SELECT count(*) FROM conflicts"), ==, 1);
+}
+
+static void
+test_dangling (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autofree char *client = vd_uuid_new ();
+  g_autofree char *pet = vd_uuid_new ();
+  VdChange *c;
+
+  /* A pet whose client has not arrived. */
+  push_one (f, pet_change (f, pet, client, "Rex"));
+  g_assert_cmpint (replica_open_conflicts (f, "dangling_reference"), ==, 1);
+  g_assert_cmpint (stats_open_conflicts (f), ==, 1);
+  {
+    g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM conflicts WHERE row_id = '%s' "
+                                            "AND other_row_id = '%s' AND table_name = 'pets' "
+                                            "AND detail LIKE '%%client_id%%'", pet, client);
+
+    g_assert_cmpint (count_rows (f->replica_db, sql), ==, 1);
+  }
+
+  /* The client arrives: resolved. */
+  push_one (f, client_change (f, client, "Ana", "Ruiz"));
+  g_assert_cmpint (replica_open_conflicts (f, "dangling_reference"), ==, 0);
+  g_assert_cmpint (stats_open_conflicts (f), ==, 0);
+
+  /* The client is deleted: the pet dangles again. */
+  c = change_new (f, "clients", client);
+  put_bool (c, "deleted", TRUE);
+  push_one (f, c);
+  g_assert_cmpint (replica_open_conflicts (f, "dangling_reference"), ==, 1);
+  g_assert_cmpint (count_rows (f->replica_db, "SELECT count(*) FROM conflicts"), ==, 1);
+
+  /* The pet is deleted too: nothing dangles. */
+  c = change_new (f, "pets", pet);
+  put_bool (c, "deleted", TRUE);
+  push_one (f, c);
+  g_assert_cmpint (replica_open_conflicts (f, "dangling_reference"), ==, 0);
+  g_assert_cmpint (stats_open_conflicts (f), ==, 0);
+}
+
+/* ---- Cases: monitoring and concurrency --------------------------------------------- */
+
+static void
+test_admin_tenants (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) changes = changes_new ();
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GPtrArray) mine = NULL;
+  g_autoptr(GPtrArray) none = NULL;
+  g_autofree char *other_company = NULL;
+  g_autofree char *tenant_b = NULL;
+  g_autofree char *staff = vd_uuid_new ();
+  g_autofree char *client = vd_uuid_new ();
+  g_autofree char *gone = vd_uuid_new ();
+  g_autofree char *pet = vd_uuid_new ();
+  g_autofree char *device2 = vd_uuid_new ();
+  const char *company_filter[2] = { NULL, NULL };
+  VdsTenantStats *s;
+  VdChange *c;
+
+  g_assert_true (vds_store_add_company (f->store, "Spa Group", &other_company, &error));
+  g_assert_true (vds_store_add_tenant (f->store, "spa", "Pet Spa Deluxe", "Europe/Madrid", "EUR",
+                                       other_company, &tenant_b, &error));
+
+  g_ptr_array_add (changes, staff_change (f, staff, "Dra. López"));
+  g_ptr_array_add (changes, client_change (f, client, "Ana", "Ruiz"));
+  g_ptr_array_add (changes, client_change (f, gone, "Old", "Client"));
+  g_ptr_array_add (changes, pet_change (f, pet, client, "Rex"));
+  c = change_new (f, "clients", gone);
+  put_bool (c, "deleted", TRUE);
+  g_ptr_array_add (changes, c);
+  answer = push_ok (f, changes);
+  assert_all_accepted (answer, 5);
+
+  g_assert_true (vds_store_touch_device (f->store, f->tenant_id, f->site, NULL, "PC 1", "0.1.0",
+                                         VDS_DEVICE_PUSHED, 0, 5000, &error));
+  g_assert_true (vds_store_touch_device (f->store, f->tenant_id, f->site, NULL, NULL, NULL,
+                                         VDS_DEVICE_PULLED, 5, 6000, &error));
+  g_assert_true (vds_store_touch_device (f->store, f->tenant_id, device2, NULL, "PC 2", NULL,
+                                         VDS_DEVICE_SEEN, 0, 7000, &error));
+  g_assert_no_error (error);
+
+  all = vds_store_admin_tenants (f->store, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 2);
+  s = all->pdata[0];   /* "Hospital…" before "Pet Spa…" */
+  g_assert_cmpstr (s->id, ==, f->tenant_id);
+  g_assert_cmpstr (s->slug, ==, "norte");
+  g_assert_cmpstr (s->company_id, ==, f->company_id);
+  g_assert_cmpstr (s->timezone, ==, "Europe/Madrid");
+  g_assert_cmpint (s->clients, ==, 1);
+  g_assert_cmpint (s->pets, ==, 1);
+  g_assert_cmpint (s->staff, ==, 1);
+  g_assert_cmpint (s->appointments, ==, 0);
+  g_assert_cmpint (s->devices, ==, 2);
+  g_assert_cmpint (s->last_sync_at, ==, 6000);
+  g_assert_cmpint (s->open_conflicts, ==, 0);
+  g_assert_cmpint (s->seq, ==, tenant_seq (f, f->tenant_id));
+  g_assert_cmpint (s->seq, >=, 5);
+  s = all->pdata[1];
+  g_assert_cmpstr (s->slug, ==, "spa");
+  g_assert_cmpint (s->clients, ==, 0);
+  g_assert_cmpint (s->devices, ==, 0);
+  g_assert_cmpint (s->last_sync_at, ==, 0);
+  g_assert_cmpint (s->seq, ==, 0);
+
+  company_filter[0] = other_company;
+  mine = vds_store_admin_tenants (f->store, company_filter, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mine->len, ==, 1);
+  g_assert_cmpstr (((VdsTenantStats *) mine->pdata[0])->id, ==, tenant_b);
+
+  company_filter[0] = "not-a-company";
+  none = vds_store_admin_tenants (f->store, company_filter, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (none->len, ==, 0);
+}
+
+#define N_WRITERS        4
+#define BATCHES_PER      8
+#define CHANGES_PER      25
+
+typedef struct
+{
+  Fixture *f;
+  guint    writer;
+  char    *site;
+  GMutex  *hlc_lock;
+} Writer;
+
+static gpointer
+writer_thread (gpointer data)
+{
+  Writer *w = data;
+
+  for (guint b = 0; b < BATCHES_PER; b++)
+    {
+      g_autoptr(GPtrArray) changes = changes_new ();
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonObject) object = NULL;
+      g_autofree char *answer = NULL;
+
+      for (guint i = 0; i < CHANGES_PER; i++)
+        {
+          g_autofree char *id = vd_uuid_new ();
+          g_autofree char *first = g_strdup_printf ("W%u B%u C%u", w->writer, b, i);
+          VdChange *c = vd_change_new (vd_schema_lookup_table ("clients"), id,
+                                       vd_hlc_make (WALL_MS, b * CHANGES_PER + i), w->site);
+
+          put_text (c, "first_name", first);
+          put_text (c, "last_name", "Concurrent");
+          g_ptr_array_add (changes, c);
+        }
+      answer = push_as (w->f, w->f->tenant_id, w->site, b + 1, changes, &error);
+      g_assert_no_error (error);
+      object = parse_answer (answer);
+      g_assert_cmpint (json_object_get_int_member (object, "accepted"), ==, CHANGES_PER);
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  Fixture  *f;
+  gint      stop;
+  gint64    cursor;
+  sqlite3  *db;
+  VdCellStore *replica;
+} Puller;
+
+static gpointer
+puller_thread (gpointer data)
+{
+  Puller *p = data;
+
+  while (!g_atomic_int_get (&p->stop))
+    {
+      pull_into (p->f, p->f->tenant_id, p->replica, &p->cursor, 40, NULL);
+      g_usleep (2000);
+    }
+  return NULL;
+}
+
+static void
+test_concurrent_pushes (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GThread *threads[N_WRITERS];
+  Writer writers[N_WRITERS];
+  GThread *pull_thread;
+  Puller puller = { f, 0, 0, NULL, NULL };
+  sqlite3 *db = NULL;
+  VdCellStore *replica;
+  gint64 cursor = 0;
+  gint64 total = N_WRITERS * BATCHES_PER * CHANGES_PER;
+
+  /* A desk pulling while the others push must end with everything: cursors never skip
+   * a transaction that committed late. */
+  g_assert_cmpint (sqlite3_open (":memory:", &puller.db), ==, SQLITE_OK);
+  puller.replica = vd_cell_store_new (puller.db, f->tenant_id, &error);
+  g_assert_no_error (error);
+  pull_thread = g_thread_new ("puller", puller_thread, &puller);
+
+  for (guint i = 0; i < N_WRITERS; i++)
+    {
+      writers[i].f = f;
+      writers[i].writer = i;
+      writers[i].site = vd_uuid_new ();
+      threads[i] = g_thread_new ("writer", writer_thread, &writers[i]);
+    }
+  for (guint i = 0; i < N_WRITERS; i++)
+    {
+      g_thread_join (threads[i]);
+      g_free (writers[i].site);
+    }
+  g_atomic_int_set (&puller.stop, 1);
+  g_thread_join (pull_thread);
+  pull_into (f, f->tenant_id, puller.replica, &puller.cursor, 40, NULL);
+
+  /* Every change, each row once, each under its own seq. */
+  g_assert_cmpint (tenant_seq (f, f->tenant_id), ==, total);
+  g_assert_cmpint (sqlite3_open (":memory:", &db), ==, SQLITE_OK);
+  replica = vd_cell_store_new (db, f->tenant_id, &error);
+  g_assert_no_error (error);
+  pull_into (f, f->tenant_id, replica, &cursor, 100, counts);
+  g_assert_cmpint (cursor, ==, total);
+  g_assert_cmpuint (g_hash_table_size (counts), ==, total);
+  g_assert_cmpint (count_rows (db, "SELECT count(*) FROM clients"), ==, total);
+  g_assert_cmpint (count_rows (db, "SELECT count(DISTINCT first_name) FROM clients"), ==, total);
+
+  g_assert_cmpint (puller.cursor, ==, total);
+  g_assert_cmpint (count_rows (puller.db, "SELECT count(*) FROM clients"), ==, total);
+  {
+    g_autofree char *a = vd_cell_store_digest (replica, &error);
+    g_autofree char *b = vd_cell_store_digest (puller.replica, &error);
+
+    g_assert_cmpstr (a, ==, b);
+  }
+
+  vd_cell_store_free (replica);
+  sqlite3_close (db);
+  vd_cell_store_free (puller.replica);
+  sqlite3_close (puller.db);
+}
+
+/* ---- Main -------------------------------------------------------------------------- */
+
+typedef void (*CaseFunc) (Fixture *, gconstpointer);
+
+static const struct
+{
+  const char *name;
+  CaseFunc    func;
+} cases[] = {
+  { "migrations", test_migrations },
+  { "people", test_people },
+  { "login-failures", test_login_failures },
+  { "sessions", test_sessions },
+  { "push-pull", test_push_pull },
+  { "pull-pages", test_pull_pages },
+  { "replay", test_replay },
+  { "skew-and-rejections", test_skew_and_rejections },
+  { "isolation", test_isolation },
+  { "double-booking", test_double_booking },
+  { "dangling", test_dangling },
+  { "admin-tenants", test_admin_tenants },
+  { "concurrent-pushes", test_concurrent_pushes },
+};
+
+static void
+skip_postgres (void)
+{
+  const char *reason = vd_test_pg_unavailable_reason ();
+
+  g_test_skip (reason != NULL ? reason : "PostgreSQL did not start");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  gboolean with_pg = FALSE;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+
+  if (vd_test_pg_available ())
+    {
+      g_autoptr(GError) error = NULL;
+
+      test_pg = vd_test_pg_start (&error);
+      if (test_pg == NULL)
+        g_printerr ("# PostgreSQL could not start: %s\n", error->message);
+      with_pg = test_pg != NULL;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/store/sqlite/%s", cases[i].name);
+      char *db_name = g_strdup_printf ("sqlite_%u", i);
+
+      g_ptr_array_add (names, db_name);
+      g_test_add (path, Fixture, db_name, fixture_set_up, cases[i].func, fixture_tear_down);
+    }
+
+  if (with_pg)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+        {
+          g_autofree char *path = g_strdup_printf ("/store/postgres/%s", cases[i].name);
+          g_autofree char *db_name = g_strdup_printf ("pg_%s", cases[i].name);
+          char *safe = g_strdelimit (g_strdup (db_name), "-", '_');
+
+          g_ptr_array_add (names, safe);
+          g_test_add (path, Fixture, safe, fixture_set_up, cases[i].func, fixture_tear_down);
+        }
+    }
+  else
+    {
+      g_test_add_func ("/store/postgres/skipped", skip_postgres);
+    }
+
+  status = g_test_run ();
+  g_clear_pointer (&test_pg, vd_test_pg_stop);
+  return status;
+}
