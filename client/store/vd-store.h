@@ -70,6 +70,13 @@ gboolean      vd_store_commit          (VdStore      *self,
                                         VdChange     *change,
                                         GError      **error);
 
+/* A change of table_name to fill (vd_change_take_cell) and commit: of row id, or of a
+ * new row when id is NULL (its id is then empty until vd_store_commit makes one). NULL
+ * for an unknown table. */
+VdChange     *vd_store_new_change      (VdStore      *self,
+                                        const char   *table_name,
+                                        const char   *id);
+
 /* Reads one row (values of table->n_columns, caller clears them). */
 gboolean      vd_store_get_row         (VdStore       *self,
                                         const VdTable *table,

@@ -550,6 +550,11 @@ request_started_cb (SoupServer        *soup,
   state->msg = msg;
   g_object_set_data_full (G_OBJECT (msg), "vds-state", state,
                           (GDestroyNotify) message_state_free);
+  /* libsoup caches the peer's address on first use; ask now, while the socket is alive,
+   * so logging or rate limiting a request whose client has vanished never touches a
+   * closed socket. */
+  if (socket != NULL)
+    soup_server_message_get_remote_host (msg);
 
   if (socket != NULL)
     {

@@ -1,0 +1,125 @@
+/* vd-store-models.h — GListModel faces of the store for list views: a day of
+ * appointments, the clinic's staff, clients (with a search filter) and pets. Each list
+ * reloads itself (coalesced, at idle) when the store emits ::changed for a table it
+ * shows, and reports only the range that really changed. */
+#pragma once
+
+#include <gio/gio.h>
+#include "vd-store.h"
+
+G_BEGIN_DECLS
+
+/* ---- Items: read-only snapshots of one row, updated in place on reload ---- */
+
+#define VD_TYPE_APPOINTMENT_ITEM (vd_appointment_item_get_type ())
+G_DECLARE_FINAL_TYPE (VdAppointmentItem, vd_appointment_item, VD, APPOINTMENT_ITEM, GObject)
+
+/* Properties: id, pet-id, pet-name, client-id, client-name, staff-id, staff-name,
+ * staff-color, kind, status, starts-at (gint64 Unix), ends-at, room, reason, notes,
+ * allow-overlap, pet-allergies. Strings are "" when the row has no value. */
+const char *vd_appointment_item_get_id            (VdAppointmentItem *self);
+const char *vd_appointment_item_get_pet_id        (VdAppointmentItem *self);
+const char *vd_appointment_item_get_pet_name      (VdAppointmentItem *self);
+const char *vd_appointment_item_get_client_id     (VdAppointmentItem *self);
+const char *vd_appointment_item_get_client_name   (VdAppointmentItem *self);
+const char *vd_appointment_item_get_staff_id      (VdAppointmentItem *self);
+const char *vd_appointment_item_get_staff_name    (VdAppointmentItem *self);
+const char *vd_appointment_item_get_staff_color   (VdAppointmentItem *self);
+const char *vd_appointment_item_get_kind          (VdAppointmentItem *self);
+const char *vd_appointment_item_get_status        (VdAppointmentItem *self);
+gint64      vd_appointment_item_get_starts_at     (VdAppointmentItem *self);
+gint64      vd_appointment_item_get_ends_at       (VdAppointmentItem *self);
+const char *vd_appointment_item_get_room          (VdAppointmentItem *self);
+const char *vd_appointment_item_get_reason        (VdAppointmentItem *self);
+const char *vd_appointment_item_get_notes         (VdAppointmentItem *self);
+gboolean    vd_appointment_item_get_allow_overlap (VdAppointmentItem *self);
+const char *vd_appointment_item_get_pet_allergies (VdAppointmentItem *self);
+
+#define VD_TYPE_STAFF_ITEM (vd_staff_item_get_type ())
+G_DECLARE_FINAL_TYPE (VdStaffItem, vd_staff_item, VD, STAFF_ITEM, GObject)
+
+/* Properties: id, name, role, color, active. */
+const char *vd_staff_item_get_id     (VdStaffItem *self);
+const char *vd_staff_item_get_name   (VdStaffItem *self);
+const char *vd_staff_item_get_role   (VdStaffItem *self);
+const char *vd_staff_item_get_color  (VdStaffItem *self);
+gboolean    vd_staff_item_get_active (VdStaffItem *self);
+
+#define VD_TYPE_CLIENT_ITEM (vd_client_item_get_type ())
+G_DECLARE_FINAL_TYPE (VdClientItem, vd_client_item, VD, CLIENT_ITEM, GObject)
+
+/* Properties: id, first-name, last-name, phone, email. */
+const char *vd_client_item_get_id         (VdClientItem *self);
+const char *vd_client_item_get_first_name (VdClientItem *self);
+const char *vd_client_item_get_last_name  (VdClientItem *self);
+const char *vd_client_item_get_phone      (VdClientItem *self);
+const char *vd_client_item_get_email      (VdClientItem *self);
+
+#define VD_TYPE_PET_ITEM (vd_pet_item_get_type ())
+G_DECLARE_FINAL_TYPE (VdPetItem, vd_pet_item, VD, PET_ITEM, GObject)
+
+/* Properties: id, client-id, name, species, breed, allergies. */
+const char *vd_pet_item_get_id        (VdPetItem *self);
+const char *vd_pet_item_get_client_id (VdPetItem *self);
+const char *vd_pet_item_get_name      (VdPetItem *self);
+const char *vd_pet_item_get_species   (VdPetItem *self);
+const char *vd_pet_item_get_breed     (VdPetItem *self);
+const char *vd_pet_item_get_allergies (VdPetItem *self);
+
+/* ---- Lists ---- */
+
+/* Appointments (not deleted) starting in [start, end) (Unix seconds), optionally of one
+ * staff member (NULL = everyone), ordered by start time. */
+#define VD_TYPE_APPOINTMENT_LIST (vd_appointment_list_get_type ())
+G_DECLARE_FINAL_TYPE (VdAppointmentList, vd_appointment_list, VD, APPOINTMENT_LIST, GObject)
+
+VdAppointmentList *vd_appointment_list_new          (VdStore           *store,
+                                                     gint64             start,
+                                                     gint64             end,
+                                                     const char        *staff_id);
+void               vd_appointment_list_set_range    (VdAppointmentList *self,
+                                                     gint64             start,
+                                                     gint64             end);
+/* The calendar day in the clinic's zone (vd_store_get_time_zone, vd_time_day_bounds). */
+void               vd_appointment_list_set_day      (VdAppointmentList *self,
+                                                     int                year,
+                                                     int                month,
+                                                     int                day);
+void               vd_appointment_list_set_staff_id (VdAppointmentList *self,
+                                                     const char        *staff_id);
+void               vd_appointment_list_get_range    (VdAppointmentList *self,
+                                                     gint64            *out_start,
+                                                     gint64            *out_end);
+
+/* Active staff (not deleted), by name; set_show_inactive(TRUE) adds the inactive ones. */
+#define VD_TYPE_STAFF_LIST (vd_staff_list_get_type ())
+G_DECLARE_FINAL_TYPE (VdStaffList, vd_staff_list, VD, STAFF_LIST, GObject)
+
+VdStaffList       *vd_staff_list_new                (VdStore           *store);
+void               vd_staff_list_set_show_inactive  (VdStaffList       *self,
+                                                     gboolean           show_inactive);
+
+/* Clients (not deleted) by last then first name; the filter matches any part of the
+ * first name, last name, full name, phone or email (case-insensitive for ASCII). */
+#define VD_TYPE_CLIENT_LIST (vd_client_list_get_type ())
+G_DECLARE_FINAL_TYPE (VdClientList, vd_client_list, VD, CLIENT_LIST, GObject)
+
+VdClientList      *vd_client_list_new               (VdStore           *store,
+                                                     const char        *filter);
+void               vd_client_list_set_filter        (VdClientList      *self,
+                                                     const char        *filter);
+
+/* Pets (not deleted) of one client (NULL = every pet of the clinic), by name. */
+#define VD_TYPE_PET_LIST (vd_pet_list_get_type ())
+G_DECLARE_FINAL_TYPE (VdPetList, vd_pet_list, VD, PET_LIST, GObject)
+
+VdPetList         *vd_pet_list_new                  (VdStore           *store,
+                                                     const char        *client_id);
+void               vd_pet_list_set_client_id        (VdPetList         *self,
+                                                     const char        *client_id);
+
+/* Every list: reload now rather than at the next idle (for tests and after a bulk
+ * change the caller wants shown at once). */
+void               vd_store_list_refresh            (GListModel        *list);
+
+G_END_DECLS

@@ -1,0 +1,1321 @@
+/* vd-sync-engine.c — rounds of push-then-pull against vetdesk-syncd over libsoup, the
+ * triggers that start them, retries with backoff, token refresh, and the state the
+ * window shows. Pulled pages are applied on a worker thread. */
+#define G_LOG_DOMAIN "vdclient"
+
+#include "config.h"
+
+#include "vd-sync-engine.h"
+
+#include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "vd-error.h"
+#include "vd-protocol.h"
+#include "vd-session.h"
+#include "vd-session-private.h"
+
+#define PUSH_BATCH        500
+#define PULL_PAGE         1000
+#define DEBOUNCE_MS       1000
+#define PERIODIC_S        30
+#define BACKOFF_MAX_MS    60000
+#define MAX_RATE_WAITS    5
+#define MAX_SKEW_RESTAMPS 2
+#define SKEW_NOTICE_MS    60000
+
+G_DEFINE_ENUM_TYPE (VdSyncState, vd_sync_state,
+                    G_DEFINE_ENUM_VALUE (VD_SYNC_OFFLINE, "offline"),
+                    G_DEFINE_ENUM_VALUE (VD_SYNC_CONNECTING, "connecting"),
+                    G_DEFINE_ENUM_VALUE (VD_SYNC_SYNCING, "syncing"),
+                    G_DEFINE_ENUM_VALUE (VD_SYNC_UP_TO_DATE, "up-to-date"),
+                    G_DEFINE_ENUM_VALUE (VD_SYNC_NEEDS_SIGN_IN, "needs-sign-in"),
+                    G_DEFINE_ENUM_VALUE (VD_SYNC_ERROR, "error"))
+
+struct _VdSyncEngine
+{
+  GObject          parent_instance;
+
+  VdStore         *store;
+  char            *server_url;
+  char            *fingerprint;
+  SoupSession     *session;
+  GNetworkMonitor *monitor;
+
+  char            *access_token;
+  char            *refresh_token;
+
+  VdSyncState      state;
+  double           progress;
+  guint            pending;
+  gint64           last_sync;
+  char            *error_message;
+  gint64           clock_offset_ms;
+  guint            pulled;
+  guint            total;
+
+  gboolean         started;
+  /* The certificate changed, or no token works: retrying cannot help until someone acts. */
+  gboolean         halted;
+  guint            debounce_id;
+  guint            periodic_id;
+  guint            retry_id;
+  guint            failures;
+  GRand           *rand;
+
+  GTask           *round;          /* the running round, or NULL */
+  GCancellable    *round_cancellable;
+  GPtrArray       *waiters;        /* sync_async tasks answered by the running round */
+  GPtrArray       *next_waiters;   /* … by the round after it */
+  gboolean         again;          /* something changed during the round: run another */
+};
+
+G_DEFINE_FINAL_TYPE (VdSyncEngine, vd_sync_engine, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_STORE,
+  PROP_SERVER_URL,
+  PROP_PINNED_FINGERPRINT,
+  PROP_STATE,
+  PROP_PROGRESS,
+  PROP_PENDING,
+  PROP_LAST_SYNC,
+  PROP_ERROR_MESSAGE,
+  PROP_CLOCK_OFFSET_MS,
+  PROP_PULLED,
+  PROP_TOTAL,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum
+{
+  REFRESH_TOKEN_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* What a round goes back to after a token refresh or a Retry-After wait. */
+typedef enum
+{
+  STEP_PUSH,
+  STEP_PULL,
+  STEP_REFRESH,
+} Step;
+
+typedef struct
+{
+  VdPinCheck   check;
+  SoupMessage *msg;
+  gint64       batch_id;
+  gint64       start_cursor;
+  gint64       server_seq;     /* the server's cursor as a push answer gave it, or 0 */
+  gboolean     bootstrap;
+  gboolean     refreshed;
+  guint        skew_restamps;
+  guint        rate_waits;
+  Step         resume;
+  guint        wait_id;
+} Round;
+
+static void round_push (GTask *task);
+static void round_pull (GTask *task);
+static void round_refresh (GTask *task, Step resume);
+static void start_round (VdSyncEngine *self);
+
+/* ---- Properties ------------------------------------------------------------------- */
+
+static void
+set_state (VdSyncEngine *self,
+           VdSyncState   state)
+{
+  if (self->state == state)
+    return;
+  self->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+static void
+set_error_message (VdSyncEngine *self,
+                   const char   *message)
+{
+  if (g_strcmp0 (self->error_message, message) == 0)
+    return;
+  g_free (self->error_message);
+  self->error_message = g_strdup (message);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ERROR_MESSAGE]);
+}
+
+static void
+set_progress (VdSyncEngine *self,
+              double        progress,
+              guint         pulled,
+              guint         total)
+{
+  progress = CLAMP (progress, 0.0, 1.0);
+  g_object_freeze_notify (G_OBJECT (self));
+  if (self->progress != progress)
+    {
+      self->progress = progress;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS]);
+    }
+  if (self->pulled != pulled)
+    {
+      self->pulled = pulled;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PULLED]);
+    }
+  if (self->total != total)
+    {
+      self->total = total;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOTAL]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static void
+update_pending (VdSyncEngine *self)
+{
+  guint pending = vd_store_count_pending (self->store);
+
+  if (self->pending == pending)
+    return;
+  self->pending = pending;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PENDING]);
+}
+
+static void
+update_clock_offset (VdSyncEngine *self)
+{
+  gint64 offset = vd_hlc_clock_get_offset (vd_store_get_clock (self->store));
+
+  if (self->clock_offset_ms == offset)
+    return;
+  self->clock_offset_ms = offset;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLOCK_OFFSET_MS]);
+}
+
+/* The notice while the computer's clock is known to be wrong, or NULL. */
+static char *
+skew_message (VdSyncEngine *self)
+{
+  gint64 offset = ABS (self->clock_offset_ms);
+  gint64 minutes = (offset + 30000) / 60000;
+
+  if (offset < SKEW_NOTICE_MS)
+    return NULL;
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                       "This computer’s clock is off by %" G_GINT64_FORMAT " minute. VetDesk corrects for it, but please set the right date and time.",
+                                       "This computer’s clock is off by %" G_GINT64_FORMAT " minutes. VetDesk corrects for it, but please set the right date and time.",
+                                       (gulong) minutes),
+                          minutes);
+}
+
+/* ---- Round plumbing --------------------------------------------------------------- */
+
+static void
+round_free (Round *round)
+{
+  g_clear_handle_id (&round->wait_id, g_source_remove);
+  g_clear_object (&round->msg);
+  vd_pin_check_clear (&round->check);
+  g_free (round);
+}
+
+/* Ends the round with a state, a sentence for the person, and an error for callers. */
+static void
+round_fail (GTask       *task,
+            VdSyncState  state,
+            const char  *message,
+            GError      *error)
+{
+  VdSyncEngine *self = g_task_get_source_object (task);
+
+  set_state (self, state);
+  set_error_message (self, message);
+  set_progress (self, self->progress, self->pulled, self->total);
+  g_task_return_error (task, error);
+}
+
+static void
+round_succeed (GTask *task)
+{
+  VdSyncEngine *self = g_task_get_source_object (task);
+  g_autofree char *notice = skew_message (self);
+  g_autoptr(GPtrArray) rejected = vd_store_list_rejected (self->store, NULL);
+
+  /* Refused changes stay on this computer until someone looks at them: say so. */
+  if (notice == NULL && rejected != NULL && rejected->len > 0)
+    notice = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                           "%u change was refused by the server and is kept on this computer for review.",
+                                           "%u changes were refused by the server and are kept on this computer for review.",
+                                           rejected->len),
+                              rejected->len);
+  self->halted = FALSE;
+  self->failures = 0;
+  self->last_sync = g_get_real_time () / G_USEC_PER_SEC;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_SYNC]);
+  set_progress (self, 1.0, self->pulled, MAX (self->total, self->pulled));
+  set_error_message (self, notice);
+  set_state (self, VD_SYNC_UP_TO_DATE);
+  update_pending (self);
+  g_task_return_boolean (task, TRUE);
+}
+
+static const char *
+offline_message (void)
+{
+  return _("Working offline — changes are kept on this computer and will be sent when the connection returns");
+}
+
+/* A request that brought no HTTP answer. */
+static void
+fail_transport (GTask  *task,
+                GError *error)
+{
+  VdSyncEngine *self = g_task_get_source_object (task);
+  Round *round = g_task_get_task_data (task);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (round->check.mismatch)
+    {
+      g_autofree char *message = g_strdup_printf (_("The server’s certificate has changed (it is now %s). Syncing has stopped so no data goes to a server that may not be yours. Ask your administrator before signing in again."),
+                                                  round->check.seen);
+
+      self->halted = TRUE;
+      g_clear_error (&error);
+      round_fail (task, VD_SYNC_ERROR, message,
+                  g_error_new_literal (VD_SESSION_ERROR, VD_SESSION_ERROR_CERT_CHANGED, message));
+      return;
+    }
+  /* A handshake cut short is the network's doing; a certificate refused is not. */
+  if (round->check.untrusted ||
+      g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE) ||
+      g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED))
+    {
+      g_autofree char *message = g_strdup_printf (_("A secure connection to the server could not be made: %s. Syncing has stopped; ask your administrator."),
+                                                  error->message);
+
+      self->halted = TRUE;
+      round_fail (task, VD_SYNC_ERROR, message, error);
+      return;
+    }
+  if (vd_http_error_is_offline (error) || error->domain == G_TLS_ERROR)
+    {
+      round_fail (task, VD_SYNC_OFFLINE, offline_message (), error);
+      return;
+    }
+  {
+    g_autofree char *message = g_strdup_printf (_("Syncing failed: %s. It will be tried again shortly."),
+                                                error->message);
+
+    round_fail (task, VD_SYNC_ERROR, message, error);
+  }
+}
+
+static SoupMessage *
+round_message (GTask      *task,
+               const char *method,
+               const char *path,
+               GBytes     *body,
+               gboolean    authorized)
+{
+  VdSyncEngine *self = g_task_get_source_object (task);
+  Round *round = g_task_get_task_data (task);
+  g_autofree char *url = vd_http_url (self->server_url, path);
+  SoupMessage *msg = soup_message_new (method, url);
+  SoupMessageHeaders *headers;
+
+  if (msg == NULL)
+    return NULL;
+  headers = soup_message_get_request_headers (msg);
+  soup_message_headers_replace (headers, "Accept", "application/json");
+  if (authorized && self->access_token != NULL)
+    {
+      g_autofree char *bearer = g_strconcat ("Bearer ", self->access_token, NULL);
+
+      soup_message_headers_replace (headers, "Authorization", bearer);
+    }
+  if (body != NULL)
+    soup_message_set_request_body_from_bytes (msg, "application/json", body);
+  round->check.mismatch = FALSE;
+  round->check.untrusted = FALSE;
+  vd_pin_message (msg, &round->check);
+  g_set_object (&round->msg, msg);
+  return msg;
+}
+
+static void
+send_message (GTask               *task,
+              SoupMessage         *msg,
+              GAsyncReadyCallback  callback)
+{
+  VdSyncEngine *self = g_task_get_source_object (task);
+
+  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT,
+                                    g_task_get_cancellable (task), callback, g_object_ref (task));
+}
+
+static gboolean
+resume_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  Round *round = g_task_get_task_data (task);
+
+  round->wait_id = 0;
+  if (g_task_return_error_if_cancelled (task))
+    return G_SOURCE_REMOVE;
+  switch (round->resume)
+    {
+    case STEP_PUSH:
+      round_push (task);
+      break;
+    case STEP_PULL:
+      round_pull (task);
+      break;
+    case STEP_REFRESH:
+    default:
+      round_refresh (task, STEP_PUSH);
+      break;
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* Answers every call but 200. step: what to repeat once the cause is dealt with. */
+static void
+handle_status (GTask  *task,
+               GBytes *body,
+               Step    step)
+{
+  VdSyncEngine *self = g_task_get_source_object (task);
+  Round *round = g_task_get_task_data (task);
+  guint status = soup_message_get_status (round->msg);
+  g_autofree char *code = NULL;
+  g_autofree char *text = vd_http_error_text (body, &code);
+  g_autofree char *message = NULL;
+
+  if (status == SOUP_STATUS_UNAUTHORIZED && step != STEP_REFRESH && !round->refreshed &&
+      self->refresh_token != NULL)
+    {
+      /* The access token expired (15 minutes) or the server restarted: one refresh. */
+      round->refreshed = TRUE;
+      round_refresh (task, step);
+      return;
+    }
+  if (status == SOUP_STATUS_UNAUTHORIZED ||
+      (step == STEP_REFRESH && (status == SOUP_STATUS_BAD_REQUEST || status == SOUP_STATUS_FORBIDDEN)))
+    {
+      self->halted = TRUE;
+      round_fail (task, VD_SYNC_NEEDS_SIGN_IN,
+                  _("Your sign-in has expired or was ended. Sign in again to keep syncing; your work on this computer is kept."),
+                  g_error_new_literal (VD_ERROR, VD_ERROR_UNAUTHORIZED, text != NULL ? text : "unauthorized"));
+      return;
+    }
+  if (status == 429)
+    {
+      guint seconds = vd_http_retry_after (round->msg, 1);
+
+      if (++round->rate_waits <= MAX_RATE_WAITS && seconds <= 300)
+        {
+          /* The server says when: ask again exactly then, not sooner. */
+          g_debug ("Rate limited; waiting %u s as the server asked", seconds);
+          round->resume = step;
+          round->wait_id = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, MAX (seconds, 1),
+                                                       resume_cb, g_object_ref (task),
+                                                       g_object_unref);
+          return;
+        }
+      message = g_strdup_printf (_("The server is busy and asked to wait %u seconds; syncing will resume then."), seconds);
+      round_fail (task, VD_SYNC_ERROR, message,
+                  g_error_new_literal (VD_ERROR, VD_ERROR_RATE_LIMITED, message));
+      return;
+    }
+  if (status == SOUP_STATUS_FORBIDDEN)
+    {
+      self->halted = TRUE;
+      round_fail (task, VD_SYNC_ERROR,
+                  _("This account may not sync this clinic’s records. Ask your clinic’s administrator to check its role."),
+                  g_error_new_literal (VD_ERROR, VD_ERROR_FORBIDDEN, text != NULL ? text : "forbidden"));
+      return;
+    }
+  if (status >= 500)
+    message = g_strdup_printf (_("The server has a problem (%s). Your changes are kept and syncing will be tried again shortly."),
+                               text != NULL ? text : soup_message_get_reason_phrase (round->msg));
+  else
+    message = g_strdup_printf (_("The server refused to sync: %s"),
+                               text != NULL ? text : soup_message_get_reason_phrase (round->msg));
+  round_fail (task, VD_SYNC_ERROR, message,
+              g_error_new (VD_ERROR, status >= 500 ? VD_ERROR_UNAVAILABLE : VD_ERROR_BAD_REQUEST,
+                           "%u: %s", status, message));
+}
+
+/* ---- Refresh ---------------------------------------------------------------------- */
+
+static char *
+dup_string_member (JsonObject *object,
+                   const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return g_strdup (json_node_get_string (node));
+}
+
+static void
+refresh_done_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  VdSyncEngine *self = g_task_get_source_object (task);
+  Round *round = g_task_get_task_data (task);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autofree char *access = NULL;
+  g_autofree char *refresh = NULL;
+  gconstpointer data;
+  gsize len = 0;
+
+  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  if (body == NULL)
+    {
+      fail_transport (task, g_steal_pointer (&error));
+      return;
+    }
+  if (soup_message_get_status (round->msg) != SOUP_STATUS_OK)
+    {
+      handle_status (task, body, STEP_REFRESH);
+      return;
+    }
+
+  parser = json_parser_new ();
+  data = g_bytes_get_data (body, &len);
+  if (json_parser_load_from_data (parser, data, (gssize) len, NULL) &&
+      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+
+      access = dup_string_member (root, "access_token");
+      refresh = dup_string_member (root, "refresh_token");
+    }
+  if (access == NULL || refresh == NULL)
+    {
+      round_fail (task, VD_SYNC_ERROR, _("The server’s answer to a sign-in renewal could not be understood."),
+                  g_error_new_literal (VD_ERROR, VD_ERROR_INTERNAL, "bad refresh answer"));
+      return;
+    }
+
+  g_free (self->access_token);
+  self->access_token = g_steal_pointer (&access);
+  g_free (self->refresh_token);
+  self->refresh_token = g_steal_pointer (&refresh);
+  /* The old refresh token is spent now: whoever keeps it must save this one at once. */
+  g_signal_emit (self, signals[REFRESH_TOKEN_CHANGED], 0, self->refresh_token);
+
+  round->resume = round->resume == STEP_REFRESH ? STEP_PUSH : round->resume;
+  resume_cb (task);
+}
+
+static void
+round_refresh (GTask *task,
+               Step   resume)
+{
+  VdSyncEngine *self = g_task_get_source_object (task);
+  Round *round = g_task_get_task_data (task);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GBytes) body = NULL;
+  SoupMessage *msg;
+  char *json;
+  gsize len = 0;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "refresh_token");
+  json_builder_add_string_value (builder, self->refresh_token);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json = json_generator_to_data (generator, &len);
+  body = g_bytes_new_take (json, len);
+
+  round->resume = resume;
+  msg = round_message (task, SOUP_METHOD_POST, "/v1/auth/refresh", body, FALSE);
+  send_message (task, msg, refresh_done_cb);
+}
+
+/* ---- Push ------------------------------------------------------------------------- */
+
+/* From a push answer: whether a change was refused for clock skew, and the server's
+ * cursor (how far the clinic's log goes, for progress). */
+static gboolean
+answer_has_skew (GBytes *body,
+                 gint64 *out_cursor)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root;
+  JsonArray *rejected;
+  gconstpointer data;
+  gsize len = 0;
+
+  *out_cursor = 0;
+  data = g_bytes_get_data (body, &len);
+  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return FALSE;
+  root = json_node_get_object (json_parser_get_root (parser));
+  *out_cursor = json_object_get_int_member_with_default (root, "cursor", 0);
+  if (!json_object_has_member (root, "rejected") ||
+      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (root, "rejected")))
+    return FALSE;
+  rejected = json_object_get_array_member (root, "rejected");
+  for (guint i = 0; i < json_array_get_length (rejected); i++)
+    {
+      JsonNode *node = json_array_get_element (rejected, i);
+
+      if (JSON_NODE_HOLDS_OBJECT (node) &&
+          g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (node), "code", NULL),
+                     "clock_skew") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+push_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  VdSyncEngine *self = g_task_get_source_object (task);
+  Round *round = g_task_get_task_data (task);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  gconstpointer data;
+  gsize len = 0;
+  gint64 server_cursor = 0;
+
+  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  if (body == NULL)
+    {
+      fail_transport (task, g_steal_pointer (&error));
+      return;
+    }
+  if (soup_message_get_status (round->msg) != SOUP_STATUS_OK)
+    {
+      handle_status (task, body, STEP_PUSH);
+      return;
+    }
+
+  set_state (self, VD_SYNC_SYNCING);
+  data = g_bytes_get_data (body, &len);
+  if (!vd_store_ack_batch (self->store, round->batch_id, data, len, &error))
+    {
+      round_fail (task, VD_SYNC_ERROR, error->message, g_steal_pointer (&error));
+      return;
+    }
+
+  if (answer_has_skew (body, &server_cursor))
+    {
+      if (++round->skew_restamps > MAX_SKEW_RESTAMPS)
+        {
+          g_autofree char *message = skew_message (self);
+
+          round_fail (task, VD_SYNC_ERROR,
+                      message != NULL ? message : _("The server keeps refusing this computer’s changes because of its clock. Please set the right date and time."),
+                      g_error_new_literal (VD_ERROR, VD_ERROR_CLOCK_SKEW, "clock skew"));
+          return;
+        }
+      if (!vd_store_restamp_pending (self->store, &error))
+        {
+          round_fail (task, VD_SYNC_ERROR, error->message, g_steal_pointer (&error));
+          return;
+        }
+      update_clock_offset (self);
+      {
+        g_autofree char *message = skew_message (self);
+
+        set_error_message (self, message);
+      }
+    }
+  round->server_seq = MAX (round->server_seq, server_cursor);
+  update_pending (self);
+  round_push (task);
+}
+
+static void
+round_push (GTask *task)
+{
+  VdSyncEngine *self = g_task_get_source_object (task);
+  Round *round = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *path = NULL;
+  char *data = NULL;
+  gsize len = 0;
+
+  if (!vd_store_next_batch (self->store, PUSH_BATCH, &round->batch_id, &data, &len, &error))
+    {
+      round_fail (task, VD_SYNC_ERROR, error->message, g_steal_pointer (&error));
+      return;
+    }
+  if (data == NULL)
+    {
+      round_pull (task);
+      return;
+    }
+  body = g_bytes_new_take (data, len);
+  path = g_strdup_printf ("/v1/tenants/%s/sync/push", vd_store_get_tenant_id (self->store));
+  send_message (task, round_message (task, SOUP_METHOD_POST, path, body, TRUE), push_done_cb);
+}
+
+/* ---- Pull ------------------------------------------------------------------------- */
+
+typedef struct
+{
+  guint    n_changes;
+  gint64   cursor;
+  gboolean more;
+} PageInfo;
+
+static void
+apply_page_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  VdSyncEngine *self = source_object;
+  GBytes *body = task_data;
+  g_autoptr(VdPullAnswer) page = NULL;
+  g_autoptr(GError) error = NULL;
+  PageInfo *info;
+  gconstpointer data;
+  gsize len = 0;
+
+  data = g_bytes_get_data (body, &len);
+  page = vd_pull_answer_decode (data, len, &error);
+  if (page == NULL || !vd_store_apply_pull (self->store, page, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  info = g_new0 (PageInfo, 1);
+  info->n_changes = page->changes->len;
+  info->cursor = page->cursor;
+  info->more = page->more;
+  g_task_return_pointer (task, info, g_free);
+}
+
+static void
+page_applied_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  VdSyncEngine *self = VD_SYNC_ENGINE (source);
+  Round *round = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autofree PageInfo *info = NULL;
+  guint pulled;
+  guint total;
+  double progress;
+
+  info = g_task_propagate_pointer (G_TASK (result), &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (info == NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("Changes from the server could not be saved on this computer: %s"),
+                                                  error->message);
+
+      round_fail (task, VD_SYNC_ERROR, message, g_steal_pointer (&error));
+      return;
+    }
+
+  pulled = self->pulled + info->n_changes;
+  if (!info->more)
+    {
+      progress = 1.0;
+      total = pulled;
+    }
+  else if (round->server_seq > info->cursor && info->cursor > round->start_cursor)
+    {
+      double done = (double) (info->cursor - round->start_cursor) /
+                    (double) (round->server_seq - round->start_cursor);
+
+      progress = done;
+      total = (guint) (pulled / MAX (done, 0.001));
+    }
+  else
+    {
+      /* No idea how far the log goes: creep towards the end one page at a time. */
+      total = pulled + PULL_PAGE;
+      progress = (double) pulled / total;
+    }
+  if (!round->bootstrap)
+    progress = info->more ? self->progress : 1.0;
+  set_progress (self, progress, pulled, MAX (total, pulled));
+
+  if (info->more)
+    round_pull (task);
+  else
+    round_succeed (task);
+}
+
+static void
+pull_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  VdSyncEngine *self = g_task_get_source_object (task);
+  Round *round = g_task_get_task_data (task);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) apply = NULL;
+
+  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  if (body == NULL)
+    {
+      fail_transport (task, g_steal_pointer (&error));
+      return;
+    }
+  if (soup_message_get_status (round->msg) != SOUP_STATUS_OK)
+    {
+      handle_status (task, body, STEP_PULL);
+      return;
+    }
+
+  set_state (self, VD_SYNC_SYNCING);
+  apply = g_task_new (self, g_task_get_cancellable (task), page_applied_cb, g_object_ref (task));
+  g_task_set_source_tag (apply, apply_page_thread);
+  g_task_set_task_data (apply, g_steal_pointer (&body), (GDestroyNotify) g_bytes_unref);
+  g_task_run_in_thread (apply, apply_page_thread);
+}
+
+static void
+round_pull (GTask *task)
+{
+  VdSyncEngine *self = g_task_get_source_object (task);
+  g_autofree char *path = NULL;
+
+  path = g_strdup_printf ("/v1/tenants/%s/sync/pull?cursor=%" G_GINT64_FORMAT "&limit=%d",
+                          vd_store_get_tenant_id (self->store),
+                          vd_store_get_cursor (self->store), PULL_PAGE);
+  send_message (task, round_message (task, SOUP_METHOD_GET, path, NULL, TRUE), pull_done_cb);
+}
+
+/* ---- Scheduling ------------------------------------------------------------------- */
+
+static gboolean
+retry_cb (gpointer user_data)
+{
+  VdSyncEngine *self = user_data;
+
+  self->retry_id = 0;
+  vd_sync_engine_sync_now (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* 1 s, 2 s, 4 s … 60 s, each drawn from its upper half so desks that failed together
+ * do not come back together. */
+static void
+schedule_retry (VdSyncEngine *self)
+{
+  guint base = DEBOUNCE_MS;
+  guint delay;
+
+  for (guint i = 0; i < self->failures && base < BACKOFF_MAX_MS; i++)
+    base *= 2;
+  base = MIN (base, BACKOFF_MAX_MS);
+  delay = base / 2 + (guint) g_rand_int_range (self->rand, 0, (gint32) (base / 2 + 1));
+  self->failures++;
+
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+  self->retry_id = g_timeout_add (delay, retry_cb, self);
+}
+
+static void
+round_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  VdSyncEngine *self = VD_SYNC_ENGINE (source);
+  g_autoptr(GPtrArray) waiters = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = g_task_propagate_boolean (G_TASK (result), &error);
+  g_clear_object (&self->round);
+
+  waiters = g_steal_pointer (&self->waiters);
+  self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < waiters->len; i++)
+    {
+      GTask *waiter = g_ptr_array_index (waiters, i);
+
+      if (ok)
+        g_task_return_boolean (waiter, TRUE);
+      else
+        g_task_return_error (waiter, g_error_copy (error));
+    }
+  g_assert (ok || error != NULL);
+
+  if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (!ok && self->started && !self->halted)
+    schedule_retry (self);
+
+  if ((self->again || self->next_waiters->len > 0) && !self->halted)
+    start_round (self);
+  else if (self->next_waiters->len > 0)
+    {
+      /* Halted: those callers get this round's answer too. */
+      g_ptr_array_extend_and_steal (self->waiters, g_steal_pointer (&self->next_waiters));
+      self->next_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+      for (guint i = 0; i < self->waiters->len; i++)
+        g_task_return_error (g_ptr_array_index (self->waiters, i), g_error_copy (error));
+      g_ptr_array_set_size (self->waiters, 0);
+    }
+}
+
+static void
+start_round (VdSyncEngine *self)
+{
+  Round *round;
+
+  g_assert (self->round == NULL);
+
+  self->again = FALSE;
+  g_ptr_array_extend_and_steal (self->waiters, g_steal_pointer (&self->next_waiters));
+  self->next_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+
+  g_clear_object (&self->round_cancellable);
+  self->round_cancellable = g_cancellable_new ();
+  self->round = g_task_new (self, self->round_cancellable, round_done_cb, NULL);
+  g_task_set_source_tag (self->round, start_round);
+
+  round = g_new0 (Round, 1);
+  round->check.pinned = g_strdup (self->fingerprint);
+  round->start_cursor = vd_store_get_cursor (self->store);
+  round->bootstrap = round->start_cursor == 0;
+  g_task_set_task_data (self->round, round, (GDestroyNotify) round_free);
+
+  if (self->state != VD_SYNC_SYNCING)
+    set_state (self, VD_SYNC_CONNECTING);
+  set_progress (self, round->bootstrap ? 0.0 : self->progress, 0, 0);
+
+  if (self->access_token == NULL && self->refresh_token == NULL)
+    {
+      self->halted = TRUE;
+      round_fail (self->round, VD_SYNC_NEEDS_SIGN_IN,
+                  _("Sign in to start syncing; your work on this computer is kept."),
+                  g_error_new_literal (VD_ERROR, VD_ERROR_UNAUTHORIZED, "no tokens"));
+      return;
+    }
+  if (self->access_token == NULL)
+    {
+      round->refreshed = TRUE;
+      round_refresh (self->round, STEP_PUSH);
+    }
+  else
+    round_push (self->round);
+}
+
+/* ---- Triggers --------------------------------------------------------------------- */
+
+static gboolean
+debounce_cb (gpointer user_data)
+{
+  VdSyncEngine *self = user_data;
+
+  self->debounce_id = 0;
+  if (self->pending > 0)
+    vd_sync_engine_sync_now (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+store_changed_cb (VdSyncEngine *self,
+                  const char   *table,
+                  const char   *row_id,
+                  VdStore      *store)
+{
+  update_pending (self);
+  if (!self->started || self->pending == 0)
+    return;
+  /* A burst of edits (a form with many fields, a booking and its reminder) goes as one
+   * push a second after the last of them. */
+  g_clear_handle_id (&self->debounce_id, g_source_remove);
+  self->debounce_id = g_timeout_add (DEBOUNCE_MS, debounce_cb, self);
+}
+
+static gboolean
+periodic_cb (gpointer user_data)
+{
+  VdSyncEngine *self = user_data;
+
+  /* A pending retry keeps its backoff; otherwise look for others' changes. */
+  if (self->retry_id == 0 && !self->halted)
+    vd_sync_engine_sync_now (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+network_changed_cb (VdSyncEngine *self,
+                    gboolean      available,
+                    GNetworkMonitor *monitor)
+{
+  if (!self->started || !available || self->halted)
+    return;
+  /* The network came back: no reason to sit out the rest of a backoff. */
+  self->failures = 0;
+  vd_sync_engine_sync_now (self);
+}
+
+/* ---- GObject ---------------------------------------------------------------------- */
+
+static void
+vd_sync_engine_constructed (GObject *object)
+{
+  VdSyncEngine *self = VD_SYNC_ENGINE (object);
+
+  G_OBJECT_CLASS (vd_sync_engine_parent_class)->constructed (object);
+
+  g_return_if_fail (VD_IS_STORE (self->store));
+  g_return_if_fail (self->server_url != NULL);
+
+  self->session = vd_http_session_new (self->fingerprint);
+  self->pending = vd_store_count_pending (self->store);
+  self->clock_offset_ms = vd_hlc_clock_get_offset (vd_store_get_clock (self->store));
+  g_signal_connect_object (self->store, "changed", G_CALLBACK (store_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+}
+
+static void
+vd_sync_engine_dispose (GObject *object)
+{
+  VdSyncEngine *self = VD_SYNC_ENGINE (object);
+
+  vd_sync_engine_stop (self);
+  if (self->round_cancellable != NULL)
+    g_cancellable_cancel (self->round_cancellable);
+  if (self->session != NULL)
+    soup_session_abort (self->session);
+
+  G_OBJECT_CLASS (vd_sync_engine_parent_class)->dispose (object);
+}
+
+static void
+vd_sync_engine_finalize (GObject *object)
+{
+  VdSyncEngine *self = VD_SYNC_ENGINE (object);
+
+  g_clear_object (&self->session);
+  g_clear_object (&self->store);
+  g_clear_object (&self->round_cancellable);
+  g_clear_pointer (&self->waiters, g_ptr_array_unref);
+  g_clear_pointer (&self->next_waiters, g_ptr_array_unref);
+  g_clear_pointer (&self->rand, g_rand_free);
+  g_free (self->server_url);
+  g_free (self->fingerprint);
+  g_free (self->error_message);
+  if (self->access_token != NULL)
+    memset (self->access_token, 0, strlen (self->access_token));
+  if (self->refresh_token != NULL)
+    memset (self->refresh_token, 0, strlen (self->refresh_token));
+  g_free (self->access_token);
+  g_free (self->refresh_token);
+
+  G_OBJECT_CLASS (vd_sync_engine_parent_class)->finalize (object);
+}
+
+static void
+vd_sync_engine_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  VdSyncEngine *self = VD_SYNC_ENGINE (object);
+
+  switch (prop_id)
+    {
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+    case PROP_SERVER_URL:
+      g_value_set_string (value, self->server_url);
+      break;
+    case PROP_PINNED_FINGERPRINT:
+      g_value_set_string (value, self->fingerprint);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_PROGRESS:
+      g_value_set_double (value, self->progress);
+      break;
+    case PROP_PENDING:
+      g_value_set_uint (value, self->pending);
+      break;
+    case PROP_LAST_SYNC:
+      g_value_set_int64 (value, self->last_sync);
+      break;
+    case PROP_ERROR_MESSAGE:
+      g_value_set_string (value, self->error_message);
+      break;
+    case PROP_CLOCK_OFFSET_MS:
+      g_value_set_int64 (value, self->clock_offset_ms);
+      break;
+    case PROP_PULLED:
+      g_value_set_uint (value, self->pulled);
+      break;
+    case PROP_TOTAL:
+      g_value_set_uint (value, self->total);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+vd_sync_engine_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  VdSyncEngine *self = VD_SYNC_ENGINE (object);
+
+  switch (prop_id)
+    {
+    case PROP_STORE:
+      self->store = g_value_dup_object (value);
+      break;
+    case PROP_SERVER_URL:
+      self->server_url = g_value_dup_string (value);
+      break;
+    case PROP_PINNED_FINGERPRINT:
+      self->fingerprint = g_value_dup_string (value);
+      if (self->fingerprint != NULL && self->fingerprint[0] == '\0')
+        g_clear_pointer (&self->fingerprint, g_free);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+vd_sync_engine_class_init (VdSyncEngineClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags ro = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+  GParamFlags co = G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS;
+
+  object_class->constructed = vd_sync_engine_constructed;
+  object_class->dispose = vd_sync_engine_dispose;
+  object_class->finalize = vd_sync_engine_finalize;
+  object_class->get_property = vd_sync_engine_get_property;
+  object_class->set_property = vd_sync_engine_set_property;
+
+  properties[PROP_STORE] = g_param_spec_object ("store", NULL, NULL, VD_TYPE_STORE, co);
+  properties[PROP_SERVER_URL] = g_param_spec_string ("server-url", NULL, NULL, NULL, co);
+  properties[PROP_PINNED_FINGERPRINT] = g_param_spec_string ("pinned-fingerprint", NULL, NULL, NULL, co);
+  properties[PROP_STATE] = g_param_spec_enum ("state", NULL, NULL, VD_TYPE_SYNC_STATE,
+                                              VD_SYNC_OFFLINE, ro);
+  properties[PROP_PROGRESS] = g_param_spec_double ("progress", NULL, NULL, 0.0, 1.0, 0.0, ro);
+  properties[PROP_PENDING] = g_param_spec_uint ("pending", NULL, NULL, 0, G_MAXUINT, 0, ro);
+  properties[PROP_LAST_SYNC] = g_param_spec_int64 ("last-sync", NULL, NULL, 0, G_MAXINT64, 0, ro);
+  properties[PROP_ERROR_MESSAGE] = g_param_spec_string ("error-message", NULL, NULL, NULL, ro);
+  properties[PROP_CLOCK_OFFSET_MS] = g_param_spec_int64 ("clock-offset-ms", NULL, NULL,
+                                                         G_MININT64, G_MAXINT64, 0, ro);
+  properties[PROP_PULLED] = g_param_spec_uint ("pulled", NULL, NULL, 0, G_MAXUINT, 0, ro);
+  properties[PROP_TOTAL] = g_param_spec_uint ("total", NULL, NULL, 0, G_MAXUINT, 0, ro);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * VdSyncEngine::refresh-token-changed:
+   * @token: the new refresh token
+   *
+   * The refresh token rotated; the old one no longer works. Save this one now.
+   */
+  signals[REFRESH_TOKEN_CHANGED] = g_signal_new ("refresh-token-changed",
+                                                 G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                                 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
+                                                 G_TYPE_STRING);
+}
+
+static void
+vd_sync_engine_init (VdSyncEngine *self)
+{
+  self->state = VD_SYNC_OFFLINE;
+  self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  self->next_waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  self->rand = g_rand_new ();
+}
+
+/* ---- Public ----------------------------------------------------------------------- */
+
+VdSyncEngine *
+vd_sync_engine_new (VdStore    *store,
+                    const char *server_url,
+                    const char *pinned_fingerprint)
+{
+  g_return_val_if_fail (VD_IS_STORE (store), NULL);
+  g_return_val_if_fail (server_url != NULL, NULL);
+
+  return g_object_new (VD_TYPE_SYNC_ENGINE,
+                       "store", store,
+                       "server-url", server_url,
+                       "pinned-fingerprint", pinned_fingerprint,
+                       NULL);
+}
+
+VdSyncState
+vd_sync_engine_get_state (VdSyncEngine *self)
+{
+  g_return_val_if_fail (VD_IS_SYNC_ENGINE (self), VD_SYNC_OFFLINE);
+  return self->state;
+}
+
+double
+vd_sync_engine_get_progress (VdSyncEngine *self)
+{
+  g_return_val_if_fail (VD_IS_SYNC_ENGINE (self), 0.0);
+  return self->progress;
+}
+
+guint
+vd_sync_engine_get_pending (VdSyncEngine *self)
+{
+  g_return_val_if_fail (VD_IS_SYNC_ENGINE (self), 0);
+  return self->pending;
+}
+
+gint64
+vd_sync_engine_get_last_sync (VdSyncEngine *self)
+{
+  g_return_val_if_fail (VD_IS_SYNC_ENGINE (self), 0);
+  return self->last_sync;
+}
+
+const char *
+vd_sync_engine_get_error_message (VdSyncEngine *self)
+{
+  g_return_val_if_fail (VD_IS_SYNC_ENGINE (self), NULL);
+  return self->error_message;
+}
+
+void
+vd_sync_engine_set_tokens (VdSyncEngine *self,
+                           const char   *access_token,
+                           const char   *refresh_token)
+{
+  g_return_if_fail (VD_IS_SYNC_ENGINE (self));
+
+  g_free (self->access_token);
+  self->access_token = g_strdup (access_token);
+  g_free (self->refresh_token);
+  self->refresh_token = g_strdup (refresh_token);
+
+  /* New tokens are someone signing in again: sync may go on. */
+  if (self->state == VD_SYNC_NEEDS_SIGN_IN)
+    {
+      self->halted = FALSE;
+      self->failures = 0;
+      if (self->started)
+        vd_sync_engine_sync_now (self);
+    }
+}
+
+void
+vd_sync_engine_start (VdSyncEngine *self)
+{
+  g_return_if_fail (VD_IS_SYNC_ENGINE (self));
+
+  if (self->started)
+    return;
+  self->started = TRUE;
+  self->periodic_id = g_timeout_add_seconds (PERIODIC_S, periodic_cb, self);
+  self->monitor = g_network_monitor_get_default ();
+  g_signal_connect_object (self->monitor, "network-changed", G_CALLBACK (network_changed_cb),
+                           self, G_CONNECT_SWAPPED);
+  vd_sync_engine_sync_now (self);
+}
+
+void
+vd_sync_engine_stop (VdSyncEngine *self)
+{
+  g_return_if_fail (VD_IS_SYNC_ENGINE (self));
+
+  self->started = FALSE;
+  g_clear_handle_id (&self->debounce_id, g_source_remove);
+  g_clear_handle_id (&self->periodic_id, g_source_remove);
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+  if (self->monitor != NULL)
+    g_signal_handlers_disconnect_by_data (self->monitor, self);
+  self->monitor = NULL;
+}
+
+void
+vd_sync_engine_sync_now (VdSyncEngine *self)
+{
+  g_return_if_fail (VD_IS_SYNC_ENGINE (self));
+
+  g_clear_handle_id (&self->debounce_id, g_source_remove);
+  if (self->round != NULL)
+    {
+      self->again = TRUE;
+      return;
+    }
+  start_round (self);
+}
+
+void
+vd_sync_engine_sync_async (VdSyncEngine        *self,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (VD_IS_SYNC_ENGINE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, vd_sync_engine_sync_async);
+
+  /* A round already under way may have read the outbox before the caller's last edit:
+   * the caller is answered by the next one. */
+  if (self->round != NULL)
+    {
+      g_ptr_array_add (self->next_waiters, task);
+      self->again = TRUE;
+      return;
+    }
+  g_ptr_array_add (self->next_waiters, task);
+  start_round (self);
+}
+
+gboolean
+vd_sync_engine_sync_finish (VdSyncEngine  *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -1,0 +1,1391 @@
+/* vd-window.c — the main window and the desk's session: resumes the saved account (the
+ * local replica opens at once, the network comes later), or signs in, copies the clinic
+ * on the first sync without blocking, and then shows Today and the day schedule. Status
+ * steps are one click with an Undo toast. */
+#define G_LOG_DOMAIN "vetdesk"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+#include "vd-window.h"
+#include "vd-session.h"
+#include "vd-store-models.h"
+#include "vd-sync-indicator.h"
+#include "vd-time.h"
+
+struct _VdWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  AdwToastOverlay      *toast_overlay;
+  GtkStack             *stack;
+  VdSignInPage         *sign_in_page;
+  GtkProgressBar       *bootstrap_bar;
+  GtkLabel             *bootstrap_label;
+  AdwLeaflet           *leaflet;
+  GtkWidget            *sidebar;
+  GtkListBox           *sidebar_list;
+  GtkListBoxRow        *today_row;
+  GtkListBoxRow        *schedule_row;
+  GtkWidget            *content;
+  AdwWindowTitle       *clinic_title;
+  AdwWindowTitle       *content_title;
+  GtkWidget            *date_nav;
+  GtkMenuButton        *date_button;
+  GtkCalendar          *calendar;
+  VdSyncIndicator      *sync_indicator;
+  GtkRevealer          *banner_revealer;
+  GtkImage             *banner_icon;
+  GtkLabel             *banner_label;
+  GtkButton            *banner_button;
+  GtkStack             *section_stack;
+  GtkStack             *today_stack;
+  GtkListBox           *today_list;
+  VdDayView            *day_view;
+  GtkWidget            *legend;
+
+  char                 *server_url;       /* from --server */
+  VdAccount            *account;
+  VdStore              *store;
+  VdStore              *pending_store;    /* opened during sign-in for its device id */
+  VdSyncEngine         *engine;
+  VdAppointmentList    *day_appointments;
+  VdAppointmentList    *today_appointments;
+  VdStaffList          *staff;
+  GCancellable         *cancellable;
+  VdAppointmentEditor  *editor;           /* weak */
+  int                   year, month, day;
+  gboolean              credentials_warned;
+};
+
+G_DEFINE_FINAL_TYPE (VdWindow, vd_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum
+{
+  PROP_0,
+  PROP_SERVER_URL,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* ---- status steps ---- */
+
+static const struct
+{
+  const char *from;
+  const char *to[4];
+} status_steps[] = {
+  { "scheduled",   { "confirmed", "checked_in", "no_show", "cancelled" } },
+  { "confirmed",   { "checked_in", "no_show", "cancelled", NULL } },
+  { "checked_in",  { "in_progress", "cancelled", NULL } },
+  { "in_progress", { "completed", NULL } },
+};
+
+static const char * const *
+next_statuses (const char *status)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (status_steps); i++)
+    if (g_strcmp0 (status_steps[i].from, status) == 0)
+      return status_steps[i].to;
+  return NULL;
+}
+
+/* The verb on a button or menu item that moves an appointment to status. */
+static const char *
+status_verb (const char *status)
+{
+  if (g_strcmp0 (status, "confirmed") == 0)
+    return _("Confirm");
+  if (g_strcmp0 (status, "checked_in") == 0)
+    return _("Check In");
+  if (g_strcmp0 (status, "in_progress") == 0)
+    return _("Start");
+  if (g_strcmp0 (status, "completed") == 0)
+    return _("Complete");
+  if (g_strcmp0 (status, "no_show") == 0)
+    return _("No-Show");
+  if (g_strcmp0 (status, "cancelled") == 0)
+    return _("Cancel Appointment");
+  return status;
+}
+
+/* ---- small helpers ---- */
+
+static void
+toast (VdWindow   *self,
+       const char *title)
+{
+  AdwToast *t = adw_toast_new (title);
+
+  adw_toast_set_timeout (t, 4);
+  adw_toast_overlay_add_toast (self->toast_overlay, t);
+}
+
+static GTimeZone *
+zone (VdWindow *self)
+{
+  return vd_store_get_time_zone (self->store);
+}
+
+static void
+update_actions (VdWindow *self)
+{
+  gboolean have_store = self->store != NULL;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-appointment", have_store);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sync-now", self->engine != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.set-status", have_store);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-status", have_store);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.edit-appointment", have_store);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sign-in-again", self->engine != NULL);
+}
+
+/* ---- date and sections ---- */
+
+static void
+update_titles (VdWindow *self)
+{
+  const char *section = gtk_stack_get_visible_child_name (self->section_stack);
+  gboolean schedule = g_strcmp0 (section, "schedule") == 0;
+  g_autoptr(GDateTime) date = g_date_time_new_local (self->year, self->month, self->day, 12, 0, 0);
+  g_autoptr(GDateTime) now = NULL;
+  g_autofree char *long_date = NULL;
+  g_autofree char *short_date = NULL;
+
+  if (!schedule && self->store != NULL)
+    {
+      int y, m, d;
+      gint64 start, end;
+
+      vd_time_today_bounds (zone (self), g_get_real_time () / G_USEC_PER_SEC, &start, &end, &y, &m, &d);
+      now = g_date_time_new_local (y, m, d, 12, 0, 0);
+    }
+
+  /* Translators: the day shown in the header, strftime format */
+  long_date = g_date_time_format (now ? now : date, _("%A, %-d %B %Y"));
+  /* Translators: the date button in the header, strftime format */
+  short_date = g_date_time_format (date, _("%a %-d %b"));
+
+  adw_window_title_set_title (self->content_title, schedule ? _("Schedule") : _("Today"));
+  adw_window_title_set_subtitle (self->content_title, long_date);
+  gtk_menu_button_set_label (self->date_button, short_date);
+  gtk_widget_set_visible (self->date_nav, schedule);
+  gtk_widget_set_visible (GTK_WIDGET (self->date_button), schedule);
+}
+
+void
+vd_window_set_date (VdWindow *self,
+                    int       year,
+                    int       month,
+                    int       day)
+{
+  g_autoptr(GDateTime) noon = NULL;
+
+  g_return_if_fail (VD_IS_WINDOW (self));
+  g_return_if_fail (g_date_valid_dmy (day, month, year));
+
+  self->year = year;
+  self->month = month;
+  self->day = day;
+
+  if (self->day_appointments != NULL)
+    vd_appointment_list_set_day (self->day_appointments, year, month, day);
+  vd_day_view_set_date (self->day_view, year, month, day);
+
+  noon = g_date_time_new_local (year, month, day, 12, 0, 0);
+  gtk_calendar_select_day (self->calendar, noon);
+  update_titles (self);
+}
+
+static void
+today_date (VdWindow *self,
+            int      *year,
+            int      *month,
+            int      *day)
+{
+  gint64 start, end;
+
+  if (self->store != NULL)
+    vd_time_today_bounds (zone (self), g_get_real_time () / G_USEC_PER_SEC, &start, &end,
+                          year, month, day);
+  else
+    {
+      g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+
+      *year = g_date_time_get_year (now);
+      *month = g_date_time_get_month (now);
+      *day = g_date_time_get_day_of_month (now);
+    }
+}
+
+static void
+shift_date (VdWindow *self,
+            int       days)
+{
+  g_autoptr(GDate) date = g_date_new_dmy (self->day, self->month, self->year);
+
+  if (days > 0)
+    g_date_add_days (date, days);
+  else
+    g_date_subtract_days (date, -days);
+  vd_window_set_date (self, g_date_get_year (date), g_date_get_month (date), g_date_get_day (date));
+}
+
+static void
+calendar_day_selected_cb (VdWindow *self)
+{
+  g_autoptr(GDateTime) date = gtk_calendar_get_date (self->calendar);
+  int y = g_date_time_get_year (date);
+  int m = g_date_time_get_month (date);
+  int d = g_date_time_get_day_of_month (date);
+
+  if (y == self->year && m == self->month && d == self->day)
+    return;
+  vd_window_set_date (self, y, m, d);
+  gtk_menu_button_popdown (self->date_button);
+}
+
+static void
+show_section (VdWindow   *self,
+              const char *name)
+{
+  gtk_stack_set_visible_child_name (self->section_stack, name);
+  gtk_list_box_select_row (self->sidebar_list,
+                           g_strcmp0 (name, "schedule") == 0 ? self->schedule_row : self->today_row);
+  update_titles (self);
+  adw_leaflet_set_visible_child (self->leaflet, self->content);
+}
+
+static void
+sidebar_row_activated_cb (VdWindow      *self,
+                          GtkListBoxRow *row)
+{
+  show_section (self, gtk_widget_get_name (GTK_WIDGET (row)));
+}
+
+/* ---- the banner under the header ---- */
+
+static void
+update_banner (VdWindow *self)
+{
+  VdSyncState state = self->engine ? vd_sync_engine_get_state (self->engine) : VD_SYNC_UP_TO_DATE;
+  const char *text = NULL;
+  const char *icon = NULL;
+  const char *button = NULL;
+  const char *action = NULL;
+
+  switch (state)
+    {
+    case VD_SYNC_OFFLINE:
+      icon = "network-offline-symbolic";
+      text = _("Working offline — changes are kept on this computer and will be sent when the connection returns");
+      break;
+    case VD_SYNC_NEEDS_SIGN_IN:
+      icon = "dialog-password-symbolic";
+      text = _("Your sign-in has ended. Your work stays on this computer; sign in again to send and receive changes.");
+      button = _("Sign In Again…");
+      action = "win.sign-in-again";
+      break;
+    case VD_SYNC_ERROR:
+      icon = "dialog-warning-symbolic";
+      text = vd_sync_engine_get_error_message (self->engine);
+      if (text == NULL || *text == '\0')
+        text = _("Changes could not be synced. They are kept on this computer.");
+      button = _("Try Again");
+      action = "win.sync-now";
+      break;
+    case VD_SYNC_CONNECTING:
+    case VD_SYNC_SYNCING:
+    case VD_SYNC_UP_TO_DATE:
+    default:
+      break;
+    }
+
+  if (text != NULL)
+    {
+      gtk_label_set_text (self->banner_label, text);
+      gtk_image_set_from_icon_name (self->banner_icon, icon);
+      gtk_widget_set_visible (GTK_WIDGET (self->banner_button), button != NULL);
+      if (button != NULL)
+        {
+          gtk_button_set_label (self->banner_button, button);
+          gtk_actionable_set_action_name (GTK_ACTIONABLE (self->banner_button), action);
+        }
+    }
+  gtk_revealer_set_reveal_child (self->banner_revealer, text != NULL);
+}
+
+/* ---- the Today list ---- */
+
+static GtkWidget *
+create_today_row (gpointer item,
+                  gpointer user_data)
+{
+  VdAppointmentItem *appointment = item;
+  VdWindow *self = user_data;
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *dot = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  GtkWidget *status = gtk_label_new (vd_appointment_status_label (vd_appointment_item_get_status (appointment)));
+  g_autoptr(GDateTime) from = vd_time_to_zone (vd_appointment_item_get_starts_at (appointment), zone (self));
+  g_autoptr(GDateTime) to = vd_time_to_zone (vd_appointment_item_get_ends_at (appointment), zone (self));
+  g_autofree char *from_text = g_date_time_format (from, "%H:%M");
+  g_autofree char *to_text = g_date_time_format (to, "%H:%M");
+  g_autofree char *title = NULL;
+  g_autofree char *subtitle = NULL;
+  g_autofree char *kind_class = g_strconcat ("kind-", vd_appointment_item_get_kind (appointment), NULL);
+  const char *allergies = vd_appointment_item_get_pet_allergies (appointment);
+  const char * const *next = next_statuses (vd_appointment_item_get_status (appointment));
+
+  /* Translators: a row of the Today list: start–end time, then the pet */
+  title = g_strdup_printf (_("%s–%s  %s"), from_text, to_text, vd_appointment_item_get_pet_name (appointment));
+  /* Translators: client · staff member · kind of visit */
+  subtitle = g_strdup_printf (_("%s · %s · %s"),
+                              vd_appointment_item_get_client_name (appointment),
+                              vd_appointment_item_get_staff_name (appointment),
+                              vd_appointment_kind_label (vd_appointment_item_get_kind (appointment)));
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+
+  gtk_widget_add_css_class (dot, "legend-dot");
+  gtk_widget_add_css_class (dot, kind_class);
+  gtk_widget_set_valign (dot, GTK_ALIGN_CENTER);
+  adw_action_row_add_prefix (ADW_ACTION_ROW (row), dot);
+
+  if (allergies != NULL && *allergies != '\0')
+    {
+      GtkWidget *icon = gtk_image_new_from_icon_name ("dialog-warning-symbolic");
+      g_autofree char *tip = g_strdup_printf (_("Allergies: %s"), allergies);
+
+      gtk_widget_add_css_class (icon, "error");
+      gtk_widget_set_tooltip_text (icon, tip);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), icon);
+    }
+
+  gtk_widget_add_css_class (status, "dim-label");
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), status);
+
+  if (next != NULL && next[0] != NULL)
+    {
+      GtkWidget *button = gtk_button_new_with_label (status_verb (next[0]));
+
+      gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.set-status");
+      gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "(ss)",
+                                        vd_appointment_item_get_id (appointment), next[0]);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+    }
+
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (row), "win.edit-appointment");
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (row), "s", vd_appointment_item_get_id (appointment));
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+  return row;
+}
+
+static void
+today_changed_cb (VdWindow *self)
+{
+  guint n = self->today_appointments
+            ? g_list_model_get_n_items (G_LIST_MODEL (self->today_appointments)) : 0;
+
+  gtk_stack_set_visible_child_name (self->today_stack, n > 0 ? "list" : "empty");
+}
+
+/* ---- appointments: editor and status ---- */
+
+static void
+editor_saved_cb (VdWindow   *self,
+                 const char *appointment_id)
+{
+  toast (self, _("Appointment saved"));
+}
+
+static VdAppointmentEditor *
+open_editor (VdWindow *self)
+{
+  if (self->editor != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->editor));
+
+  self->editor = vd_appointment_editor_new (GTK_WINDOW (self), self->store);
+  g_object_add_weak_pointer (G_OBJECT (self->editor), (gpointer *) &self->editor);
+  g_signal_connect_object (self->editor, "saved", G_CALLBACK (editor_saved_cb), self,
+                           G_CONNECT_SWAPPED);
+  return self->editor;
+}
+
+static void
+slot_activated_cb (VdWindow   *self,
+                   const char *staff_id,
+                   gint64      starts_at)
+{
+  VdAppointmentEditor *editor;
+
+  if (self->store == NULL)
+    return;
+  editor = open_editor (self);
+  vd_appointment_editor_set_start (editor, staff_id, starts_at);
+  gtk_window_present (GTK_WINDOW (editor));
+}
+
+static void
+appointment_activated_cb (VdWindow *self,
+                          GObject  *item)
+{
+  VdAppointmentItem *appointment = VD_APPOINTMENT_ITEM (item);
+  const char *id = vd_appointment_item_get_id (appointment);
+  const char * const *next = next_statuses (vd_appointment_item_get_status (appointment));
+  g_autoptr(GMenu) menu = g_menu_new ();
+  g_autoptr(GMenu) steps = g_menu_new ();
+  g_autoptr(GMenu) more = g_menu_new ();
+  g_autoptr(GMenuItem) edit = NULL;
+
+  for (guint i = 0; next != NULL && i < 4 && next[i] != NULL; i++)
+    {
+      g_autoptr(GMenuItem) step = g_menu_item_new (status_verb (next[i]), NULL);
+
+      g_menu_item_set_action_and_target (step, "win.set-status", "(ss)", id, next[i]);
+      g_menu_append_item (steps, step);
+    }
+  edit = g_menu_item_new (_("Edit…"), NULL);
+  g_menu_item_set_action_and_target (edit, "win.edit-appointment", "s", id);
+  g_menu_append_item (more, edit);
+
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (steps));
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (more));
+  vd_day_view_popup_menu (self->day_view, id, G_MENU_MODEL (menu));
+}
+
+/* One user action: the appointment's status, committed like any other change. */
+static gboolean
+commit_status (VdWindow   *self,
+               const char *appointment_id,
+               const char *status,
+               char      **out_previous,
+               char      **out_pet_id)
+{
+  const VdTable *table = vd_schema_lookup_table ("appointments");
+  const VdColumn *status_column = vd_table_lookup_column (table, "status");
+  const VdColumn *pet_column = vd_table_lookup_column (table, "pet_id");
+  VdValue *row = g_newa (VdValue, table->n_columns);
+  g_autoptr(VdChange) change = NULL;
+  g_autoptr(GError) error = NULL;
+  VdValue value = { VD_VALUE_NULL };
+  gboolean found;
+
+  memset (row, 0, sizeof (VdValue) * table->n_columns);
+  found = vd_store_get_row (self->store, table, appointment_id, row, &error);
+  if (found)
+    {
+      if (out_previous)
+        *out_previous = g_strdup (row[status_column->index].kind == VD_VALUE_TEXT ? row[status_column->index].s : NULL);
+      if (out_pet_id)
+        *out_pet_id = g_strdup (row[pet_column->index].kind == VD_VALUE_TEXT ? row[pet_column->index].s : NULL);
+    }
+  for (guint i = 0; i < table->n_columns; i++)
+    vd_value_clear (&row[i]);
+  if (!found)
+    {
+      toast (self, error ? error->message : _("This appointment no longer exists on this computer."));
+      return FALSE;
+    }
+
+  change = vd_change_new (table, appointment_id, 0, vd_store_get_device_id (self->store));
+  vd_value_set_text (&value, status);
+  vd_change_take_cell (change, status_column, &value);
+  if (!vd_store_commit (self->store, change, &error))
+    {
+      toast (self, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+pet_name (VdWindow   *self,
+          const char *pet_id)
+{
+  const VdTable *table = vd_schema_lookup_table ("pets");
+  const VdColumn *name_column = vd_table_lookup_column (table, "name");
+  VdValue *row = g_newa (VdValue, table->n_columns);
+  char *name = NULL;
+
+  memset (row, 0, sizeof (VdValue) * table->n_columns);
+  if (pet_id != NULL && vd_store_get_row (self->store, table, pet_id, row, NULL) &&
+      row[name_column->index].kind == VD_VALUE_TEXT)
+    name = g_strdup (row[name_column->index].s);
+  for (guint i = 0; i < table->n_columns; i++)
+    vd_value_clear (&row[i]);
+  return name ? name : g_strdup (_("The pet"));
+}
+
+static void
+set_status_cb (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+  const char *id, *status;
+  g_autofree char *previous = NULL;
+  g_autofree char *pet_id = NULL;
+  g_autofree char *pet = NULL;
+  g_autofree char *title = NULL;
+  AdwToast *t;
+
+  g_variant_get (param, "(&s&s)", &id, &status);
+  if (!commit_status (self, id, status, &previous, &pet_id))
+    return;
+
+  pet = pet_name (self, pet_id);
+  /* Translators: a toast after a status step, e.g. "Rex: Checked in" */
+  title = g_strdup_printf (_("%s: %s"), pet, vd_appointment_status_label (status));
+  t = adw_toast_new (title);
+  adw_toast_set_timeout (t, 6);
+  if (previous != NULL)
+    {
+      adw_toast_set_button_label (t, _("_Undo"));
+      adw_toast_set_action_name (t, "win.undo-status");
+      adw_toast_set_action_target_value (t, g_variant_new ("(ss)", id, previous));
+    }
+  adw_toast_overlay_add_toast (self->toast_overlay, t);
+}
+
+static void
+undo_status_cb (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+  const char *id, *status;
+
+  /* Undo is a change like any other: the previous status, newly stamped. */
+  g_variant_get (param, "(&s&s)", &id, &status);
+  commit_status (self, id, status, NULL, NULL);
+}
+
+static void
+edit_appointment_cb (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+  g_autoptr(GError) error = NULL;
+  VdAppointmentEditor *editor = open_editor (self);
+
+  if (!vd_appointment_editor_load (editor, g_variant_get_string (param, NULL), &error))
+    {
+      gtk_window_destroy (GTK_WINDOW (editor));
+      toast (self, error->message);
+      return;
+    }
+  gtk_window_present (GTK_WINDOW (editor));
+}
+
+static void
+new_appointment_cb (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+  VdAppointmentEditor *editor;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  int y, m, d;
+  gint64 starts_at;
+
+  today_date (self, &y, &m, &d);
+  /* On today: the next quarter hour. On another day of the schedule: its opening. */
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->section_stack), "schedule") == 0 &&
+      (y != self->year || m != self->month || d != self->day))
+    starts_at = vd_time_from_zone (zone (self), self->year, self->month, self->day, 9, 0, 0);
+  else
+    starts_at = (now / 900 + 1) * 900;
+
+  editor = open_editor (self);
+  vd_appointment_editor_set_start (editor, NULL, starts_at);
+  gtk_window_present (GTK_WINDOW (editor));
+}
+
+/* ---- navigation actions ---- */
+
+static void
+go_today_cb (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+  int y, m, d;
+  g_autoptr(GDateTime) now = NULL;
+
+  today_date (self, &y, &m, &d);
+  vd_window_set_date (self, y, m, d);
+  if (self->store != NULL)
+    {
+      now = vd_time_to_zone (g_get_real_time () / G_USEC_PER_SEC, zone (self));
+      vd_day_view_scroll_to_minute (self->day_view,
+                                    MAX (g_date_time_get_hour (now) * 60 - 60, 0));
+    }
+}
+
+static void
+go_previous_cb (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  shift_date (VD_WINDOW (widget), -1);
+}
+
+static void
+go_next_cb (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *param)
+{
+  shift_date (VD_WINDOW (widget), 1);
+}
+
+static void
+show_section_cb (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *param)
+{
+  show_section (VD_WINDOW (widget), g_variant_get_string (param, NULL));
+}
+
+static void
+show_sidebar_cb (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+
+  adw_leaflet_set_visible_child (self->leaflet, self->sidebar);
+}
+
+static void
+sync_now_cb (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+
+  if (self->engine != NULL)
+    vd_sync_engine_sync_now (self->engine);
+}
+
+/* ---- credentials (in a thread: the keyring may take its time) ---- */
+
+typedef struct
+{
+  char *server_url;
+  char *username;
+  char *token;
+} Credentials;
+
+static void
+credentials_free (Credentials *c)
+{
+  g_free (c->server_url);
+  g_free (c->username);
+  g_free (c->token);
+  g_free (c);
+}
+
+static void
+store_credentials_thread (GTask        *task,
+                          gpointer      source,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
+{
+  Credentials *c = task_data;
+  g_autoptr(GError) error = NULL;
+
+  if (vd_credentials_store (c->server_url, c->username, c->token, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, g_steal_pointer (&error));
+}
+
+static void
+store_credentials_done (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  VdWindow *self = VD_WINDOW (source);
+  g_autoptr(GError) error = NULL;
+
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    return;
+  g_warning ("Could not keep the sign-in in the keyring: %s", error->message);
+  if (!self->credentials_warned)
+    {
+      self->credentials_warned = TRUE;
+      toast (self, _("Your sign-in could not be kept in the keyring: you will be asked to sign in again next time VetDesk starts."));
+    }
+}
+
+static void
+save_refresh_token (VdWindow   *self,
+                    const char *token)
+{
+  g_autoptr(GTask) task = NULL;
+  Credentials *c;
+
+  if (self->account == NULL || token == NULL)
+    return;
+
+  c = g_new0 (Credentials, 1);
+  c->server_url = g_strdup (self->account->server_url);
+  c->username = g_strdup (self->account->username);
+  c->token = g_strdup (token);
+  task = g_task_new (self, NULL, store_credentials_done, NULL);
+  g_task_set_task_data (task, c, (GDestroyNotify) credentials_free);
+  g_task_run_in_thread (task, store_credentials_thread);
+}
+
+static void
+refresh_token_changed_cb (VdWindow   *self,
+                          const char *token)
+{
+  save_refresh_token (self, token);
+}
+
+static void
+lookup_credentials_thread (GTask        *task,
+                           gpointer      source,
+                           gpointer      task_data,
+                           GCancellable *cancellable)
+{
+  Credentials *c = task_data;
+  g_autoptr(GError) error = NULL;
+  char *token = vd_credentials_lookup (c->server_url, c->username, &error);
+
+  if (error != NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, token, g_free);
+}
+
+/* ---- the session ---- */
+
+static void
+engine_state_cb (VdWindow *self)
+{
+  update_banner (self);
+}
+
+static void
+end_session (VdWindow *self)
+{
+  if (self->editor != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->editor));
+  if (self->engine != NULL)
+    {
+      vd_sync_engine_stop (self->engine);
+      g_signal_handlers_disconnect_by_data (self->engine, self);
+    }
+  vd_sync_indicator_set_engine (self->sync_indicator, NULL);
+  gtk_list_box_bind_model (self->today_list, NULL, NULL, NULL, NULL);
+  vd_day_view_set_appointments (self->day_view, NULL);
+  vd_day_view_set_staff (self->day_view, NULL);
+  if (self->today_appointments != NULL)
+    g_signal_handlers_disconnect_by_data (self->today_appointments, self);
+  g_clear_object (&self->day_appointments);
+  g_clear_object (&self->today_appointments);
+  g_clear_object (&self->staff);
+  g_clear_object (&self->engine);
+  g_clear_object (&self->store);
+  update_actions (self);
+}
+
+/* Opens the views on store and the engine on the server; tokens come separately. */
+static void
+begin_session (VdWindow   *self,
+               VdStore    *store,
+               const char *server_url,
+               const char *fingerprint)
+{
+  g_autoptr(VdClinicInfo) clinic = NULL;
+  int y, m, d;
+  gint64 start, end;
+
+  end_session (self);
+  self->store = g_object_ref (store);
+  self->engine = vd_sync_engine_new (store, server_url, fingerprint);
+  g_signal_connect_object (self->engine, "notify::state", G_CALLBACK (engine_state_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->engine, "notify::error-message", G_CALLBACK (engine_state_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->engine, "refresh-token-changed", G_CALLBACK (refresh_token_changed_cb), self, G_CONNECT_SWAPPED);
+  vd_sync_indicator_set_engine (self->sync_indicator, self->engine);
+
+  clinic = vd_store_dup_clinic_info (store);
+  adw_window_title_set_title (self->clinic_title, clinic && clinic->name ? clinic->name : _("VetDesk"));
+  gtk_window_set_title (GTK_WINDOW (self), clinic && clinic->name ? clinic->name : _("VetDesk"));
+
+  vd_time_today_bounds (zone (self), g_get_real_time () / G_USEC_PER_SEC, &start, &end, &y, &m, &d);
+
+  self->staff = vd_staff_list_new (store);
+  vd_staff_list_set_show_inactive (self->staff, TRUE);
+  self->day_appointments = vd_appointment_list_new (store, start, end, NULL);
+  self->today_appointments = vd_appointment_list_new (store, start, end, NULL);
+  g_signal_connect_object (self->today_appointments, "items-changed", G_CALLBACK (today_changed_cb), self, G_CONNECT_SWAPPED);
+  gtk_list_box_bind_model (self->today_list, G_LIST_MODEL (self->today_appointments),
+                           create_today_row, self, NULL);
+
+  vd_day_view_set_time_zone (self->day_view, zone (self));
+  vd_day_view_set_staff (self->day_view, G_LIST_MODEL (self->staff));
+  vd_day_view_set_appointments (self->day_view, G_LIST_MODEL (self->day_appointments));
+  vd_window_set_date (self, y, m, d);
+  today_changed_cb (self);
+  update_banner (self);
+  update_actions (self);
+}
+
+static void
+lookup_credentials_done (GObject      *source,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  VdWindow *self = VD_WINDOW (source);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (self->engine == NULL)
+    return;
+  if (error != NULL)
+    g_warning ("Could not read the sign-in from the keyring: %s", error->message);
+
+  /* Without a refresh token the engine reports needs-sign-in; local work goes on. */
+  vd_sync_engine_set_tokens (self->engine, NULL, token);
+  vd_sync_engine_start (self->engine);
+}
+
+/* The account saved on this computer, its replica and its token: the window opens on
+ * the local data at once, whatever the network does. */
+static gboolean
+resume (VdWindow *self)
+{
+  g_autoptr(VdAccount) account = NULL;
+  g_autoptr(VdStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdClinicInfo) clinic = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GTask) task = NULL;
+  Credentials *c;
+
+  account = vd_account_load (&error);
+  if (account == NULL)
+    {
+      if (error != NULL)
+        g_warning ("Could not read the saved account: %s", error->message);
+      return FALSE;
+    }
+  if (account->tenant_id == NULL || account->server_url == NULL)
+    return FALSE;
+  /* --server naming another server means signing in there. */
+  if (self->server_url != NULL && g_strcmp0 (self->server_url, account->server_url) != 0)
+    return FALSE;
+
+  path = vd_store_default_path (account->server_url, account->tenant_id);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return FALSE;
+  store = vd_store_open (path, account->tenant_id, &error);
+  if (store == NULL)
+    {
+      g_warning ("Could not open the local copy %s: %s", path, error->message);
+      return FALSE;
+    }
+  clinic = vd_store_dup_clinic_info (store);
+  if (clinic == NULL)
+    return FALSE;
+
+  g_clear_pointer (&self->account, vd_account_free);
+  self->account = g_steal_pointer (&account);
+  begin_session (self, store, self->account->server_url, self->account->fingerprint);
+  gtk_stack_set_visible_child_name (self->stack, "main");
+
+  c = g_new0 (Credentials, 1);
+  c->server_url = g_strdup (self->account->server_url);
+  c->username = g_strdup (self->account->username);
+  task = g_task_new (self, NULL, lookup_credentials_done, NULL);
+  g_task_set_task_data (task, c, (GDestroyNotify) credentials_free);
+  g_task_run_in_thread (task, lookup_credentials_thread);
+  return TRUE;
+}
+
+static void
+update_bootstrap (VdWindow *self)
+{
+  double progress = vd_sync_engine_get_progress (self->engine);
+  GValue pulled = G_VALUE_INIT, total = G_VALUE_INIT;
+  g_autofree char *text = NULL;
+
+  g_value_init (&pulled, G_TYPE_INT64);
+  g_value_init (&total, G_TYPE_INT64);
+  g_object_get_property (G_OBJECT (self->engine), "pulled", &pulled);
+  g_object_get_property (G_OBJECT (self->engine), "total", &total);
+
+  if (g_value_get_int64 (&total) > 0)
+    {
+      gtk_progress_bar_set_fraction (self->bootstrap_bar, CLAMP (progress, 0.0, 1.0));
+      /* Translators: during the first sync, e.g. "1200 of 5000 records copied" */
+      text = g_strdup_printf (_("%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " records copied"),
+                              g_value_get_int64 (&pulled), g_value_get_int64 (&total));
+    }
+  else if (g_value_get_int64 (&pulled) > 0)
+    {
+      gtk_progress_bar_pulse (self->bootstrap_bar);
+      text = g_strdup_printf (_("%" G_GINT64_FORMAT " records copied"), g_value_get_int64 (&pulled));
+    }
+  else
+    {
+      gtk_progress_bar_pulse (self->bootstrap_bar);
+      text = g_strdup (_("Connecting to the server…"));
+    }
+  gtk_label_set_text (self->bootstrap_label, text);
+}
+
+static void
+bootstrap_done_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(VdWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!vd_sync_engine_sync_finish (VD_SYNC_ENGINE (source), result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (self->engine != VD_SYNC_ENGINE (source))
+    return;
+
+  g_signal_handlers_disconnect_by_func (self->engine, update_bootstrap, self);
+  gtk_stack_set_visible_child_name (self->stack, "main");
+  show_section (self, "today");
+  if (error != NULL)
+    toast (self, error->message);
+  vd_sync_engine_start (self->engine);
+}
+
+static void
+signed_in_cb (VdWindow      *self,
+              VdLoginResult *result,
+              VdClinicInfo  *clinic)
+{
+  g_autoptr(VdAccount) account = g_new0 (VdAccount, 1);
+  g_autoptr(VdStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+
+  account->server_url = g_strdup (result->server_url);
+  account->fingerprint = g_strdup (result->fingerprint);
+  account->username = g_strdup (result->username);
+  account->user_id = g_strdup (result->user_id);
+  account->tenant_id = g_strdup (clinic->tenant_id);
+
+  /* Signing in again to the same clinic: the replica and the engine carry on. */
+  if (self->store != NULL && self->account != NULL &&
+      g_strcmp0 (self->account->server_url, result->server_url) == 0 &&
+      g_strcmp0 (vd_store_get_tenant_id (self->store), clinic->tenant_id) == 0 &&
+      g_strcmp0 (self->account->fingerprint, result->fingerprint) == 0)
+    {
+      account->device_id = g_strdup (vd_store_get_device_id (self->store));
+      if (!vd_account_save (account, &error))
+        g_warning ("Could not save the account: %s", error->message);
+      g_clear_pointer (&self->account, vd_account_free);
+      self->account = g_steal_pointer (&account);
+      save_refresh_token (self, result->refresh_token);
+      vd_store_set_clinic_info (self->store, clinic, NULL);
+      vd_sync_engine_set_tokens (self->engine, result->access_token, result->refresh_token);
+      gtk_stack_set_visible_child_name (self->stack, "main");
+      vd_sync_engine_sync_now (self->engine);
+      return;
+    }
+
+  if (self->pending_store != NULL &&
+      g_strcmp0 (vd_store_get_tenant_id (self->pending_store), clinic->tenant_id) == 0)
+    store = g_steal_pointer (&self->pending_store);
+  else
+    {
+      g_clear_object (&self->pending_store);
+      path = vd_store_default_path (result->server_url, clinic->tenant_id);
+      store = vd_store_open (path, clinic->tenant_id, &error);
+    }
+  if (store == NULL || !vd_store_set_clinic_info (store, clinic, &error))
+    {
+      AdwToast *t = adw_toast_new (error->message);
+
+      adw_toast_set_timeout (t, 0);
+      adw_toast_overlay_add_toast (self->toast_overlay, t);
+      return;
+    }
+
+  account->device_id = g_strdup (vd_store_get_device_id (store));
+  if (!vd_account_save (account, &error))
+    {
+      g_warning ("Could not save the account: %s", error->message);
+      g_clear_error (&error);
+    }
+  g_clear_pointer (&self->account, vd_account_free);
+  self->account = g_steal_pointer (&account);
+  save_refresh_token (self, result->refresh_token);
+
+  begin_session (self, store, result->server_url, result->fingerprint);
+  vd_sync_engine_set_tokens (self->engine, result->access_token, result->refresh_token);
+
+  if (vd_store_get_cursor (store) > 0)
+    {
+      gtk_stack_set_visible_child_name (self->stack, "main");
+      show_section (self, "today");
+      vd_sync_engine_start (self->engine);
+      return;
+    }
+
+  /* The first sync copies the whole clinic: show its progress while it runs async. */
+  gtk_progress_bar_set_fraction (self->bootstrap_bar, 0);
+  gtk_label_set_text (self->bootstrap_label, _("Connecting to the server…"));
+  gtk_stack_set_visible_child_name (self->stack, "bootstrap");
+  g_signal_connect_object (self->engine, "notify::progress", G_CALLBACK (update_bootstrap), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->engine, "notify::pulled", G_CALLBACK (update_bootstrap), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->engine, "notify::total", G_CALLBACK (update_bootstrap), self, G_CONNECT_SWAPPED);
+  vd_sync_engine_sync_async (self->engine, self->cancellable, bootstrap_done_cb, g_object_ref (self));
+}
+
+/* The replica of the chosen clinic is opened (made, the first time) before the final
+ * login, whose session must carry the replica's device id. */
+static char *
+device_for_clinic (VdSignInPage       *page,
+                   const VdClinicInfo *clinic,
+                   gpointer            user_data)
+{
+  VdWindow *self = user_data;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *server = NULL;
+
+  if (self->store != NULL && g_strcmp0 (vd_store_get_tenant_id (self->store), clinic->tenant_id) == 0)
+    return g_strdup (vd_store_get_device_id (self->store));
+
+  g_clear_object (&self->pending_store);
+  server = vd_sign_in_page_dup_server_url (page);
+  path = vd_store_default_path (server, clinic->tenant_id);
+  self->pending_store = vd_store_open (path, clinic->tenant_id, &error);
+  if (self->pending_store == NULL)
+    {
+      g_warning ("Could not open %s: %s", path, error->message);
+      return NULL;
+    }
+  return g_strdup (vd_store_get_device_id (self->pending_store));
+}
+
+static void
+show_sign_in (VdWindow *self,
+              gboolean  again)
+{
+  const char *server = self->server_url;
+
+  if (self->account != NULL && (server == NULL || again))
+    server = self->account->server_url;
+
+  vd_sign_in_page_reset (self->sign_in_page);
+  vd_sign_in_page_set_server_url (self->sign_in_page, server);
+  vd_sign_in_page_set_username (self->sign_in_page, self->account ? self->account->username : NULL);
+  if (self->account != NULL && self->account->device_id != NULL)
+    vd_sign_in_page_set_device_id (self->sign_in_page, self->account->device_id);
+  if (self->store != NULL)
+    vd_sign_in_page_set_device_id (self->sign_in_page, vd_store_get_device_id (self->store));
+  vd_sign_in_page_set_can_cancel (self->sign_in_page, again && self->store != NULL);
+  gtk_stack_set_visible_child_name (self->stack, "sign-in");
+  vd_sign_in_page_focus_first_empty (self->sign_in_page);
+}
+
+static void
+sign_in_cancelled_cb (VdWindow *self)
+{
+  if (self->store != NULL)
+    gtk_stack_set_visible_child_name (self->stack, "main");
+}
+
+static void
+sign_in_again_cb (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *param)
+{
+  show_sign_in (VD_WINDOW (widget), TRUE);
+}
+
+/* ---- public ---- */
+
+VdWindow *
+vd_window_new (VdApplication *application,
+               const char    *server_url)
+{
+  return g_object_new (VD_TYPE_WINDOW,
+                       "application", application,
+                       "server-url", server_url,
+                       NULL);
+}
+
+const char *
+vd_window_get_page (VdWindow *self)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
+
+  return gtk_stack_get_visible_child_name (self->stack);
+}
+
+const char *
+vd_window_get_section (VdWindow *self)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
+
+  return gtk_stack_get_visible_child_name (self->section_stack);
+}
+
+VdSignInPage *
+vd_window_get_sign_in_page (VdWindow *self)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
+
+  return self->sign_in_page;
+}
+
+VdDayView *
+vd_window_get_day_view (VdWindow *self)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
+
+  return self->day_view;
+}
+
+VdStore *
+vd_window_get_store (VdWindow *self)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
+
+  return self->store;
+}
+
+VdSyncEngine *
+vd_window_get_engine (VdWindow *self)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
+
+  return self->engine;
+}
+
+VdAppointmentEditor *
+vd_window_get_editor (VdWindow *self)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
+
+  return self->editor;
+}
+
+const char *
+vd_window_get_banner_text (VdWindow *self)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
+
+  if (!gtk_revealer_get_reveal_child (self->banner_revealer))
+    return NULL;
+  return gtk_label_get_text (self->banner_label);
+}
+
+const char *
+vd_window_get_sync_text (VdWindow *self)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
+
+  return vd_sync_indicator_get_text (self->sync_indicator);
+}
+
+/* ---- GObject ---- */
+
+static void
+fill_legend (VdWindow *self)
+{
+  const char * const *kinds = vd_appointment_kinds ();
+
+  for (guint i = 0; kinds[i] != NULL; i++)
+    {
+      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+      GtkWidget *dot = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+      GtkWidget *label = gtk_label_new (vd_appointment_kind_label (kinds[i]));
+      g_autofree char *kind_class = g_strconcat ("kind-", kinds[i], NULL);
+
+      gtk_widget_add_css_class (dot, "legend-dot");
+      gtk_widget_add_css_class (dot, kind_class);
+      gtk_widget_set_valign (dot, GTK_ALIGN_CENTER);
+      gtk_widget_add_css_class (label, "caption");
+      gtk_box_append (GTK_BOX (box), dot);
+      gtk_box_append (GTK_BOX (box), label);
+      gtk_box_append (GTK_BOX (self->legend), box);
+    }
+}
+
+static void
+vd_window_constructed (GObject *object)
+{
+  VdWindow *self = VD_WINDOW (object);
+
+  G_OBJECT_CLASS (vd_window_parent_class)->constructed (object);
+
+  if (!resume (self))
+    show_sign_in (self, FALSE);
+}
+
+static void
+vd_window_dispose (GObject *object)
+{
+  VdWindow *self = VD_WINDOW (object);
+
+  g_cancellable_cancel (self->cancellable);
+  end_session (self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), VD_TYPE_WINDOW);
+
+  G_OBJECT_CLASS (vd_window_parent_class)->dispose (object);
+}
+
+static void
+vd_window_finalize (GObject *object)
+{
+  VdWindow *self = VD_WINDOW (object);
+
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->pending_store);
+  g_clear_pointer (&self->server_url, g_free);
+  g_clear_pointer (&self->account, vd_account_free);
+
+  G_OBJECT_CLASS (vd_window_parent_class)->finalize (object);
+}
+
+static void
+vd_window_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  VdWindow *self = VD_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SERVER_URL:
+      g_value_set_string (value, self->server_url);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+vd_window_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  VdWindow *self = VD_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SERVER_URL:
+      self->server_url = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+vd_window_class_init (VdWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = vd_window_constructed;
+  object_class->dispose = vd_window_dispose;
+  object_class->finalize = vd_window_finalize;
+  object_class->get_property = vd_window_get_property;
+  object_class->set_property = vd_window_set_property;
+
+  properties[PROP_SERVER_URL] =
+    g_param_spec_string ("server-url", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (VD_TYPE_SIGN_IN_PAGE);
+  g_type_ensure (VD_TYPE_DAY_VIEW);
+  g_type_ensure (VD_TYPE_SYNC_INDICATOR);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/vetdesk/VetDesk/vd-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, sign_in_page);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, bootstrap_bar);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, bootstrap_label);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, sidebar_list);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, today_row);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, schedule_row);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, content);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, clinic_title);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, content_title);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, date_nav);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, date_button);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, calendar);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, sync_indicator);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, banner_revealer);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, banner_icon);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, banner_label);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, banner_button);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, section_stack);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, today_stack);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, today_list);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, day_view);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, legend);
+  gtk_widget_class_bind_template_callback (widget_class, signed_in_cb);
+  gtk_widget_class_bind_template_callback (widget_class, sign_in_cancelled_cb);
+  gtk_widget_class_bind_template_callback (widget_class, sidebar_row_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, calendar_day_selected_cb);
+  gtk_widget_class_bind_template_callback (widget_class, slot_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, appointment_activated_cb);
+
+  gtk_widget_class_install_action (widget_class, "win.sync-now", NULL, sync_now_cb);
+  gtk_widget_class_install_action (widget_class, "win.new-appointment", NULL, new_appointment_cb);
+  gtk_widget_class_install_action (widget_class, "win.go-today", NULL, go_today_cb);
+  gtk_widget_class_install_action (widget_class, "win.go-previous", NULL, go_previous_cb);
+  gtk_widget_class_install_action (widget_class, "win.go-next", NULL, go_next_cb);
+  gtk_widget_class_install_action (widget_class, "win.show-section", "s", show_section_cb);
+  gtk_widget_class_install_action (widget_class, "win.show-sidebar", NULL, show_sidebar_cb);
+  gtk_widget_class_install_action (widget_class, "win.sign-in-again", NULL, sign_in_again_cb);
+  gtk_widget_class_install_action (widget_class, "win.set-status", "(ss)", set_status_cb);
+  gtk_widget_class_install_action (widget_class, "win.undo-status", "(ss)", undo_status_cb);
+  gtk_widget_class_install_action (widget_class, "win.edit-appointment", "s", edit_appointment_cb);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK, "win.sync-now", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "win.new-appointment", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Home, GDK_ALT_MASK, "win.go-today", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.go-previous", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_ALT_MASK, "win.go-next", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-section", "s", "today");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-section", "s", "schedule");
+}
+
+static void
+vd_window_init (VdWindow *self)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+  self->year = g_date_time_get_year (now);
+  self->month = g_date_time_get_month (now);
+  self->day = g_date_time_get_day_of_month (now);
+
+  fill_legend (self);
+  vd_sign_in_page_set_device_func (self->sign_in_page, device_for_clinic, self);
+  gtk_list_box_select_row (self->sidebar_list, self->today_row);
+  gtk_stack_set_visible_child_name (self->section_stack, "today");
+  update_titles (self);
+  update_actions (self);
+}

@@ -1,0 +1,44 @@
+/* vd-window.h — the main window: signs in on first run, then the clinic's Today list and
+ * day schedule beside a sidebar, with the sync state in the header. */
+#pragma once
+
+#include <adwaita.h>
+
+#include "vd-application.h"
+#include "vd-store.h"
+#include "vd-sync-engine.h"
+#include "vd-day-view.h"
+#include "vd-sign-in-page.h"
+#include "vd-appointment-editor.h"
+
+G_BEGIN_DECLS
+
+#define VD_TYPE_WINDOW (vd_window_get_type ())
+G_DECLARE_FINAL_TYPE (VdWindow, vd_window, VD, WINDOW, AdwApplicationWindow)
+
+/* server_url: from --server, preselected on the sign-in page (may be NULL). The window
+ * resumes the saved account when there is one. */
+VdWindow            *vd_window_new                (VdApplication *application,
+                                                   const char    *server_url);
+
+/* What tests (and the accessibility tree) look at. */
+/* "sign-in", "bootstrap" or "main" */
+const char          *vd_window_get_page           (VdWindow *self);
+/* "today" or "schedule" while on "main" */
+const char          *vd_window_get_section        (VdWindow *self);
+VdSignInPage        *vd_window_get_sign_in_page   (VdWindow *self);
+VdDayView           *vd_window_get_day_view       (VdWindow *self);
+VdStore             *vd_window_get_store          (VdWindow *self);
+VdSyncEngine        *vd_window_get_engine         (VdWindow *self);
+/* The editor open now, or NULL. */
+VdAppointmentEditor *vd_window_get_editor         (VdWindow *self);
+/* The banner's sentence, or NULL while it is hidden. */
+const char          *vd_window_get_banner_text    (VdWindow *self);
+/* The sync indicator's sentence. */
+const char          *vd_window_get_sync_text      (VdWindow *self);
+void                 vd_window_set_date           (VdWindow *self,
+                                                   int       year,
+                                                   int       month,
+                                                   int       day);
+
+G_END_DECLS

@@ -1,0 +1,27 @@
+/* vd-main.c — the vetdesk command: sets up translations and runs the application. */
+#define G_LOG_DOMAIN "vetdesk"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <locale.h>
+
+#include "vd-application.h"
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(VdApplication) app = NULL;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  g_set_application_name (_("VetDesk"));
+
+  app = vd_application_new ();
+
+  return g_application_run (G_APPLICATION (app), argc, argv);
+}
