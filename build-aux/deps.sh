@@ -12,7 +12,7 @@ PACKAGES=(
   libsodium-dev libgnutls28-dev
   # servers and tools the tests start
   postgresql postgresql-client xvfb xauth dbus dbus-x11 gnome-keyring
-  desktop-file-utils appstream imagemagick fonts-cantarell adwaita-icon-theme
+  desktop-file-utils appstream imagemagick fonts-cantarell adwaita-icon-theme poppler-utils
   openssl curl ca-certificates
 )
 

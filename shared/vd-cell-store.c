@@ -39,6 +39,7 @@ struct _VdCellStore
   sqlite3_stmt    *rollback_to;
   sqlite3_stmt    *next_seq;
   sqlite3_stmt    *get_seq;
+  sqlite3_stmt    *set_seq;
 };
 
 /* ---- Packed clocks -------------------------------------------------------------- */
@@ -595,7 +596,11 @@ vd_cell_store_new (sqlite3     *db,
                 "INSERT INTO vd_seq (tenant_id, seq) VALUES (?1, 1) "
                 "ON CONFLICT (tenant_id) DO UPDATE SET seq = seq + 1 RETURNING seq",
                 &self->next_seq, error) ||
-      !prepare (self, "SELECT seq FROM vd_seq WHERE tenant_id = ?1", &self->get_seq, error))
+      !prepare (self, "SELECT seq FROM vd_seq WHERE tenant_id = ?1", &self->get_seq, error) ||
+      !prepare (self,
+                "INSERT INTO vd_seq (tenant_id, seq) VALUES (?1, ?2) "
+                "ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq",
+                &self->set_seq, error))
     return NULL;
 
   return g_steal_pointer (&self);
@@ -623,6 +628,7 @@ vd_cell_store_free (VdCellStore *self)
   sqlite3_finalize (self->rollback_to);
   sqlite3_finalize (self->next_seq);
   sqlite3_finalize (self->get_seq);
+  sqlite3_finalize (self->set_seq);
   g_free (self->tenant_id);
   g_free (self);
 }
@@ -643,11 +649,16 @@ vd_cell_store_get_tenant_id (VdCellStore *self)
   return self->tenant_id;
 }
 
-gboolean
-vd_cell_store_apply (VdCellStore     *self,
-                     const VdChange  *change,
-                     guint           *out_applied,
-                     GError         **error)
+/* The merge of one change into the database, inside the caller's savepoint: creates the
+ * row when missing, writes each winning cell's value and clock, and when anything won
+ * gives the row the tenant's next seq, taken from *batch_seq (a batch that writes vd_seq
+ * once at its end) or, when batch_seq is NULL, from vd_seq itself. */
+static gboolean
+merge_one (VdCellStore     *self,
+           const VdChange  *change,
+           gint64          *batch_seq,
+           guint           *out_applied,
+           GError         **error)
 {
   TableStatements *ts;
   VdValue *values;
@@ -658,16 +669,9 @@ vd_cell_store_apply (VdCellStore     *self,
   guint applied = 0;
   gint64 row_seq = 0;
   gboolean found = FALSE;
-  gboolean nested;
   gboolean ok;
 
-  g_return_val_if_fail (self != NULL, FALSE);
-  g_return_val_if_fail (change != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (out_applied != NULL)
-    *out_applied = 0;
-
+  *out_applied = 0;
   ts = lookup_table (self, change->table, error);
   if (ts == NULL)
     return FALSE;
@@ -685,10 +689,6 @@ vd_cell_store_apply (VdCellStore     *self,
   memset (values, 0, n * sizeof (VdValue));
   memset (changed, 0, n * sizeof (gboolean));
 
-  nested = !sqlite3_get_autocommit (self->db);
-  if (!run (self, nested ? self->savepoint : self->begin, error))
-    return FALSE;
-
   ok = select_row (self, ts, change->id, values, clocks, &row_seq, &found, error);
   if (ok)
     {
@@ -697,7 +697,10 @@ vd_cell_store_apply (VdCellStore     *self,
         {
           gint64 seq = 0;
 
-          ok = bump_seq (self, &seq, error);
+          if (batch_seq != NULL)
+            seq = ++*batch_seq;
+          else
+            ok = bump_seq (self, &seq, error);
           if (ok)
             {
               /* The new seq is the tenant's highest, so it is also the row's. */
@@ -709,13 +712,37 @@ vd_cell_store_apply (VdCellStore     *self,
         }
     }
 
+  for (guint c = 0; c < n; c++)
+    vd_value_clear (&values[c]);
+
+  if (ok)
+    *out_applied = applied;
+  return ok;
+}
+
+/* Opens the savepoint (nested) or the write transaction (top level) of one apply. */
+static gboolean
+apply_begin (VdCellStore  *self,
+             gboolean     *out_nested,
+             GError      **error)
+{
+  *out_nested = !sqlite3_get_autocommit (self->db);
+  return run (self, *out_nested ? self->savepoint : self->begin, error);
+}
+
+/* Releases or commits when ok, else undoes everything since apply_begin. */
+static gboolean
+apply_end (VdCellStore  *self,
+           gboolean      nested,
+           gboolean      ok,
+           GError      **error)
+{
   if (ok)
     ok = run (self, nested ? self->release : self->commit, error);
-
   if (!ok)
     {
-      /* Undo this change only; an error from the undo itself adds nothing the caller can
-       * act on beyond the first one. */
+      /* An error from the undo itself adds nothing the caller can act on beyond the
+       * first one. */
       if (nested)
         {
           run (self, self->rollback_to, NULL);
@@ -725,14 +752,97 @@ vd_cell_store_apply (VdCellStore     *self,
         {
           run (self, self->rollback, NULL);
         }
-      applied = 0;
     }
+  return ok;
+}
 
-  for (guint c = 0; c < n; c++)
-    vd_value_clear (&values[c]);
+gboolean
+vd_cell_store_apply (VdCellStore     *self,
+                     const VdChange  *change,
+                     guint           *out_applied,
+                     GError         **error)
+{
+  guint applied = 0;
+  gboolean nested;
+  gboolean ok;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (change != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (out_applied != NULL)
+    *out_applied = 0;
+
+  if (lookup_table (self, change->table, error) == NULL)
+    return FALSE;
+  if (!apply_begin (self, &nested, error))
+    return FALSE;
+  ok = merge_one (self, change, NULL, &applied, error);
+  ok = apply_end (self, nested, ok, ok ? error : NULL);
 
   if (ok && out_applied != NULL)
     *out_applied = applied;
+  return ok;
+}
+
+gboolean
+vd_cell_store_apply_many (VdCellStore  *self,
+                          GPtrArray    *changes,
+                          guint        *out_applied,
+                          GError      **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 seq = 0;
+  gint64 first_seq;
+  gboolean nested;
+  gboolean ok;
+  int rc;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (changes != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (out_applied != NULL)
+    memset (out_applied, 0, changes->len * sizeof (guint));
+  if (changes->len == 0)
+    return TRUE;
+
+  if (!apply_begin (self, &nested, error))
+    return FALSE;
+
+  /* Inside the write transaction nobody else moves vd_seq, so the batch counts in memory
+   * and writes the last seq once. */
+  stmt = self->get_seq;
+  sqlite3_bind_text (stmt, 1, self->tenant_id, -1, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    seq = sqlite3_column_int64 (stmt, 0);
+  ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+  if (!ok)
+    set_db_error (error, self->db, rc);
+  sqlite3_reset (stmt);
+  first_seq = seq;
+
+  for (guint i = 0; ok && i < changes->len; i++)
+    {
+      guint applied = 0;
+
+      ok = merge_one (self, g_ptr_array_index (changes, i), &seq, &applied, error);
+      if (ok && out_applied != NULL)
+        out_applied[i] = applied;
+    }
+
+  if (ok && seq != first_seq)
+    {
+      stmt = self->set_seq;
+      sqlite3_bind_text (stmt, 1, self->tenant_id, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 2, seq);
+      ok = run (self, stmt, error);
+    }
+
+  ok = apply_end (self, nested, ok, ok ? error : NULL);
+  if (!ok && out_applied != NULL)
+    memset (out_applied, 0, changes->len * sizeof (guint));
   return ok;
 }
 

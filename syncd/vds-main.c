@@ -11,6 +11,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -205,6 +206,21 @@ open_store (guint  pool_size,
 
 /* ---- serve ---- */
 
+/* Every live-update stream holds a socket: take every descriptor the hard limit allows
+ * (systemd's default soft limit of 1024 would cap a server at about a thousand desks). */
+static void
+raise_fd_limit (void)
+{
+  struct rlimit nofile;
+
+  if (getrlimit (RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max)
+    {
+      nofile.rlim_cur = nofile.rlim_max;
+      if (setrlimit (RLIMIT_NOFILE, &nofile) != 0)
+        g_warning ("Could not raise the open-file limit: %s", g_strerror (errno));
+    }
+}
+
 typedef struct
 {
   GMainLoop *loop;
@@ -250,6 +266,7 @@ cmd_serve (int    argc,
   g_autofree char *listen = NULL;
   g_autofree char *tls_cert = NULL;
   g_autofree char *tls_key = NULL;
+  g_autofree char *metrics_listen = NULL;
   VdsServerConfig config;
   VdsStore *store;
   gboolean plain_http = FALSE;
@@ -267,6 +284,9 @@ cmd_serve (int    argc,
       N_("Serve plain HTTP (only on a loopback address, for tests)"), NULL },
     { "workers", 'w', 0, G_OPTION_ARG_INT, &workers,
       N_("Worker threads for database calls (default 8)"), N_("N") },
+    { "metrics-listen", 0, 0, G_OPTION_ARG_STRING, &metrics_listen,
+      N_("Also serve Prometheus /metrics in plain HTTP here (loopback only unless "
+         "metrics-public=true)"), N_("ADDR:PORT") },
     { NULL }
   };
 
@@ -311,6 +331,11 @@ cmd_serve (int    argc,
     }
   if (plain_http)
     config.plain_http = TRUE;
+  if (metrics_listen != NULL)
+    {
+      g_free (config.metrics_listen);
+      config.metrics_listen = g_strdup (metrics_listen);
+    }
   if (workers > 0)
     config.workers = workers;
   g_free (config.data_dir);
@@ -339,6 +364,7 @@ cmd_serve (int    argc,
       vds_server_config_clear (&config);
       return failure (error);
     }
+  raise_fd_limit ();
 
   /* A connection per worker, and one for the health check to get through. */
   store = vds_store_open (database, config.workers + 1, &error);
@@ -369,6 +395,9 @@ cmd_serve (int    argc,
   sigterm_id = g_unix_signal_add (SIGTERM, signal_cb, &state);
   sigint_id = g_unix_signal_add (SIGINT, signal_cb, &state);
 
+  /* Before the "listening on" line, which tells a supervisor the daemon is ready. */
+  if (vds_server_get_metrics_url (server) != NULL)
+    g_print ("vetdesk-syncd metrics on %s/metrics\n", vds_server_get_metrics_url (server));
   g_print ("vetdesk-syncd listening on %s\n", vds_server_get_url (server));
   fflush (stdout);
   g_info ("Listening on %s (database %s, schema version %u)", vds_server_get_url (server),

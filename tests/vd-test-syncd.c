@@ -146,6 +146,9 @@ vd_test_syncd_start (VdTestSyncd  *self,
 
   g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->fingerprint, g_free);
+  /* The launcher does not truncate: an old "listening" line must not count. */
+  g_unlink (self->stdout_path);
+  g_unlink (self->stderr_path);
   launcher = new_launcher (self, G_SUBPROCESS_FLAGS_STDIN_INHERIT);
   g_subprocess_launcher_set_stdout_file_path (launcher, self->stdout_path);
   g_subprocess_launcher_set_stderr_file_path (launcher, self->stderr_path);

@@ -276,6 +276,8 @@ typedef struct
   sqlite3_stmt     *(*query) (GObject *owner);
   GPtrArray          *items;
   guint               idle_id;
+  gboolean            idle_is_late;  /* idle_id is the throttled timeout, not an idle */
+  gint64              pulled_at;     /* monotonic µs of the last reload for a pulled page */
 } ListCore;
 
 /* Reads the current row into values (initialised here). */
@@ -404,9 +406,39 @@ reload_idle_cb (gpointer user_data)
 static void
 core_schedule (ListCore *core)
 {
-  /* A pulled page changes thousands of rows: one reload after them all. */
+  /* Several changes before the main loop is idle: one reload after them all. A reload
+   * held back for pulled pages (core_schedule_pulled) comes now: this is someone's
+   * own change. */
+  if (core->idle_id != 0 && core->idle_is_late)
+    g_clear_handle_id (&core->idle_id, g_source_remove);
   if (core->idle_id == 0)
     core->idle_id = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, reload_idle_cb, core, NULL);
+  core->idle_is_late = FALSE;
+}
+
+/* Pulled pages (a bootstrap brings one every few hundred ms, for 30 s) reload a list at
+ * most every PULLED_RELOAD_MS: the window stays free to draw between them. The first
+ * page after a quiet spell is shown at once. */
+#define PULLED_RELOAD_MS 250
+
+static void
+core_schedule_pulled (ListCore *core)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 wait_ms = PULLED_RELOAD_MS - (now - core->pulled_at) / 1000;
+
+  if (core->idle_id != 0)
+    return;
+  if (wait_ms <= 0)
+    {
+      core_schedule (core);
+      core->pulled_at = now;
+      return;
+    }
+  core->idle_id = g_timeout_add_full (G_PRIORITY_DEFAULT_IDLE, (guint) wait_ms,
+                                      reload_idle_cb, core, NULL);
+  core->idle_is_late = TRUE;
+  core->pulled_at = now + wait_ms * 1000;
 }
 
 static void
@@ -417,6 +449,25 @@ core_store_changed (ListCore   *core,
     if (g_strcmp0 (core->tables[i], table) == 0)
       {
         core_schedule (core);
+        return;
+      }
+}
+
+/* row_id NULL: a pulled page changed rows of table (VdStore::changed). */
+static void
+core_store_row_changed (ListCore   *core,
+                        const char *table,
+                        const char *row_id)
+{
+  if (row_id != NULL)
+    {
+      core_store_changed (core, table);
+      return;
+    }
+  for (guint i = 0; core->tables[i] != NULL; i++)
+    if (g_strcmp0 (core->tables[i], table) == 0)
+      {
+        core_schedule_pulled (core);
         return;
       }
 }
@@ -504,7 +555,7 @@ prepare_cached (VdStore       *store,
                                 const char *row_id,                                      \
                                 VdStore    *store)                                       \
   {                                                                                      \
-    core_store_changed (&self->core, table);                                             \
+    core_store_row_changed (&self->core, table, row_id);                                 \
   }
 
 /* ---- Appointments ----------------------------------------------------------------- */
@@ -518,6 +569,11 @@ struct _VdAppointmentList
   char         *staff_id;
   sqlite3_stmt *all_stmt;
   sqlite3_stmt *staff_stmt;
+  /* A history list (vd_appointment_list_new_history) instead of a time range. */
+  gboolean      history;
+  char         *history_client_id;
+  char         *history_pet_id;
+  sqlite3_stmt *history_stmt;
 };
 
 static void vd_appointment_list_list_model_init (GListModelInterface *iface);
@@ -541,6 +597,17 @@ DEFINE_LIST_MODEL (VdAppointmentList, vd_appointment_list)
   "LEFT JOIN staff s ON s.tenant_id = a.tenant_id AND s.id = a.staff_id "                \
   "WHERE a.tenant_id = ?1 AND a.starts_at >= ?2 AND a.starts_at < ?3 AND a.deleted = 0 "
 
+#define APPOINTMENT_HISTORY_SELECT                                                       \
+  "SELECT a.id, a.pet_id, p.name, a.client_id, "                                         \
+  "trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')), "               \
+  "a.staff_id, s.name, s.color, a.kind, a.status, a.starts_at, a.ends_at, a.room, "      \
+  "a.reason, a.notes, a.allow_overlap, p.allergies "                                     \
+  "FROM appointments a "                                                                 \
+  "LEFT JOIN pets p ON p.tenant_id = a.tenant_id AND p.id = a.pet_id "                   \
+  "LEFT JOIN clients c ON c.tenant_id = a.tenant_id AND c.id = a.client_id "             \
+  "LEFT JOIN staff s ON s.tenant_id = a.tenant_id AND s.id = a.staff_id "                \
+  "WHERE a.tenant_id = ?1 AND a.deleted = 0 AND a.starts_at IS NOT NULL "
+
 static sqlite3_stmt *
 appointment_query (GObject *owner)
 {
@@ -550,6 +617,23 @@ appointment_query (GObject *owner)
   char end[21];
   sqlite3_stmt *stmt;
 
+  if (self->history)
+    {
+      /* A client's few hundred rows at most; without an index on client_id this scans
+       * the clinic's appointments, a few milliseconds per 10,000. */
+      stmt = prepare_cached (store, &self->history_stmt,
+                             APPOINTMENT_HISTORY_SELECT
+                             "AND (?2 IS NULL OR a.client_id = ?2) AND (?3 IS NULL OR a.pet_id = ?3) "
+                             "ORDER BY a.starts_at DESC, a.id");
+      if (stmt == NULL)
+        return NULL;
+      sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (store), -1, SQLITE_STATIC);
+      if (self->history_client_id != NULL)
+        sqlite3_bind_text (stmt, 2, self->history_client_id, -1, SQLITE_STATIC);
+      if (self->history_pet_id != NULL)
+        sqlite3_bind_text (stmt, 3, self->history_pet_id, -1, SQLITE_STATIC);
+      return stmt;
+    }
   if (self->staff_id != NULL)
     stmt = prepare_cached (store, &self->staff_stmt,
                            APPOINTMENT_SELECT "AND a.staff_id = ?4 ORDER BY a.starts_at, a.id");
@@ -582,8 +666,11 @@ vd_appointment_list_finalize (GObject *object)
   core_clear (&self->core);
   g_clear_pointer (&self->all_stmt, sqlite3_finalize);
   g_clear_pointer (&self->staff_stmt, sqlite3_finalize);
+  g_clear_pointer (&self->history_stmt, sqlite3_finalize);
   g_clear_object (&self->core.store);
   g_free (self->staff_id);
+  g_free (self->history_client_id);
+  g_free (self->history_pet_id);
 
   G_OBJECT_CLASS (vd_appointment_list_parent_class)->finalize (object);
 }
@@ -615,6 +702,24 @@ vd_appointment_list_new (VdStore    *store,
   self->start = start;
   self->end = end;
   self->staff_id = g_strdup (staff_id);
+  core_set_store (&self->core, store, G_CALLBACK (vd_appointment_list_store_changed_cb));
+  core_reload (&self->core);
+  return self;
+}
+
+VdAppointmentList *
+vd_appointment_list_new_history (VdStore    *store,
+                                 const char *client_id,
+                                 const char *pet_id)
+{
+  VdAppointmentList *self;
+
+  g_return_val_if_fail (VD_IS_STORE (store), NULL);
+
+  self = g_object_new (VD_TYPE_APPOINTMENT_LIST, NULL);
+  self->history = TRUE;
+  self->history_client_id = g_strdup (client_id);
+  self->history_pet_id = g_strdup (pet_id);
   core_set_store (&self->core, store, G_CALLBACK (vd_appointment_list_store_changed_cb));
   core_reload (&self->core);
   return self;
@@ -992,6 +1097,8 @@ vd_pet_list_set_client_id (VdPetList  *self,
   core_reload (&self->core);
 }
 
+static void conflict_list_reload (GListModel *list);
+
 /* ---- Every list ------------------------------------------------------------------- */
 
 void
@@ -1005,6 +1112,152 @@ vd_store_list_refresh (GListModel *list)
     core_reload (&VD_CLIENT_LIST (list)->core);
   else if (VD_IS_PET_LIST (list))
     core_reload (&VD_PET_LIST (list)->core);
+  else if (VD_IS_CONFLICT_LIST (list))
+    conflict_list_reload (list);
   else
     g_return_if_reached ();
+}
+
+/* ---- Conflicts -------------------------------------------------------------------- */
+
+static const Field conflict_fields[] = {
+  { "id", G_TYPE_STRING, FALSE },
+  { "kind", G_TYPE_STRING, FALSE },
+  { "table-name", G_TYPE_STRING, FALSE },
+  { "row-id", G_TYPE_STRING, FALSE },
+  { "other-row-id", G_TYPE_STRING, FALSE },
+  { "detail", G_TYPE_STRING, FALSE },
+  { "detected-at", G_TYPE_INT64, TRUE },
+};
+
+DEFINE_ITEM (VdConflictItem, vd_conflict_item, conflict_kind, conflict_fields)
+STRING_GETTER (VdConflictItem, vd_conflict_item, id, 0)
+STRING_GETTER (VdConflictItem, vd_conflict_item, kind, 1)
+STRING_GETTER (VdConflictItem, vd_conflict_item, table_name, 2)
+STRING_GETTER (VdConflictItem, vd_conflict_item, row_id, 3)
+STRING_GETTER (VdConflictItem, vd_conflict_item, other_row_id, 4)
+STRING_GETTER (VdConflictItem, vd_conflict_item, detail, 5)
+INT64_GETTER (VdConflictItem, vd_conflict_item, detected_at, 6)
+
+struct _VdConflictList
+{
+  GObject       parent_instance;
+  ListCore      core;
+  sqlite3_stmt *stmt;
+};
+
+static void vd_conflict_list_list_model_init (GListModelInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (VdConflictList, vd_conflict_list, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
+                                                      vd_conflict_list_list_model_init))
+
+DEFINE_LIST_MODEL (VdConflictList, vd_conflict_list)
+
+static sqlite3_stmt *
+conflict_query (GObject *owner)
+{
+  VdConflictList *self = VD_CONFLICT_LIST (owner);
+  sqlite3_stmt *stmt;
+
+  /* A handful of rows: the server resolves them as the data changes. */
+  stmt = prepare_cached (self->core.store, &self->stmt,
+                         "SELECT id, kind, table_name, row_id, other_row_id, detail, detected_at "
+                         "FROM conflicts WHERE tenant_id = ?1 AND deleted = 0 "
+                         "AND resolved_at IS NULL AND kind IS NOT NULL "
+                         "ORDER BY detected_at, id");
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (self->core.store), -1, SQLITE_STATIC);
+  return stmt;
+}
+
+static const char * const conflict_tables[] = { "conflicts", NULL };
+
+static void
+conflict_list_reload (GListModel *list)
+{
+  core_reload (&VD_CONFLICT_LIST (list)->core);
+}
+
+static void
+vd_conflict_list_finalize (GObject *object)
+{
+  VdConflictList *self = VD_CONFLICT_LIST (object);
+
+  core_clear (&self->core);
+  g_clear_pointer (&self->stmt, sqlite3_finalize);
+  g_clear_object (&self->core.store);
+
+  G_OBJECT_CLASS (vd_conflict_list_parent_class)->finalize (object);
+}
+
+static void
+vd_conflict_list_class_init (VdConflictListClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = vd_conflict_list_finalize;
+}
+
+static void
+vd_conflict_list_init (VdConflictList *self)
+{
+  core_init (&self->core, G_OBJECT (self), &conflict_kind, VD_TYPE_CONFLICT_ITEM,
+             conflict_tables, conflict_query);
+}
+
+VdConflictList *
+vd_conflict_list_new (VdStore *store)
+{
+  VdConflictList *self;
+
+  g_return_val_if_fail (VD_IS_STORE (store), NULL);
+
+  self = g_object_new (VD_TYPE_CONFLICT_LIST, NULL);
+  core_set_store (&self->core, store, G_CALLBACK (vd_conflict_list_store_changed_cb));
+  core_reload (&self->core);
+  return self;
+}
+
+/* ---- One appointment -------------------------------------------------------------- */
+
+VdAppointmentItem *
+vd_appointment_item_load (VdStore    *store,
+                          const char *appointment_id)
+{
+  static const char sql[] =
+    "SELECT a.id, a.pet_id, p.name, a.client_id, "
+    "trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')), "
+    "a.staff_id, s.name, s.color, a.kind, a.status, a.starts_at, a.ends_at, a.room, "
+    "a.reason, a.notes, a.allow_overlap, p.allergies "
+    "FROM appointments a "
+    "LEFT JOIN pets p ON p.tenant_id = a.tenant_id AND p.id = a.pet_id "
+    "LEFT JOIN clients c ON c.tenant_id = a.tenant_id AND c.id = a.client_id "
+    "LEFT JOIN staff s ON s.tenant_id = a.tenant_id AND s.id = a.staff_id "
+    "WHERE a.tenant_id = ?1 AND a.id = ?2";
+  sqlite3 *db;
+  sqlite3_stmt *stmt = NULL;
+  VdAppointmentItem *item = NULL;
+  GValue *row = g_newa (GValue, appointment_kind.n_fields);
+
+  g_return_val_if_fail (VD_IS_STORE (store), NULL);
+  g_return_val_if_fail (appointment_id != NULL, NULL);
+
+  db = vd_store_get_db (store);
+  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      g_warning ("Reading an appointment failed: %s", sqlite3_errmsg (db));
+      return NULL;
+    }
+  sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (store), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, appointment_id, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      read_row (stmt, &appointment_kind, row);
+      item = g_object_new (VD_TYPE_APPOINTMENT_ITEM, NULL);
+      item_update (G_OBJECT (item), &appointment_kind, row, FALSE);
+      for (guint i = 0; i < appointment_kind.n_fields; i++)
+        g_value_unset (&row[i]);
+    }
+  sqlite3_finalize (stmt);
+  return item;
 }

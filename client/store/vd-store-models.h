@@ -91,6 +91,13 @@ void               vd_appointment_list_get_range    (VdAppointmentList *self,
                                                      gint64            *out_start,
                                                      gint64            *out_end);
 
+/* A history: every appointment (not deleted) of one client and/or one pet (NULL = any),
+ * newest first, whatever its date; for a client's and a pet's page. set_range and
+ * set_day do not apply to it. */
+VdAppointmentList *vd_appointment_list_new_history  (VdStore           *store,
+                                                     const char        *client_id,
+                                                     const char        *pet_id);
+
 /* Active staff (not deleted), by name; set_show_inactive(TRUE) adds the inactive ones. */
 #define VD_TYPE_STAFF_LIST (vd_staff_list_get_type ())
 G_DECLARE_FINAL_TYPE (VdStaffList, vd_staff_list, VD, STAFF_LIST, GObject)
@@ -121,5 +128,32 @@ void               vd_pet_list_set_client_id        (VdPetList         *self,
 /* Every list: reload now rather than at the next idle (for tests and after a bulk
  * change the caller wants shown at once). */
 void               vd_store_list_refresh            (GListModel        *list);
+
+/* ---- Conflicts: the server-owned rows the Sync page shows ---- */
+
+#define VD_TYPE_CONFLICT_ITEM (vd_conflict_item_get_type ())
+G_DECLARE_FINAL_TYPE (VdConflictItem, vd_conflict_item, VD, CONFLICT_ITEM, GObject)
+
+/* Properties: id, kind ("double_booking" or "dangling_reference"), table-name, row-id,
+ * other-row-id, detail (the server's own words, not translated), detected-at (Unix). */
+const char *vd_conflict_item_get_id           (VdConflictItem *self);
+const char *vd_conflict_item_get_kind         (VdConflictItem *self);
+const char *vd_conflict_item_get_table_name   (VdConflictItem *self);
+const char *vd_conflict_item_get_row_id       (VdConflictItem *self);
+const char *vd_conflict_item_get_other_row_id (VdConflictItem *self);
+const char *vd_conflict_item_get_detail       (VdConflictItem *self);
+gint64      vd_conflict_item_get_detected_at  (VdConflictItem *self);
+
+/* Open conflicts (resolved_at NULL, not deleted), oldest first; vd_store_list_refresh
+ * works on it too. */
+#define VD_TYPE_CONFLICT_LIST (vd_conflict_list_get_type ())
+G_DECLARE_FINAL_TYPE (VdConflictList, vd_conflict_list, VD, CONFLICT_LIST, GObject)
+
+VdConflictList    *vd_conflict_list_new             (VdStore           *store);
+
+/* One appointment (deleted or not) with its pet, client and staff names, read now; NULL
+ * when this computer has no such row. */
+VdAppointmentItem *vd_appointment_item_load         (VdStore           *store,
+                                                     const char        *appointment_id);
 
 G_END_DECLS

@@ -19,6 +19,8 @@
 
 #define PUSH_BATCH        500
 #define PULL_PAGE         1000
+/* A bootstrap asks for the protocol's largest pages: fewer round trips and transactions. */
+#define BOOTSTRAP_PAGE    VD_PROTOCOL_PULL_MAX
 #define DEBOUNCE_MS       1000
 #define PERIODIC_S        30
 #define BACKOFF_MAX_MS    60000
@@ -70,6 +72,7 @@ struct _VdSyncEngine
   GPtrArray       *waiters;        /* sync_async tasks answered by the running round */
   GPtrArray       *next_waiters;   /* … by the round after it */
   gboolean         again;          /* something changed during the round: run another */
+  guint            changed_id;     /* the idle that reads what the store's ::changed implies */
 };
 
 G_DEFINE_FINAL_TYPE (VdSyncEngine, vd_sync_engine, G_TYPE_OBJECT)
@@ -109,6 +112,11 @@ typedef enum
   STEP_REFRESH,
 } Step;
 
+/* Pulling is a pipeline: while page n is applied on a thread, page n + 1 is on its way
+ * (at most one request in flight, one page decoded and waiting, one being applied). The
+ * store moves its cursor only in the transaction that applies a page, and pages are
+ * applied one at a time in order, so a round that fails leaves the cursor after the last
+ * page applied. */
 typedef struct
 {
   VdPinCheck   check;
@@ -122,6 +130,14 @@ typedef struct
   guint        rate_waits;
   Step         resume;
   guint        wait_id;
+
+  gint64        next_cursor;   /* where the next pull request starts */
+  gboolean      in_flight;     /* a pull request is on its way */
+  gboolean      decoding;      /* a pulled page is being decoded on a thread */
+  gboolean      applying;      /* a page is being applied on a thread */
+  VdPullAnswer *ready;         /* decoded, waiting for the page before it to be applied */
+  gboolean      over;          /* the round has its answer (or will when applying ends) */
+  GError       *deferred;      /* the error to return once the page being applied is in */
 } Round;
 
 static void round_push (GTask *task);
@@ -218,9 +234,35 @@ skew_message (VdSyncEngine *self)
 
 /* ---- Round plumbing --------------------------------------------------------------- */
 
+/* Every error answer of a round goes through here. A page still being applied on a
+ * thread is let finish first: the next round must not start, read the cursor and apply
+ * pages of its own while this one's last transaction is under way. A round already
+ * answered keeps its first error (a request still out when it failed may end later). */
+static void
+round_return_error (GTask  *task,
+                    GError *error)
+{
+  Round *round = g_task_get_task_data (task);
+
+  if (round->over)
+    {
+      g_error_free (error);
+      return;
+    }
+  round->over = TRUE;
+  if (round->applying)
+    {
+      round->deferred = error;
+      return;
+    }
+  g_task_return_error (task, error);
+}
+
 static void
 round_free (Round *round)
 {
+  g_clear_pointer (&round->ready, vd_pull_answer_free);
+  g_clear_error (&round->deferred);
   g_clear_handle_id (&round->wait_id, g_source_remove);
   g_clear_object (&round->msg);
   vd_pin_check_clear (&round->check);
@@ -235,20 +277,29 @@ round_fail (GTask       *task,
             GError      *error)
 {
   VdSyncEngine *self = g_task_get_source_object (task);
+  Round *round = g_task_get_task_data (task);
 
+  if (round->over)
+    {
+      g_error_free (error);
+      return;
+    }
   set_state (self, state);
   set_error_message (self, message);
   set_progress (self, self->progress, self->pulled, self->total);
-  g_task_return_error (task, error);
+  round_return_error (task, error);
 }
 
 static void
 round_succeed (GTask *task)
 {
   VdSyncEngine *self = g_task_get_source_object (task);
+  Round *round = g_task_get_task_data (task);
   g_autofree char *notice = skew_message (self);
   g_autoptr(GPtrArray) rejected = vd_store_list_rejected (self->store, NULL);
 
+  g_assert (!round->over && !round->applying && !round->in_flight && !round->decoding);
+  round->over = TRUE;
   /* Refused changes stay on this computer until someone looks at them: say so. */
   if (notice == NULL && rejected != NULL && rejected->len > 0)
     notice = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
@@ -283,7 +334,7 @@ fail_transport (GTask  *task,
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_task_return_error (task, error);
+      round_return_error (task, error);
       return;
     }
   if (round->check.mismatch)
@@ -347,6 +398,11 @@ round_message (GTask      *task,
     }
   if (body != NULL)
     soup_message_set_request_body_from_bytes (msg, "application/json", body);
+  /* libsoup opens a new connection (a whole TLS handshake) for every POST unless told
+   * the request is idempotent. A push is: a replayed batch_id returns the stored answer.
+   * A refresh is not: a resent, already spent refresh token revokes the session. */
+  if (authorized)
+    soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT);
   round->check.mismatch = FALSE;
   round->check.untrusted = FALSE;
   vd_pin_message (msg, &round->check);
@@ -370,10 +426,17 @@ resume_cb (gpointer user_data)
 {
   GTask *task = user_data;
   Round *round = g_task_get_task_data (task);
+  GError *error = NULL;
 
   round->wait_id = 0;
-  if (g_task_return_error_if_cancelled (task))
+  /* A wait or a token refresh that ends after the round failed elsewhere. */
+  if (round->over)
     return G_SOURCE_REMOVE;
+  if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error))
+    {
+      round_return_error (task, g_steal_pointer (&error));
+      return G_SOURCE_REMOVE;
+    }
   switch (round->resume)
     {
     case STEP_PUSH:
@@ -667,6 +730,9 @@ round_push (GTask *task)
 
   if (!vd_store_next_batch (self->store, PUSH_BATCH, &round->batch_id, &data, &len, &error))
     {
+      if (error == NULL)
+        g_set_error_literal (&error, VD_STORE_ERROR, VD_STORE_ERROR_FAILED,
+                             _("The changes waiting on this computer could not be read."));
       round_fail (task, VD_SYNC_ERROR, error->message, g_steal_pointer (&error));
       return;
     }
@@ -689,6 +755,28 @@ typedef struct
   gboolean more;
 } PageInfo;
 
+static void start_apply (GTask *task, VdPullAnswer *page);
+
+/* The next request, when the pipeline has room for it. */
+static void
+pull_more (GTask *task)
+{
+  Round *round = g_task_get_task_data (task);
+
+  if (!round->over && !round->in_flight && !round->decoding && round->ready == NULL)
+    round_pull (task);
+}
+
+static void
+page_fail (GTask  *task,
+           GError *error)
+{
+  g_autofree char *message = g_strdup_printf (_("Changes from the server could not be saved on this computer: %s"),
+                                              error->message);
+
+  round_fail (task, VD_SYNC_ERROR, message, error);
+}
+
 static void
 apply_page_thread (GTask        *task,
                    gpointer      source_object,
@@ -696,16 +784,11 @@ apply_page_thread (GTask        *task,
                    GCancellable *cancellable)
 {
   VdSyncEngine *self = source_object;
-  GBytes *body = task_data;
-  g_autoptr(VdPullAnswer) page = NULL;
+  VdPullAnswer *page = task_data;
   g_autoptr(GError) error = NULL;
   PageInfo *info;
-  gconstpointer data;
-  gsize len = 0;
 
-  data = g_bytes_get_data (body, &len);
-  page = vd_pull_answer_decode (data, len, &error);
-  if (page == NULL || !vd_store_apply_pull (self->store, page, &error))
+  if (!vd_store_apply_pull (self->store, page, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -731,18 +814,23 @@ page_applied_cb (GObject      *source,
   guint total;
   double progress;
 
+  round->applying = FALSE;
   info = g_task_propagate_pointer (G_TASK (result), &error);
+  if (round->over)
+    {
+      /* The round failed while this page was applied: now it may say so. */
+      if (round->deferred != NULL)
+        g_task_return_error (task, g_steal_pointer (&round->deferred));
+      return;
+    }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_task_return_error (task, g_steal_pointer (&error));
+      round_return_error (task, g_steal_pointer (&error));
       return;
     }
   if (info == NULL)
     {
-      g_autofree char *message = g_strdup_printf (_("Changes from the server could not be saved on this computer: %s"),
-                                                  error->message);
-
-      round_fail (task, VD_SYNC_ERROR, message, g_steal_pointer (&error));
+      page_fail (task, g_steal_pointer (&error));
       return;
     }
 
@@ -763,17 +851,102 @@ page_applied_cb (GObject      *source,
   else
     {
       /* No idea how far the log goes: creep towards the end one page at a time. */
-      total = pulled + PULL_PAGE;
+      total = pulled + (round->bootstrap ? BOOTSTRAP_PAGE : PULL_PAGE);
       progress = (double) pulled / total;
     }
   if (!round->bootstrap)
     progress = info->more ? self->progress : 1.0;
   set_progress (self, progress, pulled, MAX (total, pulled));
 
-  if (info->more)
-    round_pull (task);
+  if (round->ready != NULL)
+    {
+      gboolean more = round->ready->more;
+
+      start_apply (task, g_steal_pointer (&round->ready));
+      if (more)
+        pull_more (task);
+    }
+  else if (info->more)
+    pull_more (task);
   else
     round_succeed (task);
+}
+
+/* Takes page. */
+static void
+start_apply (GTask        *task,
+             VdPullAnswer *page)
+{
+  VdSyncEngine *self = g_task_get_source_object (task);
+  Round *round = g_task_get_task_data (task);
+  g_autoptr(GTask) apply = NULL;
+
+  g_assert (!round->applying);
+  round->applying = TRUE;
+  apply = g_task_new (self, g_task_get_cancellable (task), page_applied_cb, g_object_ref (task));
+  g_task_set_source_tag (apply, apply_page_thread);
+  g_task_set_task_data (apply, page, (GDestroyNotify) vd_pull_answer_free);
+  g_task_run_in_thread (apply, apply_page_thread);
+}
+
+/* json-glib takes ~30 % of a page's time: decoded on a thread, so the next request can
+ * leave before the page is applied. */
+static void
+decode_page_thread (GTask        *task,
+                    gpointer      source_object,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  GBytes *body = task_data;
+  g_autoptr(GError) error = NULL;
+  VdPullAnswer *page;
+  gconstpointer data;
+  gsize len = 0;
+
+  data = g_bytes_get_data (body, &len);
+  page = vd_pull_answer_decode (data, len, &error);
+  if (page == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, page, (GDestroyNotify) vd_pull_answer_free);
+}
+
+static void
+page_decoded_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Round *round = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  VdPullAnswer *page;
+  gboolean more;
+
+  round->decoding = FALSE;
+  page = g_task_propagate_pointer (G_TASK (result), &error);
+  if (round->over)
+    {
+      g_clear_pointer (&page, vd_pull_answer_free);
+      return;
+    }
+  if (page == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        round_return_error (task, g_steal_pointer (&error));
+      else
+        page_fail (task, g_steal_pointer (&error));
+      return;
+    }
+
+  more = page->more;
+  if (more)
+    round->next_cursor = page->cursor;
+  if (!round->applying)
+    start_apply (task, page);
+  else
+    round->ready = page;
+  if (more)
+    pull_more (task);
 }
 
 static void
@@ -786,9 +959,12 @@ pull_done_cb (GObject      *source,
   Round *round = g_task_get_task_data (task);
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GTask) apply = NULL;
+  g_autoptr(GTask) decode = NULL;
 
+  round->in_flight = FALSE;
   body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  if (round->over)
+    return;
   if (body == NULL)
     {
       fail_transport (task, g_steal_pointer (&error));
@@ -801,21 +977,29 @@ pull_done_cb (GObject      *source,
     }
 
   set_state (self, VD_SYNC_SYNCING);
-  apply = g_task_new (self, g_task_get_cancellable (task), page_applied_cb, g_object_ref (task));
-  g_task_set_source_tag (apply, apply_page_thread);
-  g_task_set_task_data (apply, g_steal_pointer (&body), (GDestroyNotify) g_bytes_unref);
-  g_task_run_in_thread (apply, apply_page_thread);
+  round->decoding = TRUE;
+  decode = g_task_new (self, g_task_get_cancellable (task), page_decoded_cb, g_object_ref (task));
+  g_task_set_source_tag (decode, decode_page_thread);
+  g_task_set_task_data (decode, g_steal_pointer (&body), (GDestroyNotify) g_bytes_unref);
+  g_task_run_in_thread (decode, decode_page_thread);
 }
 
 static void
 round_pull (GTask *task)
 {
   VdSyncEngine *self = g_task_get_source_object (task);
+  Round *round = g_task_get_task_data (task);
   g_autofree char *path = NULL;
+  int limit = PULL_PAGE;
 
+  g_assert (!round->in_flight);
+  /* A bootstrap's first page is an ordinary one, so the first rows and the progress bar
+   * move within a second; the rest come in the largest pages. */
+  if (round->bootstrap && round->next_cursor != round->start_cursor)
+    limit = BOOTSTRAP_PAGE;
   path = g_strdup_printf ("/v1/tenants/%s/sync/pull?cursor=%" G_GINT64_FORMAT "&limit=%d",
-                          vd_store_get_tenant_id (self->store),
-                          vd_store_get_cursor (self->store), PULL_PAGE);
+                          vd_store_get_tenant_id (self->store), round->next_cursor, limit);
+  round->in_flight = TRUE;
   send_message (task, round_message (task, SOUP_METHOD_GET, path, NULL, TRUE), pull_done_cb);
 }
 
@@ -913,6 +1097,7 @@ start_round (VdSyncEngine *self)
   round = g_new0 (Round, 1);
   round->check.pinned = g_strdup (self->fingerprint);
   round->start_cursor = vd_store_get_cursor (self->store);
+  round->next_cursor = round->start_cursor;
   round->bootstrap = round->start_cursor == 0;
   g_task_set_task_data (self->round, round, (GDestroyNotify) round_free);
 
@@ -950,19 +1135,32 @@ debounce_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+changed_idle_cb (gpointer user_data)
+{
+  VdSyncEngine *self = user_data;
+
+  self->changed_id = 0;
+  update_pending (self);
+  if (!self->started || self->pending == 0)
+    return G_SOURCE_REMOVE;
+  /* A burst of edits (a form with many fields, a booking and its reminder) goes as one
+   * push a second after the last of them. */
+  g_clear_handle_id (&self->debounce_id, g_source_remove);
+  self->debounce_id = g_timeout_add (DEBOUNCE_MS, debounce_cb, self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 store_changed_cb (VdSyncEngine *self,
                   const char   *table,
                   const char   *row_id,
                   VdStore      *store)
 {
-  update_pending (self);
-  if (!self->started || self->pending == 0)
-    return;
-  /* A burst of edits (a form with many fields, a booking and its reminder) goes as one
-   * push a second after the last of them. */
-  g_clear_handle_id (&self->debounce_id, g_source_remove);
-  self->debounce_id = g_timeout_add (DEBOUNCE_MS, debounce_cb, self);
+  /* Counting the outbox is a query: once for all the changes the main loop delivers
+   * together, not once per row. */
+  if (self->changed_id == 0)
+    self->changed_id = g_idle_add_full (G_PRIORITY_DEFAULT, changed_idle_cb, self, NULL);
 }
 
 static gboolean
@@ -1013,6 +1211,7 @@ vd_sync_engine_dispose (GObject *object)
   VdSyncEngine *self = VD_SYNC_ENGINE (object);
 
   vd_sync_engine_stop (self);
+  g_clear_handle_id (&self->changed_id, g_source_remove);
   if (self->round_cancellable != NULL)
     g_cancellable_cancel (self->round_cancellable);
   if (self->session != NULL)

@@ -118,6 +118,12 @@ about_cb (GSimpleAction *action,
 {
   GtkApplication *app = GTK_APPLICATION (user_data);
   const char *developers[] = { "VetDesk contributors", NULL };
+  /* Translators: your names, one per line, to be credited in the About window */
+  const char *translators = _("translator-credits");
+
+  /* Untranslated, the placeholder would show as a credit. */
+  if (g_str_equal (translators, "translator-credits"))
+    translators = "";
 
   adw_show_about_window (gtk_application_get_active_window (app),
                          "application-name", _("VetDesk"),
@@ -126,6 +132,9 @@ about_cb (GSimpleAction *action,
                          "developers", developers,
                          "license-type", GTK_LICENSE_GPL_3_0,
                          "comments", _("The front desk of a veterinary clinic, working with or without the internet."),
+                         "developer-name", _("The VetDesk developers"),
+                         "copyright", _("© 2026 The VetDesk developers"),
+                         "translator-credits", translators,
                          NULL);
 }
 
@@ -137,11 +146,13 @@ vd_application_startup (GApplication *app)
     { "about", about_cb, NULL, NULL, NULL, { 0 } },
   };
   const char *quit_accels[] = { "<Control>q", NULL };
+  const char *help_accels[] = { "<Control>question", NULL };
 
   G_APPLICATION_CLASS (vd_application_parent_class)->startup (app);
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), entries, G_N_ELEMENTS (entries), app);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.show-help-overlay", help_accels);
 }
 
 static void

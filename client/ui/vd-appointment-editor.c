@@ -24,6 +24,10 @@ struct _VdAppointmentEditor
   GtkLabel          *error_label;
   GtkDropDown       *client_drop;
   GtkDropDown       *pet_drop;
+  GtkMenuButton     *client_add_button;
+  GtkMenuButton     *pet_add_button;
+  VdQuickAdd        *client_quick;   /* owned by their menu buttons */
+  VdQuickAdd        *pet_quick;
   AdwActionRow      *allergy_row;
   GtkMenuButton     *date_button;
   GtkCalendar       *calendar;
@@ -173,6 +177,11 @@ client_selected_cb (VdAppointmentEditor *self)
   if (self->pets == NULL)
     return;
 
+  /* A new pet is added to the client chosen here. */
+  if (self->pet_quick != NULL)
+    vd_quick_add_set_client_id (self->pet_quick, client ? vd_client_item_get_id (client) : NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->pet_add_button), client != NULL);
+
   if (self->pending_pet_id == NULL)
     gtk_drop_down_set_selected (self->pet_drop, GTK_INVALID_LIST_POSITION);
   vd_pet_list_set_client_id (self->pets, client ? vd_client_item_get_id (client) : "");
@@ -200,6 +209,84 @@ vd_appointment_editor_select_client (VdAppointmentEditor *self,
     return FALSE;
   gtk_drop_down_set_selected (self->client_drop, pos);
   return TRUE;
+}
+
+gboolean
+vd_appointment_editor_set_patient (VdAppointmentEditor *self,
+                                   const char          *client_id,
+                                   const char          *pet_id)
+{
+  VdClientItem *current;
+
+  g_return_val_if_fail (VD_IS_APPOINTMENT_EDITOR (self), FALSE);
+
+  /* The pet is chosen once the client's pets are loaded (pets_changed_cb). */
+  g_free (self->pending_pet_id);
+  self->pending_pet_id = g_strdup (pet_id);
+  current = get_selected (self->client_drop);
+  if (current != NULL && g_strcmp0 (vd_client_item_get_id (current), client_id) == 0)
+    {
+      pets_changed_cb (self);
+      return TRUE;
+    }
+  if (!vd_appointment_editor_select_client (self, client_id))
+    {
+      g_clear_pointer (&self->pending_pet_id, g_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+const char *
+vd_appointment_editor_get_client_id (VdAppointmentEditor *self)
+{
+  VdClientItem *client;
+
+  g_return_val_if_fail (VD_IS_APPOINTMENT_EDITOR (self), NULL);
+
+  client = get_selected (self->client_drop);
+  return client ? vd_client_item_get_id (client) : NULL;
+}
+
+const char *
+vd_appointment_editor_get_pet_id (VdAppointmentEditor *self)
+{
+  VdPetItem *pet;
+
+  g_return_val_if_fail (VD_IS_APPOINTMENT_EDITOR (self), NULL);
+
+  pet = get_selected (self->pet_drop);
+  return pet ? vd_pet_item_get_id (pet) : NULL;
+}
+
+VdQuickAdd *
+vd_appointment_editor_get_quick_add (VdAppointmentEditor *self,
+                                     VdQuickAddKind       kind)
+{
+  g_return_val_if_fail (VD_IS_APPOINTMENT_EDITOR (self), NULL);
+
+  return kind == VD_QUICK_ADD_CLIENT ? self->client_quick : self->pet_quick;
+}
+
+/* ---- new client and new pet without leaving the editor ---- */
+
+static void
+client_created_cb (VdAppointmentEditor *self,
+                   const char          *client_id)
+{
+  /* The row is committed: read it now rather than at the list's next idle reload. */
+  vd_store_list_refresh (G_LIST_MODEL (self->clients));
+  vd_appointment_editor_select_client (self, client_id);
+}
+
+static void
+pet_created_cb (VdAppointmentEditor *self,
+                const char          *pet_id)
+{
+  g_free (self->pending_pet_id);
+  self->pending_pet_id = g_strdup (pet_id);
+  vd_store_list_refresh (G_LIST_MODEL (self->pets));
+  pets_changed_cb (self);
 }
 
 gboolean
@@ -744,6 +831,16 @@ setup_models (VdAppointmentEditor *self)
   gtk_drop_down_set_model (self->staff_drop, G_LIST_MODEL (self->staff));
   gtk_drop_down_set_selected (self->staff_drop, GTK_INVALID_LIST_POSITION);
 
+  self->client_quick = vd_quick_add_new (self->store, VD_QUICK_ADD_CLIENT);
+  g_signal_connect_object (self->client_quick, "created", G_CALLBACK (client_created_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_menu_button_set_popover (self->client_add_button, GTK_WIDGET (self->client_quick));
+  self->pet_quick = vd_quick_add_new (self->store, VD_QUICK_ADD_PET);
+  g_signal_connect_object (self->pet_quick, "created", G_CALLBACK (pet_created_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_menu_button_set_popover (self->pet_add_button, GTK_WIDGET (self->pet_quick));
+  gtk_widget_set_sensitive (GTK_WIDGET (self->pet_add_button), FALSE);
+
   for (guint i = 0; vd_appointment_kinds ()[i] != NULL; i++)
     gtk_string_list_append (kinds, vd_appointment_kind_label (vd_appointment_kinds ()[i]));
   gtk_drop_down_set_model (self->kind_drop, G_LIST_MODEL (kinds));
@@ -864,6 +961,8 @@ vd_appointment_editor_class_init (VdAppointmentEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, VdAppointmentEditor, error_label);
   gtk_widget_class_bind_template_child (widget_class, VdAppointmentEditor, client_drop);
   gtk_widget_class_bind_template_child (widget_class, VdAppointmentEditor, pet_drop);
+  gtk_widget_class_bind_template_child (widget_class, VdAppointmentEditor, client_add_button);
+  gtk_widget_class_bind_template_child (widget_class, VdAppointmentEditor, pet_add_button);
   gtk_widget_class_bind_template_child (widget_class, VdAppointmentEditor, allergy_row);
   gtk_widget_class_bind_template_child (widget_class, VdAppointmentEditor, date_button);
   gtk_widget_class_bind_template_child (widget_class, VdAppointmentEditor, calendar);

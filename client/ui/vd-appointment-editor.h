@@ -6,6 +6,7 @@
 
 #include <adwaita.h>
 #include "vd-store.h"
+#include "vd-quick-add.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +26,19 @@ void                 vd_appointment_editor_set_start    (VdAppointmentEditor *se
 gboolean             vd_appointment_editor_load         (VdAppointmentEditor *self,
                                                          const char          *appointment_id,
                                                          GError             **error);
+
+/* A new appointment for this client and pet ("Book Appointment" on a pet's page): both
+ * pickers preset. FALSE when the client is not offered. */
+gboolean             vd_appointment_editor_set_patient  (VdAppointmentEditor *self,
+                                                         const char          *client_id,
+                                                         const char          *pet_id);
+/* The "+" forms beside the client and pet pickers (new client / new pet without leaving
+ * the editor); on ::created the picker selects the new row. */
+VdQuickAdd          *vd_appointment_editor_get_quick_add (VdAppointmentEditor *self,
+                                                          VdQuickAddKind       kind);
+/* The id of the client / pet chosen now, or NULL. */
+const char          *vd_appointment_editor_get_client_id (VdAppointmentEditor *self);
+const char          *vd_appointment_editor_get_pet_id    (VdAppointmentEditor *self);
 
 /* What a person does with the form, for tests: choose by id in each picker (FALSE when
  * the id is not offered), set the fields, press Save. */

@@ -224,6 +224,15 @@ login_cb (GObject      *source,
 
   if (result->clinics == NULL || result->clinics->len == 0)
     {
+      /* Company and platform administrators work at no clinic: they watch the clinics'
+       * sync instead, announced with no clinic. */
+      if (result->platform_role != NULL && g_strcmp0 (result->platform_role, "none") != 0)
+        {
+          g_clear_pointer (&self->chosen_tenant_id, g_free);
+          gtk_editable_set_text (GTK_EDITABLE (self->password_row), "");
+          g_signal_emit (self, signals[SIGNED_IN], 0, result, NULL);
+          return;
+        }
       show_error (self, _("This account does not work at any clinic. Ask your clinic administrator to add you, or use an account of the clinic."));
       return;
     }

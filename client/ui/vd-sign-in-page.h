@@ -13,7 +13,8 @@ G_DECLARE_FINAL_TYPE (VdSignInPage, vd_sign_in_page, VD, SIGN_IN_PAGE, GtkWidget
 
 /* Signals:
  *   ::signed-in (VdLoginResult *result, VdClinicInfo *clinic) — both owned by the page,
- *     valid during the emission only.
+ *     valid during the emission only. clinic is NULL for a company or platform
+ *     administrator who belongs to no clinic (the Sync Monitor).
  *   ::cancelled () — the Cancel button, shown when can-cancel is set. */
 
 GtkWidget  *vd_sign_in_page_new            (void);

@@ -14,6 +14,13 @@
 #include "vd-store-models.h"
 #include "vd-sync-indicator.h"
 #include "vd-time.h"
+#include "vd-print.h"
+#include "vd-search-popover.h"
+#include "vd-sync-page.h"
+#include "vd-clients-page.h"
+#include "vd-staff-page.h"
+#include "vd-monitor-page.h"
+#include "vd-monitor-client.h"
 
 struct _VdWindow
 {
@@ -45,6 +52,19 @@ struct _VdWindow
   GtkListBox           *today_list;
   VdDayView            *day_view;
   GtkWidget            *legend;
+  GtkListBoxRow        *sync_row;
+  GtkLabel             *sync_badge;
+  VdSyncPage           *sync_page;
+  GtkMenuButton        *search_button;
+  VdSearchPopover      *search_popover;
+  GtkListBoxRow        *clients_row;
+  GtkListBoxRow        *staff_row;
+  VdClientsPage        *clients_page;
+  VdStaffPage          *staff_page;
+  GSettings            *settings;         /* NULL when the schema is not installed */
+  VdMonitorPage        *monitor_page;
+  VdMonitorClient      *monitor;          /* an administrator's session, or NULL */
+  char                 *refresh_token;    /* the desk's latest, for signing out */
 
   char                 *server_url;       /* from --server */
   VdAccount            *account;
@@ -136,11 +156,15 @@ update_actions (VdWindow *self)
   gboolean have_store = self->store != NULL;
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-appointment", have_store);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sync-now", self->engine != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sync-now", self->engine != NULL || self->monitor != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sign-out", self->account != NULL || self->monitor != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.set-status", have_store);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-status", have_store);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.edit-appointment", have_store);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sign-in-again", self->engine != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", have_store);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.print-schedule", have_store);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export-pdf", have_store);
 }
 
 /* ---- date and sections ---- */
@@ -171,6 +195,17 @@ update_titles (VdWindow *self)
 
   adw_window_title_set_title (self->content_title, schedule ? _("Schedule") : _("Today"));
   adw_window_title_set_subtitle (self->content_title, long_date);
+  if (g_strcmp0 (section, "sync") == 0)
+    {
+      adw_window_title_set_title (self->content_title, _("Sync"));
+      adw_window_title_set_subtitle (self->content_title, NULL);
+    }
+  if (g_strcmp0 (section, "clients") == 0 || g_strcmp0 (section, "staff") == 0)
+    {
+      adw_window_title_set_title (self->content_title,
+                                  g_strcmp0 (section, "clients") == 0 ? _("Clients") : _("Staff"));
+      adw_window_title_set_subtitle (self->content_title, NULL);
+    }
   gtk_menu_button_set_label (self->date_button, short_date);
   gtk_widget_set_visible (self->date_nav, schedule);
   gtk_widget_set_visible (GTK_WIDGET (self->date_button), schedule);
@@ -252,9 +287,20 @@ static void
 show_section (VdWindow   *self,
               const char *name)
 {
+  GtkListBoxRow *row = self->today_row;
+
+  /* Staff records are for clinic admins only: their row is hidden for everyone else. */
+  if (g_strcmp0 (name, "staff") == 0 && !gtk_widget_get_visible (GTK_WIDGET (self->staff_row)))
+    name = "today";
+
+  /* The sidebar row of a section carries the section's name. */
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->sidebar_list));
+       child != NULL; child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_LIST_BOX_ROW (child) && g_strcmp0 (gtk_widget_get_name (child), name) == 0)
+      row = GTK_LIST_BOX_ROW (child);
+
   gtk_stack_set_visible_child_name (self->section_stack, name);
-  gtk_list_box_select_row (self->sidebar_list,
-                           g_strcmp0 (name, "schedule") == 0 ? self->schedule_row : self->today_row);
+  gtk_list_box_select_row (self->sidebar_list, row);
   update_titles (self);
   adw_leaflet_set_visible_child (self->leaflet, self->content);
 }
@@ -607,6 +653,68 @@ new_appointment_cb (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (editor));
 }
 
+/* "Book Appointment" on a pet's page: the editor with that client and pet chosen. */
+static void
+book_appointment_cb (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+  VdAppointmentEditor *editor;
+  const char *client_id, *pet_id;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (self->store == NULL)
+    return;
+  g_variant_get (param, "(&s&s)", &client_id, &pet_id);
+  editor = open_editor (self);
+  vd_appointment_editor_set_start (editor, NULL, (now / 900 + 1) * 900);
+  if (!vd_appointment_editor_set_patient (editor, client_id, pet_id))
+    toast (self, _("This client is no longer on this computer."));
+  gtk_window_present (GTK_WINDOW (editor));
+}
+
+/* Search results and the Sync page open records through these. */
+static void
+show_client_cb (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+
+  if (self->store == NULL)
+    return;
+  show_section (self, "clients");
+  vd_clients_page_open_client (self->clients_page, g_variant_get_string (param, NULL));
+}
+
+static void
+show_pet_cb (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+
+  if (self->store == NULL)
+    return;
+  show_section (self, "clients");
+  vd_clients_page_open_pet (self->clients_page, g_variant_get_string (param, NULL));
+}
+
+/* The record pages follow the session; the Staff section only for a clinic admin. */
+static void
+set_session_on_records (VdWindow *self)
+{
+  g_autoptr(VdClinicInfo) clinic = self->store ? vd_store_dup_clinic_info (self->store) : NULL;
+  gboolean admin = clinic != NULL && g_strcmp0 (clinic->role, "clinic_admin") == 0;
+
+  vd_clients_page_set_store (self->clients_page, self->store);
+  vd_staff_page_set_store (self->staff_page, admin ? self->store : NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->staff_row), admin);
+  if (!admin && g_strcmp0 (gtk_stack_get_visible_child_name (self->section_stack), "staff") == 0)
+    show_section (self, "today");
+}
+
 /* ---- navigation actions ---- */
 
 static void
@@ -669,8 +777,158 @@ sync_now_cb (GtkWidget  *widget,
 {
   VdWindow *self = VD_WINDOW (widget);
 
-  if (self->engine != NULL)
+  /* Ctrl+R on the Sync Monitor reloads the clinics. */
+  if (self->monitor != NULL)
+    vd_monitor_page_refresh (self->monitor_page);
+  else if (self->engine != NULL)
     vd_sync_engine_sync_now (self->engine);
+}
+
+/* ---- search, the Sync page, printing ---- */
+
+static void
+search_cb (GtkWidget  *widget,
+           const char *action_name,
+           GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+
+  /* The search button sits in the content header: show it when the sidebar is folded over it. */
+  adw_leaflet_set_visible_child (self->leaflet, self->content);
+  gtk_menu_button_popup (self->search_button);
+}
+
+static void
+update_sync_badge (VdWindow *self)
+{
+  guint attention = vd_sync_page_get_attention (self->sync_page);
+  g_autofree char *text = g_strdup_printf ("%u", attention);
+  g_autofree char *tip = NULL;
+
+  gtk_label_set_text (self->sync_badge, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->sync_badge), attention > 0);
+  if (attention > 0)
+    tip = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u thing needs your attention",
+                                        "%u things need your attention", attention), attention);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->sync_row), tip);
+}
+
+/* The day the schedule shows, or today on the other sections. */
+static void
+print_date (VdWindow *self,
+            int      *year,
+            int      *month,
+            int      *day)
+{
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->section_stack), "schedule") == 0)
+    {
+      *year = self->year;
+      *month = self->month;
+      *day = self->day;
+    }
+  else
+    today_date (self, year, month, day);
+}
+
+static void
+print_schedule_cb (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+  g_autoptr(GtkPrintOperation) operation = NULL;
+  g_autoptr(GError) error = NULL;
+  int y, m, d;
+
+  if (self->store == NULL)
+    return;
+  print_date (self, &y, &m, &d);
+  operation = vd_print_schedule_new (self->store, y, m, d);
+  /* The dialog's "Print to File" is how a PDF is made from here. */
+  gtk_print_operation_set_allow_async (operation, TRUE);
+  if (gtk_print_operation_run (operation, GTK_PRINT_OPERATION_ACTION_PRINT_DIALOG,
+                               GTK_WINDOW (self), &error) == GTK_PRINT_OPERATION_RESULT_ERROR)
+    toast (self, error->message);
+}
+
+static void
+export_pdf_cb (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+  g_autoptr(GtkPrintOperation) operation = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_strdup (g_variant_get_string (param, NULL));
+  g_autofree char *sentence = NULL;
+  int y, m, d;
+
+  if (self->store == NULL)
+    return;
+  print_date (self, &y, &m, &d);
+  /* No file named: the Documents folder, under a name that says which day it is. */
+  if (*path == '\0')
+    {
+      const char *dir = g_get_user_special_dir (G_USER_DIRECTORY_DOCUMENTS);
+      /* Translators: the file name of an exported schedule; keep the .pdf */
+      g_autofree char *name = g_strdup_printf (_("Schedule %04d-%02d-%02d.pdf"), y, m, d);
+
+      g_free (path);
+      path = g_build_filename (dir != NULL ? dir : g_get_home_dir (), name, NULL);
+    }
+
+  operation = vd_print_schedule_new (self->store, y, m, d);
+  gtk_print_operation_set_export_filename (operation, path);
+  if (gtk_print_operation_run (operation, GTK_PRINT_OPERATION_ACTION_EXPORT,
+                               GTK_WINDOW (self), &error) == GTK_PRINT_OPERATION_RESULT_ERROR)
+    {
+      toast (self, error->message);
+      return;
+    }
+  /* Translators: a toast, %s is the PDF file's path */
+  sentence = g_strdup_printf (_("Schedule saved as %s"), path);
+  toast (self, sentence);
+}
+
+/* The pages that follow the session: the search and the Sync page. */
+static void
+set_session_on_pages (VdWindow *self)
+{
+  vd_search_popover_set_store (self->search_popover, self->store);
+  vd_sync_page_set_session (self->sync_page, self->store, self->engine);
+}
+
+/* ---- settings: window geometry, server address, last clinic ---- */
+
+static GSettings *
+open_settings (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  /* Run from the build dir without GSETTINGS_SCHEMA_DIR, there is no schema: go on with
+   * the defaults rather than abort, as g_settings_new would. */
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
+  if (schema == NULL)
+    {
+      g_message ("The settings schema %s is not installed: window size and server are not remembered", APP_ID);
+      return NULL;
+    }
+  return g_settings_new_full (schema, NULL, NULL);
+}
+
+static void
+remember_sign_in (VdWindow   *self,
+                  const char *server_url,
+                  const char *tenant_id)
+{
+  if (self->settings == NULL)
+    return;
+  if (server_url != NULL)
+    g_settings_set_string (self->settings, "server-url", server_url);
+  if (tenant_id != NULL)
+    g_settings_set_string (self->settings, "last-clinic", tenant_id);
 }
 
 /* ---- credentials (in a thread: the keyring may take its time) ---- */
@@ -725,6 +983,16 @@ store_credentials_done (GObject      *source,
 }
 
 static void
+keep_refresh_token (VdWindow   *self,
+                    const char *token)
+{
+  if (self->refresh_token != NULL)
+    memset (self->refresh_token, 0, strlen (self->refresh_token));
+  g_free (self->refresh_token);
+  self->refresh_token = g_strdup (token);
+}
+
+static void
 save_refresh_token (VdWindow   *self,
                     const char *token)
 {
@@ -733,6 +1001,7 @@ save_refresh_token (VdWindow   *self,
 
   if (self->account == NULL || token == NULL)
     return;
+  keep_refresh_token (self, token);
 
   c = g_new0 (Credentials, 1);
   c->server_url = g_strdup (self->account->server_url);
@@ -766,6 +1035,18 @@ lookup_credentials_thread (GTask        *task,
     g_task_return_pointer (task, token, g_free);
 }
 
+/* ---- an administrator's session: the Sync Monitor ---- */
+
+static void
+end_monitor (VdWindow *self)
+{
+  if (self->monitor == NULL)
+    return;
+  vd_monitor_page_set_client (self->monitor_page, NULL, NULL);
+  g_clear_object (&self->monitor);
+  update_actions (self);
+}
+
 /* ---- the session ---- */
 
 static void
@@ -795,6 +1076,8 @@ end_session (VdWindow *self)
   g_clear_object (&self->staff);
   g_clear_object (&self->engine);
   g_clear_object (&self->store);
+  set_session_on_pages (self);
+  set_session_on_records (self);
   update_actions (self);
 }
 
@@ -810,6 +1093,7 @@ begin_session (VdWindow   *self,
   gint64 start, end;
 
   end_session (self);
+  end_monitor (self);
   self->store = g_object_ref (store);
   self->engine = vd_sync_engine_new (store, server_url, fingerprint);
   g_signal_connect_object (self->engine, "notify::state", G_CALLBACK (engine_state_cb), self, G_CONNECT_SWAPPED);
@@ -837,6 +1121,8 @@ begin_session (VdWindow   *self,
   vd_window_set_date (self, y, m, d);
   today_changed_cb (self);
   update_banner (self);
+  set_session_on_pages (self);
+  set_session_on_records (self);
   update_actions (self);
 }
 
@@ -855,6 +1141,7 @@ lookup_credentials_done (GObject      *source,
     g_warning ("Could not read the sign-in from the keyring: %s", error->message);
 
   /* Without a refresh token the engine reports needs-sign-in; local work goes on. */
+  keep_refresh_token (self, token);
   vd_sync_engine_set_tokens (self->engine, NULL, token);
   vd_sync_engine_start (self->engine);
 }
@@ -966,6 +1253,26 @@ bootstrap_done_cb (GObject      *source,
   vd_sync_engine_start (self->engine);
 }
 
+/* Administrators get the Sync Monitor; their session lives in memory only (nothing of it
+ * is saved: the next start asks again), and a desk's saved account stays as it was. */
+static void
+begin_monitor (VdWindow      *self,
+               VdLoginResult *result)
+{
+  end_session (self);
+  end_monitor (self);
+  g_clear_object (&self->pending_store);
+  remember_sign_in (self, result->server_url, NULL);
+
+  self->monitor = vd_monitor_client_new (result->server_url, result->fingerprint,
+                                         result->access_token, result->refresh_token);
+  vd_monitor_page_set_client (self->monitor_page, self->monitor,
+                              result->display_name != NULL ? result->display_name : result->username);
+  gtk_window_set_title (GTK_WINDOW (self), _("Sync Monitor"));
+  gtk_stack_set_visible_child_name (self->stack, "monitor");
+  update_actions (self);
+}
+
 static void
 signed_in_cb (VdWindow      *self,
               VdLoginResult *result,
@@ -976,11 +1283,18 @@ signed_in_cb (VdWindow      *self,
   g_autoptr(GError) error = NULL;
   g_autofree char *path = NULL;
 
+  if (clinic == NULL)
+    {
+      begin_monitor (self, result);
+      return;
+    }
+
   account->server_url = g_strdup (result->server_url);
   account->fingerprint = g_strdup (result->fingerprint);
   account->username = g_strdup (result->username);
   account->user_id = g_strdup (result->user_id);
   account->tenant_id = g_strdup (clinic->tenant_id);
+  remember_sign_in (self, result->server_url, clinic->tenant_id);
 
   /* Signing in again to the same clinic: the replica and the engine carry on. */
   if (self->store != NULL && self->account != NULL &&
@@ -1083,8 +1397,15 @@ show_sign_in (VdWindow *self,
 {
   const char *server = self->server_url;
 
+  g_autofree char *remembered = NULL;
+
   if (self->account != NULL && (server == NULL || again))
     server = self->account->server_url;
+  if ((server == NULL || *server == '\0') && self->settings != NULL)
+    {
+      remembered = g_settings_get_string (self->settings, "server-url");
+      server = *remembered != '\0' ? remembered : NULL;
+    }
 
   vd_sign_in_page_reset (self->sign_in_page);
   vd_sign_in_page_set_server_url (self->sign_in_page, server);
@@ -1111,6 +1432,81 @@ sign_in_again_cb (GtkWidget  *widget,
                   GVariant   *param)
 {
   show_sign_in (VD_WINDOW (widget), TRUE);
+}
+
+/* ---- signing out ---- */
+
+static void
+clear_credentials_thread (GTask        *task,
+                          gpointer      source,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
+{
+  Credentials *c = task_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!vd_credentials_clear (c->server_url, c->username, &error))
+    g_warning ("Could not remove the sign-in from the keyring: %s", error->message);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+server_sign_out_done (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* Best effort: tokens the server was not told about still end at their expiry. */
+  if (!vd_monitor_client_sign_out_finish (VD_MONITOR_CLIENT (source), result, &error))
+    g_message ("The server was not told of the sign-out: %s", error->message);
+}
+
+/* The session ends here and on the server. A desk forgets its account and keyring entry;
+ * its local copy stays on disk, so changes not sent yet go out at the next sign-in. */
+static void
+sign_out_cb (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  VdWindow *self = VD_WINDOW (widget);
+  g_autoptr(VdMonitorClient) server = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->monitor != NULL)
+    {
+      server = g_object_ref (self->monitor);
+      end_monitor (self);
+    }
+  else if (self->account != NULL)
+    {
+      g_autoptr(GTask) task = NULL;
+      Credentials *c;
+
+      /* The engine's access token is not shared: the logout refreshes first. */
+      if (self->refresh_token != NULL && self->account->server_url != NULL)
+        server = vd_monitor_client_new (self->account->server_url, self->account->fingerprint,
+                                        NULL, self->refresh_token);
+      end_session (self);
+      if (!vd_account_forget (&error))
+        g_warning ("%s", error->message);
+      if (self->account->username != NULL)
+        {
+          c = g_new0 (Credentials, 1);
+          c->server_url = g_strdup (self->account->server_url);
+          c->username = g_strdup (self->account->username);
+          task = g_task_new (self, NULL, NULL, NULL);
+          g_task_set_task_data (task, c, (GDestroyNotify) credentials_free);
+          g_task_run_in_thread (task, clear_credentials_thread);
+        }
+      g_clear_pointer (&self->account->tenant_id, g_free);
+    }
+  keep_refresh_token (self, NULL);
+  if (server != NULL)
+    vd_monitor_client_sign_out_async (server, NULL, server_sign_out_done, NULL);
+  gtk_window_set_title (GTK_WINDOW (self), _("VetDesk"));
+  show_sign_in (self, FALSE);
+  update_actions (self);
 }
 
 /* ---- public ---- */
@@ -1191,6 +1587,43 @@ vd_window_get_banner_text (VdWindow *self)
   return gtk_label_get_text (self->banner_label);
 }
 
+VdClientsPage *
+vd_window_get_clients_page (VdWindow *self)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
+
+  return self->clients_page;
+}
+
+VdStaffPage *
+vd_window_get_staff_page (VdWindow *self)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
+
+  return self->staff_page;
+}
+
+VdMonitorPage *
+vd_window_get_monitor_page (VdWindow *self)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
+
+  return self->monitor_page;
+}
+
+gboolean
+vd_window_has_section (VdWindow   *self,
+                       const char *name)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), FALSE);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->sidebar_list));
+       child != NULL; child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_LIST_BOX_ROW (child) && g_strcmp0 (gtk_widget_get_name (child), name) == 0)
+      return gtk_widget_get_visible (child);
+  return FALSE;
+}
+
 const char *
 vd_window_get_sync_text (VdWindow *self)
 {
@@ -1241,6 +1674,7 @@ vd_window_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   end_session (self);
+  end_monitor (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), VD_TYPE_WINDOW);
 
   G_OBJECT_CLASS (vd_window_parent_class)->dispose (object);
@@ -1253,8 +1687,10 @@ vd_window_finalize (GObject *object)
 
   g_clear_object (&self->cancellable);
   g_clear_object (&self->pending_store);
+  g_clear_object (&self->settings);
   g_clear_pointer (&self->server_url, g_free);
   g_clear_pointer (&self->account, vd_account_free);
+  keep_refresh_token (self, NULL);
 
   G_OBJECT_CLASS (vd_window_parent_class)->finalize (object);
 }
@@ -1315,6 +1751,11 @@ vd_window_class_init (VdWindowClass *klass)
   g_type_ensure (VD_TYPE_SIGN_IN_PAGE);
   g_type_ensure (VD_TYPE_DAY_VIEW);
   g_type_ensure (VD_TYPE_SYNC_INDICATOR);
+  g_type_ensure (VD_TYPE_SEARCH_POPOVER);
+  g_type_ensure (VD_TYPE_SYNC_PAGE);
+  g_type_ensure (VD_TYPE_CLIENTS_PAGE);
+  g_type_ensure (VD_TYPE_STAFF_PAGE);
+  g_type_ensure (VD_TYPE_MONITOR_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/vetdesk/VetDesk/vd-window.ui");
   gtk_widget_class_bind_template_child (widget_class, VdWindow, toast_overlay);
@@ -1343,6 +1784,16 @@ vd_window_class_init (VdWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, VdWindow, today_list);
   gtk_widget_class_bind_template_child (widget_class, VdWindow, day_view);
   gtk_widget_class_bind_template_child (widget_class, VdWindow, legend);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, sync_row);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, sync_badge);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, sync_page);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, search_button);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, search_popover);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, clients_row);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, staff_row);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, clients_page);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, staff_page);
+  gtk_widget_class_bind_template_child (widget_class, VdWindow, monitor_page);
   gtk_widget_class_bind_template_callback (widget_class, signed_in_cb);
   gtk_widget_class_bind_template_callback (widget_class, sign_in_cancelled_cb);
   gtk_widget_class_bind_template_callback (widget_class, sidebar_row_activated_cb);
@@ -1358,9 +1809,16 @@ vd_window_class_init (VdWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.show-section", "s", show_section_cb);
   gtk_widget_class_install_action (widget_class, "win.show-sidebar", NULL, show_sidebar_cb);
   gtk_widget_class_install_action (widget_class, "win.sign-in-again", NULL, sign_in_again_cb);
+  gtk_widget_class_install_action (widget_class, "win.sign-out", NULL, sign_out_cb);
   gtk_widget_class_install_action (widget_class, "win.set-status", "(ss)", set_status_cb);
   gtk_widget_class_install_action (widget_class, "win.undo-status", "(ss)", undo_status_cb);
   gtk_widget_class_install_action (widget_class, "win.edit-appointment", "s", edit_appointment_cb);
+  gtk_widget_class_install_action (widget_class, "win.search", NULL, search_cb);
+  gtk_widget_class_install_action (widget_class, "win.print-schedule", NULL, print_schedule_cb);
+  gtk_widget_class_install_action (widget_class, "win.export-pdf", "s", export_pdf_cb);
+  gtk_widget_class_install_action (widget_class, "win.book-appointment", "(ss)", book_appointment_cb);
+  gtk_widget_class_install_action (widget_class, "win.show-client", "s", show_client_cb);
+  gtk_widget_class_install_action (widget_class, "win.show-pet", "s", show_pet_cb);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK, "win.sync-now", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "win.new-appointment", NULL);
@@ -1369,12 +1827,15 @@ vd_window_class_init (VdWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_ALT_MASK, "win.go-next", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-section", "s", "today");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-section", "s", "schedule");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_k, GDK_CONTROL_MASK, "win.search", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_p, GDK_CONTROL_MASK, "win.print-schedule", NULL);
 }
 
 static void
 vd_window_init (VdWindow *self)
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GtkBuilder) shortcuts = NULL;
 
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
@@ -1384,6 +1845,21 @@ vd_window_init (VdWindow *self)
 
   fill_legend (self);
   vd_sign_in_page_set_device_func (self->sign_in_page, device_for_clinic, self);
+  g_signal_connect_object (self->sync_page, "notify::attention", G_CALLBACK (update_sync_badge), self, G_CONNECT_SWAPPED);
+
+  /* The size the window had when it was last closed; GTK keeps default-width/height in
+   * step with the size while it is not maximized. */
+  self->settings = open_settings ();
+  if (self->settings != NULL)
+    {
+      g_settings_bind (self->settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (self->settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
+    }
+
+  shortcuts = gtk_builder_new_from_resource ("/org/vetdesk/VetDesk/vd-shortcuts.ui");
+  gtk_application_window_set_help_overlay (GTK_APPLICATION_WINDOW (self),
+                                           GTK_SHORTCUTS_WINDOW (gtk_builder_get_object (shortcuts, "help_overlay")));
   gtk_list_box_select_row (self->sidebar_list, self->today_row);
   gtk_stack_set_visible_child_name (self->section_stack, "today");
   update_titles (self);

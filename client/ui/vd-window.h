@@ -10,6 +10,9 @@
 #include "vd-day-view.h"
 #include "vd-sign-in-page.h"
 #include "vd-appointment-editor.h"
+#include "vd-clients-page.h"
+#include "vd-staff-page.h"
+#include "vd-monitor-page.h"
 
 G_BEGIN_DECLS
 
@@ -22,7 +25,7 @@ VdWindow            *vd_window_new                (VdApplication *application,
                                                    const char    *server_url);
 
 /* What tests (and the accessibility tree) look at. */
-/* "sign-in", "bootstrap" or "main" */
+/* "sign-in", "bootstrap", "main" or "monitor" (administrators) */
 const char          *vd_window_get_page           (VdWindow *self);
 /* "today" or "schedule" while on "main" */
 const char          *vd_window_get_section        (VdWindow *self);
@@ -34,6 +37,14 @@ VdSyncEngine        *vd_window_get_engine         (VdWindow *self);
 VdAppointmentEditor *vd_window_get_editor         (VdWindow *self);
 /* The banner's sentence, or NULL while it is hidden. */
 const char          *vd_window_get_banner_text    (VdWindow *self);
+/* The Clients and Staff sections. */
+VdClientsPage       *vd_window_get_clients_page   (VdWindow *self);
+VdStaffPage         *vd_window_get_staff_page     (VdWindow *self);
+/* The Sync Monitor, shown to company and platform administrators. */
+VdMonitorPage       *vd_window_get_monitor_page   (VdWindow *self);
+/* Whether the sidebar offers the section (Staff: only to a clinic admin). */
+gboolean             vd_window_has_section        (VdWindow   *self,
+                                                   const char *name);
 /* The sync indicator's sentence. */
 const char          *vd_window_get_sync_text      (VdWindow *self);
 void                 vd_window_set_date           (VdWindow *self,

@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "vds-activity.h"
 #include "vds-api.h"
 #include "vds-auth.h"
 #include "vds-limits.h"
@@ -31,16 +32,51 @@ typedef enum
   ROUTE_PUSH,
   ROUTE_PULL,
   ROUTE_ADMIN_TENANTS,
+  ROUTE_STREAM,
+  ROUTE_ADMIN_DEVICES,
+  ROUTE_ADMIN_ACTIVITY,
+  ROUTE_ADMIN_REVOKE,
+  ROUTE_METRICS,
+  N_ROUTES
 } Route;
+
+/* The route label of metrics: fixed names, never paths. */
+static const char * const route_names[N_ROUTES] = {
+  [ROUTE_NONE] = "none",
+  [ROUTE_HEALTH] = "health",
+  [ROUTE_LOGIN] = "login",
+  [ROUTE_REFRESH] = "refresh",
+  [ROUTE_LOGOUT] = "logout",
+  [ROUTE_ME] = "me",
+  [ROUTE_PUSH] = "push",
+  [ROUTE_PULL] = "pull",
+  [ROUTE_ADMIN_TENANTS] = "admin_tenants",
+  [ROUTE_STREAM] = "stream",
+  [ROUTE_ADMIN_DEVICES] = "admin_devices",
+  [ROUTE_ADMIN_ACTIVITY] = "admin_activity",
+  [ROUTE_ADMIN_REVOKE] = "admin_revoke",
+  [ROUTE_METRICS] = "metrics",
+};
+
+/* The open-conflicts gauge is a count over every clinic: read at most this often. */
+#define CONFLICTS_CACHE_US (10 * G_USEC_PER_SEC)
 
 struct _VdsApi
 {
-  VdsStore   *store;
-  VdsLimiter *per_address;
-  VdsLimiter *per_clinic;
-  VdsLimiter *logins;
-  guint       lockout_failures;
-  guint       lockout_seconds;
+  VdsStore       *store;
+  VdsLimiter     *per_address;
+  VdsLimiter     *per_clinic;
+  VdsLimiter     *logins;
+  guint           lockout_failures;
+  guint           lockout_seconds;
+  guint           access_ttl_s;
+  char          **allowed_origins;
+  VdsMetrics     *metrics;
+  VdsActivityLog *activity;
+
+  GMutex          conflicts_lock;
+  gint64          conflicts;
+  gint64          conflicts_read_at;   /* monotonic µs, 0 = never */
 };
 
 /* ---- requests and answers ---- */
@@ -60,6 +96,18 @@ vds_request_free (VdsRequest *req)
   g_clear_pointer (&req->body, g_bytes_unref);
   g_clear_pointer (&req->answer, g_bytes_unref);
   g_clear_pointer (&req->headers, g_ptr_array_unref);
+  g_free (req->origin);
+  g_free (req->error_message);
+  g_free (req->stream_tenant);
+  g_free (req->stream_device);
+  g_free (req->stream_session);
+  g_free (req->notify_tenant);
+  g_free (req->revoked_tenant);
+  g_free (req->revoked_device);
+  g_strfreev (req->revoked_sessions);
+  g_free (req->member_tenant);
+  g_free (req->member_device);
+  g_free (req->member_user);
   g_free (req);
 }
 
@@ -129,6 +177,10 @@ vds_request_set_error (VdsRequest  *req,
   req->status = vd_error_code_http_status (code);
   g_clear_pointer (&req->answer, g_bytes_unref);
   req->answer = g_bytes_new_take (text, len);
+  req->answer_type = NULL;
+  req->error_code = code;
+  g_free (req->error_message);
+  req->error_message = g_strdup (message);
 }
 
 static void
@@ -192,18 +244,20 @@ set_vd_error (VdsRequest *req,
 static Route
 match_route (const char  *path,
              char       **out_tenant_id,
+             char       **out_device_id,
              const char **out_method)
 {
   g_auto(GStrv) parts = NULL;
   guint n;
 
   *out_tenant_id = NULL;
+  *out_device_id = NULL;
   *out_method = NULL;
 
   if (!g_str_has_prefix (path, VD_PROTOCOL_BASE_PATH "/"))
     return ROUTE_NONE;
 
-  parts = g_strsplit (path + strlen (VD_PROTOCOL_BASE_PATH "/"), "/", 6);
+  parts = g_strsplit (path + strlen (VD_PROTOCOL_BASE_PATH "/"), "/", 7);
   n = g_strv_length (parts);
 
   if (n == 1 && g_str_equal (parts[0], "health"))
@@ -222,8 +276,32 @@ match_route (const char  *path,
       *out_method = NULL;
       return ROUTE_NONE;
     }
+  if (n == 1 && g_str_equal (parts[0], "metrics"))
+    return (*out_method = "GET", ROUTE_METRICS);
   if (n == 2 && g_str_equal (parts[0], "admin") && g_str_equal (parts[1], "tenants"))
     return (*out_method = "GET", ROUTE_ADMIN_TENANTS);
+  if (n == 4 && g_str_equal (parts[0], "admin") && g_str_equal (parts[1], "tenants")
+      && parts[2][0] != '\0')
+    {
+      *out_method = "GET";
+      *out_tenant_id = g_strdup (parts[2]);
+      if (g_str_equal (parts[3], "devices"))
+        return ROUTE_ADMIN_DEVICES;
+      if (g_str_equal (parts[3], "activity"))
+        return ROUTE_ADMIN_ACTIVITY;
+      *out_method = NULL;
+      g_clear_pointer (out_tenant_id, g_free);
+      return ROUTE_NONE;
+    }
+  if (n == 6 && g_str_equal (parts[0], "admin") && g_str_equal (parts[1], "tenants")
+      && parts[2][0] != '\0' && g_str_equal (parts[3], "devices") && parts[4][0] != '\0'
+      && g_str_equal (parts[5], "revoke"))
+    {
+      *out_method = "POST";
+      *out_tenant_id = g_strdup (parts[2]);
+      *out_device_id = g_strdup (parts[4]);
+      return ROUTE_ADMIN_REVOKE;
+    }
   if (n == 4 && g_str_equal (parts[0], "tenants") && g_str_equal (parts[2], "sync")
       && parts[1][0] != '\0')
     {
@@ -238,6 +316,12 @@ match_route (const char  *path,
           *out_method = "GET";
           *out_tenant_id = g_strdup (parts[1]);
           return ROUTE_PULL;
+        }
+      if (g_str_equal (parts[3], "stream"))
+        {
+          *out_method = "GET";
+          *out_tenant_id = g_strdup (parts[1]);
+          return ROUTE_STREAM;
         }
     }
   return ROUTE_NONE;
@@ -261,7 +345,20 @@ vds_api_new (VdsStore              *store,
   self->logins = vds_limiter_new (config->login_rate, config->login_burst);
   self->lockout_failures = MAX (1, config->lockout_failures);
   self->lockout_seconds = config->lockout_seconds;
+  self->access_ttl_s = config->access_ttl_s > 0 ? config->access_ttl_s : VD_PROTOCOL_ACCESS_TTL_S;
+  self->allowed_origins = g_strdupv (config->allowed_origins);
+  self->metrics = vds_metrics_new ();
+  self->activity = vds_activity_log_new (store, MAX (config->activity_flush_s, 1));
+  g_mutex_init (&self->conflicts_lock);
+  vds_store_set_offline_after (store, config->offline_after_s > 0 ? config->offline_after_s
+                                                                  : 30 * 60);
   return self;
+}
+
+VdsMetrics *
+vds_api_get_metrics (VdsApi *self)
+{
+  return self->metrics;
 }
 
 void
@@ -272,6 +369,10 @@ vds_api_free (VdsApi *self)
   vds_limiter_free (self->per_address);
   vds_limiter_free (self->per_clinic);
   vds_limiter_free (self->logins);
+  vds_activity_log_free (self->activity);
+  vds_metrics_free (self->metrics);
+  g_strfreev (self->allowed_origins);
+  g_mutex_clear (&self->conflicts_lock);
   g_free (self);
 }
 
@@ -280,9 +381,36 @@ vds_api_precheck (VdsApi     *self,
                   VdsRequest *req)
 {
   g_autofree char *tenant_id = NULL;
+  g_autofree char *device_id = NULL;
   const char *method = NULL;
   guint retry_after = 1;
   Route route;
+
+  route = match_route (req->path, &tenant_id, &device_id, &method);
+  req->route = route_names[route];
+
+  /* The metrics listener serves /metrics and nothing else, without the per-address
+   * limit (a scraper is one address asking every few seconds). */
+  if (req->metrics_only)
+    {
+      if (!g_str_equal (req->path, "/metrics"))
+        {
+          req->route = route_names[ROUTE_NONE];
+          vds_request_set_error (req, VD_ERROR_NOT_FOUND,
+                                 _("This listener only serves /metrics."));
+          return FALSE;
+        }
+      req->route = route_names[ROUTE_METRICS];
+      if (!g_str_equal (req->method, "GET") && !g_str_equal (req->method, "HEAD"))
+        {
+          vds_request_set_error (req, VD_ERROR_BAD_REQUEST,
+                                 _("This address does not accept that method."));
+          req->status = 405;
+          vds_request_add_header (req, "Allow", "GET");
+          return FALSE;
+        }
+      return TRUE;
+    }
 
   if (!vds_limiter_take (self->per_address, req->remote, g_get_monotonic_time (),
                          &retry_after))
@@ -293,7 +421,6 @@ vds_api_precheck (VdsApi     *self,
       return FALSE;
     }
 
-  route = match_route (req->path, &tenant_id, &method);
   if (route == ROUTE_NONE)
     {
       vds_request_set_error (req, VD_ERROR_NOT_FOUND,
@@ -319,6 +446,22 @@ vds_api_precheck (VdsApi     *self,
                         _("Too many sign-in attempts from this address. Wait a moment "
                           "and try again."));
       return FALSE;
+    }
+
+  /* A browser page may only open a stream from an origin the operator allowed; a desk
+   * sends no Origin at all. */
+  if (route == ROUTE_STREAM)
+    {
+      if (req->origin != NULL
+          && (self->allowed_origins == NULL
+              || !g_strv_contains ((const char * const *) self->allowed_origins, req->origin)))
+        {
+          vds_request_set_error (req, VD_ERROR_FORBIDDEN,
+                                 _("Live updates cannot be opened from this web page's "
+                                   "origin."));
+          return FALSE;
+        }
+      req->stream_wanted = TRUE;
     }
 
   /* 415 rather than 400: the status says what is wrong; the code stays bad_request,
@@ -526,14 +669,15 @@ authenticate (VdsApi     *self,
 static void
 add_token_pair (JsonBuilder *builder,
                 const char  *access,
-                const char  *refresh)
+                const char  *refresh,
+                guint        access_ttl_s)
 {
   json_builder_set_member_name (builder, "access_token");
   json_builder_add_string_value (builder, access);
   json_builder_set_member_name (builder, "refresh_token");
   json_builder_add_string_value (builder, refresh);
   json_builder_set_member_name (builder, "expires_in");
-  json_builder_add_int_value (builder, VD_PROTOCOL_ACCESS_TTL_S);
+  json_builder_add_int_value (builder, access_ttl_s);
 }
 
 /* ---- the calls ---- */
@@ -682,7 +826,7 @@ run_login (VdsApi     *self,
   refresh_hash = vds_auth_token_hash (refresh);
   if (!vds_store_create_session (self->store, user->id, device_id, device_name, now,
                                  now + VD_PROTOCOL_SESSION_MAX_S,
-                                 access_hash, now + VD_PROTOCOL_ACCESS_TTL_S,
+                                 access_hash, now + self->access_ttl_s,
                                  refresh_hash, now + VD_PROTOCOL_SESSION_MAX_S,
                                  &session_id, &error))
     {
@@ -692,7 +836,7 @@ run_login (VdsApi     *self,
 
   builder = json_builder_new ();
   json_builder_begin_object (builder);
-  add_token_pair (builder, access, refresh);
+  add_token_pair (builder, access, refresh, self->access_ttl_s);
   if (!add_user_and_tenants (self, req, builder, user->id))
     return;
   json_builder_end_object (builder);
@@ -735,7 +879,7 @@ run_refresh (VdsApi     *self,
   access_hash = vds_auth_token_hash (access);
   refresh_hash = vds_auth_token_hash (refresh);
   if (!vds_store_rotate_refresh (self->store, hash, now,
-                                 access_hash, now + VD_PROTOCOL_ACCESS_TTL_S,
+                                 access_hash, now + self->access_ttl_s,
                                  refresh_hash, now + VD_PROTOCOL_SESSION_MAX_S,
                                  &result, &old, &error))
     {
@@ -765,7 +909,7 @@ run_refresh (VdsApi     *self,
 
   builder = json_builder_new ();
   json_builder_begin_object (builder);
-  add_token_pair (builder, access, refresh);
+  add_token_pair (builder, access, refresh, self->access_ttl_s);
   json_builder_end_object (builder);
   set_answer (req, builder);
 }
@@ -784,6 +928,9 @@ run_logout (VdsApi     *self,
       set_store_failed (req, error);
       return;
     }
+  /* Its streams end with it. */
+  req->revoked_sessions = g_new0 (char *, 2);
+  req->revoked_sessions[0] = g_strdup (token->session_id);
   req->status = 204;
   g_clear_pointer (&req->answer, g_bytes_unref);
 }
@@ -855,6 +1002,11 @@ check_tenant (VdsApi     *self,
                           "try again."));
       return FALSE;
     }
+
+  /* From here on a failure is this device's problem, shown to its administrators. */
+  req->member_tenant = g_strdup (tenant_id);
+  req->member_device = g_strdup (token->device_id);
+  req->member_user = g_strdup (token->user_id);
   return TRUE;
 }
 
@@ -874,21 +1026,36 @@ app_version (const char *user_agent)
   return n > 0 ? g_strndup (p, n) : NULL;
 }
 
+/* Bookkeeping for monitoring: the sync itself already succeeded (or failed on its own),
+ * so a failure here is logged and not the client's problem. */
 static void
-touch_device (VdsApi         *self,
-              VdsRequest     *req,
-              VdsToken       *token,
-              const char     *tenant_id,
-              VdsDeviceEvent  event,
-              gint64          cursor)
+report_device (VdsApi         *self,
+               VdsRequest     *req,
+               VdsToken       *token,
+               const char     *tenant_id,
+               VdsDeviceEvent  event,
+               gint64          cursor,
+               gint64          rejected,
+               const char     *error_code,
+               const char     *error_message)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *version = app_version (req->user_agent);
+  VdsDeviceReport report = {
+    .tenant_id = tenant_id,
+    .device_id = token->device_id,
+    .user_id = token->user_id,
+    .app_version = version,
+    .event = event,
+    .cursor = cursor,
+    .pending = req->pending,
+    .rejected = rejected,
+    .error_code = error_code,
+    .error_message = error_message,
+    .now = now_seconds (),
+  };
 
-  /* Bookkeeping for monitoring: the sync itself already succeeded, so a failure here is
-   * logged and not the client's problem. */
-  if (!vds_store_touch_device (self->store, tenant_id, token->device_id, token->user_id,
-                               NULL, version, event, cursor, now_seconds (), &error))
+  if (!vds_store_report_device (self->store, &report, &error))
     g_warning ("Could not record device %s of clinic %s: %s", token->device_id, tenant_id,
                error->message);
 }
@@ -902,6 +1069,8 @@ run_push (VdsApi     *self,
   g_autoptr(VdsToken) token = authenticate (self, req);
   g_autoptr(VdPushRequest) push = NULL;
   g_autofree char *answer = NULL;
+  VdsPushResult result = { 0, };
+  const VdRejection *last = NULL;
   gsize len = 0;
   const char *data;
 
@@ -930,7 +1099,7 @@ run_push (VdsApi     *self,
       return;
     }
 
-  if (!vds_store_push (self->store, tenant_id, push, &answer, &error))
+  if (!vds_store_push_full (self->store, tenant_id, push, &answer, &result, &error))
     {
       if (g_error_matches (error, VDS_STORE_ERROR, VDS_STORE_ERROR_BATCH_ORDER))
         vds_request_set_error (req, VD_ERROR_BAD_REQUEST,
@@ -941,7 +1110,26 @@ run_push (VdsApi     *self,
       return;
     }
 
-  touch_device (self, req, token, tenant_id, VDS_DEVICE_PUSHED, -1);
+  if (!result.replayed)
+    {
+      vds_metrics_count_push (self->metrics, result.accepted, result.rejected);
+      vds_activity_log_add (self->activity, tenant_id, now_seconds (), 1, 0, result.accepted,
+                            result.rejected->len, 0);
+      if (result.rejected->len > 0)
+        last = result.rejected->pdata[result.rejected->len - 1];
+    }
+  report_device (self, req, token, tenant_id, VDS_DEVICE_PUSHED, -1,
+                 result.rejected != NULL ? result.rejected->len : 0,
+                 last != NULL ? last->code : NULL, last != NULL ? last->message : NULL);
+
+  /* The main thread tells the clinic's streams once the answer goes out. */
+  if (result.advanced)
+    {
+      req->notify_tenant = g_strdup (tenant_id);
+      req->notify_seq = result.cursor;
+    }
+  vds_push_result_clear (&result);
+
   req->status = 200;
   len = strlen (answer);
   req->answer = g_bytes_new_take (g_steal_pointer (&answer), len);
@@ -1013,9 +1201,209 @@ run_pull (VdsApi     *self,
 
   answer = vd_pull_answer_encode (changes, new_cursor, more,
                                   vds_store_server_hlc (self->store), &len);
-  touch_device (self, req, token, tenant_id, VDS_DEVICE_PULLED, new_cursor);
+  vds_activity_log_add (self->activity, tenant_id, now_seconds (), 0, 1, 0, 0, 0);
+  report_device (self, req, token, tenant_id, VDS_DEVICE_PULLED, new_cursor, 0, NULL, NULL);
   req->status = 200;
   req->answer = g_bytes_new_take (answer, len);
+}
+
+/* ---- live updates ---- */
+
+static void
+run_stream (VdsApi     *self,
+            VdsRequest *req,
+            const char *tenant_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdsToken) token = authenticate (self, req);
+  gint64 seq = 0;
+
+  if (token == NULL || !check_tenant (self, req, token, tenant_id))
+    return;
+  if (!vds_store_get_seq (self->store, tenant_id, &seq, &error))
+    {
+      set_store_failed (req, error);
+      return;
+    }
+
+  /* 101: the main thread completes the handshake and keeps the connection. */
+  req->status = 101;
+  req->stream_tenant = g_strdup (tenant_id);
+  req->stream_device = g_strdup (token->device_id);
+  req->stream_session = g_strdup (token->session_id);
+  req->stream_expires = MIN (token->expires_at, token->session_expires_at);
+  req->stream_cursor = seq;
+}
+
+/* ---- monitoring ---- */
+
+typedef enum
+{
+  SCOPE_NONE,        /* clinic roles and nobody: 403 */
+  SCOPE_COMPANIES,   /* company_admin: the clinics of company_ids */
+  SCOPE_ALL,         /* platform_admin */
+} Scope;
+
+/* What the caller may oversee. FALSE when req is answered (store failure). */
+static gboolean
+admin_scope (VdsApi     *self,
+             VdsRequest *req,
+             VdsToken   *token,
+             Scope      *out_scope,
+             GStrv      *out_company_ids)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdsUser) user = NULL;
+
+  *out_scope = SCOPE_NONE;
+  *out_company_ids = NULL;
+  user = vds_store_get_user (self->store, token->user_id, &error);
+  if (error != NULL && !g_error_matches (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND))
+    {
+      set_store_failed (req, error);
+      return FALSE;
+    }
+  if (user != NULL && g_strcmp0 (user->platform_role, "platform_admin") == 0)
+    *out_scope = SCOPE_ALL;
+  else if (user != NULL && g_strcmp0 (user->platform_role, "company_admin") == 0)
+    {
+      *out_company_ids = vds_store_admin_company_ids (self->store, user->id, &error);
+      if (error != NULL)
+        {
+          set_store_failed (req, error);
+          return FALSE;
+        }
+      *out_scope = SCOPE_COMPANIES;
+    }
+  return TRUE;
+}
+
+static void
+set_not_admin (VdsRequest *req)
+{
+  vds_request_set_error (req, VD_ERROR_FORBIDDEN,
+                         _("Only company and platform administrators can see the clinics’ "
+                           "sync status."));
+}
+
+/* The clinic of the path for an administrator: a platform admin sees every clinic, a
+ * company admin those of their companies; any other clinic does not exist for them (404,
+ * so ids cannot be probed), and clinic roles are refused (403). */
+static gboolean
+check_admin_tenant (VdsApi     *self,
+                    VdsRequest *req,
+                    VdsToken   *token,
+                    const char *tenant_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdsTenant) tenant = NULL;
+  g_auto(GStrv) company_ids = NULL;
+  Scope scope;
+
+  if (!admin_scope (self, req, token, &scope, &company_ids))
+    return FALSE;
+  if (scope == SCOPE_NONE)
+    {
+      set_not_admin (req);
+      return FALSE;
+    }
+
+  tenant = vds_store_get_tenant (self->store, tenant_id, &error);
+  if (error != NULL && !g_error_matches (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND))
+    {
+      set_store_failed (req, error);
+      return FALSE;
+    }
+  if (tenant == NULL
+      || (scope == SCOPE_COMPANIES
+          && (tenant->company_id == NULL || company_ids == NULL
+              || !g_strv_contains ((const char * const *) company_ids, tenant->company_id))))
+    {
+      vds_request_set_error (req, VD_ERROR_NOT_FOUND,
+                             _("There is no clinic with this id among those you oversee."));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* JSON text written directly: the tenant listing of a large platform is thousands of
+ * objects, and a JsonBuilder tree of them costs more than the queries. */
+static void
+append_json_string (GString    *out,
+                    const char *text)
+{
+  if (text == NULL)
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  g_string_append_c (out, '"');
+  for (const guchar *p = (const guchar *) text; *p != '\0'; p++)
+    {
+      switch (*p)
+        {
+        case '"':
+          g_string_append (out, "\\\"");
+          break;
+        case '\\':
+          g_string_append (out, "\\\\");
+          break;
+        case '\n':
+          g_string_append (out, "\\n");
+          break;
+        case '\r':
+          g_string_append (out, "\\r");
+          break;
+        case '\t':
+          g_string_append (out, "\\t");
+          break;
+        default:
+          if (*p < 0x20)
+            g_string_append_printf (out, "\\u%04x", *p);
+          else
+            g_string_append_c (out, (char) *p);
+          break;
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+append_member (GString    *out,
+               gboolean    first,
+               const char *name)
+{
+  if (!first)
+    g_string_append_c (out, ',');
+  g_string_append_c (out, '"');
+  g_string_append (out, name);
+  g_string_append (out, "\":");
+}
+
+static void
+append_time_or_null (GString *out,
+                     gint64   unix_time)
+{
+  char text[32];
+
+  if (unix_time <= 0)
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  vd_time_format_utc (unix_time, text);
+  append_json_string (out, text);
+}
+
+static void
+set_answer_text (VdsRequest *req,
+                 GString    *out)
+{
+  gsize len = out->len;
+
+  req->status = 200;
+  g_clear_pointer (&req->answer, g_bytes_unref);
+  req->answer = g_bytes_new_take (g_string_free (out, FALSE), len);
 }
 
 static void
@@ -1024,31 +1412,24 @@ run_admin_tenants (VdsApi     *self,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(VdsToken) token = authenticate (self, req);
-  g_autoptr(VdsUser) user = NULL;
   g_auto(GStrv) company_ids = NULL;
   g_autoptr(GPtrArray) stats = NULL;
-  g_autoptr(JsonBuilder) builder = NULL;
+  GString *out;
+  Scope scope;
 
   if (token == NULL)
     return;
+  if (!admin_scope (self, req, token, &scope, &company_ids))
+    return;
 
-  user = vds_store_get_user (self->store, token->user_id, &error);
-  if (error != NULL)
-    {
-      set_store_failed (req, error);
-      return;
-    }
+  /* This process's own counts are in before the figures are read. */
+  if (scope != SCOPE_NONE)
+    vds_activity_log_flush (self->activity);
 
-  if (user != NULL && g_strcmp0 (user->platform_role, "platform_admin") == 0)
+  if (scope == SCOPE_ALL)
     stats = vds_store_admin_tenants (self->store, NULL, &error);
-  else if (user != NULL && g_strcmp0 (user->platform_role, "company_admin") == 0)
+  else if (scope == SCOPE_COMPANIES)
     {
-      company_ids = vds_store_admin_company_ids (self->store, user->id, &error);
-      if (error != NULL)
-        {
-          set_store_failed (req, error);
-          return;
-        }
       /* No company: nothing to see (never NULL, which would mean every clinic). */
       if (company_ids == NULL || company_ids[0] == NULL)
         stats = g_ptr_array_new ();
@@ -1058,9 +1439,7 @@ run_admin_tenants (VdsApi     *self,
     }
   else
     {
-      vds_request_set_error (req, VD_ERROR_FORBIDDEN,
-                             _("Only company and platform administrators can see the "
-                               "clinics’ sync status."));
+      set_not_admin (req);
       return;
     }
   if (stats == NULL)
@@ -1070,55 +1449,254 @@ run_admin_tenants (VdsApi     *self,
     }
   g_ptr_array_set_free_func (stats, (GDestroyNotify) vds_tenant_stats_free);
 
-  builder = json_builder_new ();
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "tenants");
-  json_builder_begin_array (builder);
+  out = g_string_sized_new (256 + stats->len * 512);
+  g_string_append (out, "{\"tenants\":[");
   for (guint i = 0; i < stats->len; i++)
     {
       const VdsTenantStats *s = g_ptr_array_index (stats, i);
 
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "id");
-      json_builder_add_string_value (builder, s->id);
-      json_builder_set_member_name (builder, "slug");
-      json_builder_add_string_value (builder, s->slug);
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, s->name);
-      json_builder_set_member_name (builder, "company_id");
-      json_builder_add_string_value (builder, s->company_id);
-      json_builder_set_member_name (builder, "timezone");
-      json_builder_add_string_value (builder, s->timezone);
-      json_builder_set_member_name (builder, "counts");
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "clients");
-      json_builder_add_int_value (builder, s->clients);
-      json_builder_set_member_name (builder, "pets");
-      json_builder_add_int_value (builder, s->pets);
-      json_builder_set_member_name (builder, "appointments");
-      json_builder_add_int_value (builder, s->appointments);
-      json_builder_set_member_name (builder, "staff");
-      json_builder_add_int_value (builder, s->staff);
-      json_builder_end_object (builder);
-      json_builder_set_member_name (builder, "devices");
-      json_builder_add_int_value (builder, s->devices);
-      json_builder_set_member_name (builder, "last_sync_at");
-      if (s->last_sync_at > 0)
+      if (i > 0)
+        g_string_append_c (out, ',');
+      g_string_append_c (out, '{');
+      append_member (out, TRUE, "id");
+      append_json_string (out, s->id);
+      append_member (out, FALSE, "slug");
+      append_json_string (out, s->slug);
+      append_member (out, FALSE, "name");
+      append_json_string (out, s->name);
+      append_member (out, FALSE, "company_id");
+      append_json_string (out, s->company_id);
+      append_member (out, FALSE, "timezone");
+      append_json_string (out, s->timezone);
+      g_string_append_printf (out, ",\"counts\":{\"clients\":%" G_GINT64_FORMAT
+                              ",\"pets\":%" G_GINT64_FORMAT ",\"appointments\":%" G_GINT64_FORMAT
+                              ",\"staff\":%" G_GINT64_FORMAT "}",
+                              s->clients, s->pets, s->appointments, s->staff);
+      g_string_append_printf (out, ",\"devices\":%" G_GINT64_FORMAT, s->devices);
+      append_member (out, FALSE, "last_sync_at");
+      append_time_or_null (out, s->last_sync_at);
+      g_string_append_printf (out, ",\"open_conflicts\":%" G_GINT64_FORMAT
+                              ",\"seq\":%" G_GINT64_FORMAT, s->open_conflicts, s->seq);
+      append_member (out, FALSE, "health");
+      append_json_string (out, s->health);
+      g_string_append_printf (out, ",\"devices_online\":%" G_GINT64_FORMAT
+                              ",\"rejected_24h\":%" G_GINT64_FORMAT
+                              ",\"errors_1h\":%" G_GINT64_FORMAT ",\"activity\":[",
+                              s->devices_online, s->rejected_24h, s->errors_1h);
+      for (guint h = 0; h < G_N_ELEMENTS (s->activity); h++)
+        g_string_append_printf (out, h > 0 ? ",%" G_GINT64_FORMAT : "%" G_GINT64_FORMAT,
+                                s->activity[h]);
+      g_string_append (out, "]}");
+    }
+  g_string_append (out, "]}");
+  set_answer_text (req, out);
+}
+
+static void
+run_admin_devices (VdsApi     *self,
+                   VdsRequest *req,
+                   const char *tenant_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdsToken) token = authenticate (self, req);
+  g_autoptr(GPtrArray) devices = NULL;
+  GString *out;
+
+  if (token == NULL || !check_admin_tenant (self, req, token, tenant_id))
+    return;
+
+  devices = vds_store_admin_devices (self->store, tenant_id, &error);
+  if (devices == NULL)
+    {
+      set_store_failed (req, error);
+      return;
+    }
+
+  out = g_string_sized_new (256 + devices->len * 512);
+  g_string_append (out, "{\"devices\":[");
+  for (guint i = 0; i < devices->len; i++)
+    {
+      const VdsDeviceInfo *d = devices->pdata[i];
+
+      if (i > 0)
+        g_string_append_c (out, ',');
+      g_string_append_c (out, '{');
+      append_member (out, TRUE, "device_id");
+      append_json_string (out, d->device_id);
+      append_member (out, FALSE, "name");
+      append_json_string (out, d->name);
+      append_member (out, FALSE, "user");
+      append_json_string (out, d->username);
+      append_member (out, FALSE, "app_version");
+      append_json_string (out, d->app_version);
+      append_member (out, FALSE, "first_seen");
+      append_time_or_null (out, d->first_seen);
+      append_member (out, FALSE, "last_seen");
+      append_time_or_null (out, d->last_seen);
+      append_member (out, FALSE, "last_push_at");
+      append_time_or_null (out, d->last_push_at);
+      append_member (out, FALSE, "last_pull_at");
+      append_time_or_null (out, d->last_pull_at);
+      append_member (out, FALSE, "cursor");
+      if (d->cursor >= 0)
+        g_string_append_printf (out, "%" G_GINT64_FORMAT, d->cursor);
+      else
+        g_string_append (out, "null");
+      g_string_append_printf (out, ",\"lag\":%" G_GINT64_FORMAT, d->lag);
+      append_member (out, FALSE, "pending");
+      if (d->pending >= 0)
+        g_string_append_printf (out, "%" G_GINT64_FORMAT, d->pending);
+      else
+        g_string_append (out, "null");
+      g_string_append_printf (out, ",\"rejected\":%" G_GINT64_FORMAT, d->rejected);
+      append_member (out, FALSE, "last_error");
+      if (d->last_error_code != NULL)
         {
-          g_autofree char *when = vd_time_dup_utc (s->last_sync_at);
-          json_builder_add_string_value (builder, when);
+          g_string_append (out, "{\"code\":");
+          append_json_string (out, d->last_error_code);
+          g_string_append (out, ",\"message\":");
+          append_json_string (out, d->last_error_message != NULL ? d->last_error_message : "");
+          g_string_append (out, ",\"at\":");
+          append_time_or_null (out, d->last_error_at);
+          g_string_append_c (out, '}');
         }
       else
-        json_builder_add_null_value (builder);
-      json_builder_set_member_name (builder, "open_conflicts");
-      json_builder_add_int_value (builder, s->open_conflicts);
-      json_builder_set_member_name (builder, "seq");
-      json_builder_add_int_value (builder, s->seq);
-      json_builder_end_object (builder);
+        g_string_append (out, "null");
+      g_string_append_printf (out, ",\"revoked\":%s}", d->revoked ? "true" : "false");
     }
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  set_answer (req, builder);
+  g_string_append (out, "]}");
+  set_answer_text (req, out);
+}
+
+static void
+run_admin_activity (VdsApi     *self,
+                    VdsRequest *req,
+                    const char *tenant_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdsToken) token = authenticate (self, req);
+  g_autoptr(GPtrArray) minutes = NULL;
+  gint64 now_minute = now_seconds () / 60;
+  GString *out;
+
+  if (token == NULL || !check_admin_tenant (self, req, token, tenant_id))
+    return;
+
+  vds_activity_log_flush (self->activity);
+  /* The last 24 hours, this minute included. */
+  minutes = vds_store_admin_activity (self->store, tenant_id, now_minute - 24 * 60 + 1, &error);
+  if (minutes == NULL)
+    {
+      set_store_failed (req, error);
+      return;
+    }
+
+  out = g_string_sized_new (64 + minutes->len * 96);
+  g_string_append (out, "{\"minutes\":[");
+  for (guint i = 0; i < minutes->len; i++)
+    {
+      const VdsActivity *a = minutes->pdata[i];
+
+      g_string_append (out, i > 0 ? ",{" : "{");
+      append_member (out, TRUE, "minute");
+      append_time_or_null (out, a->minute * 60);
+      g_string_append_printf (out, ",\"pushes\":%" G_GINT64_FORMAT ",\"pulls\":%" G_GINT64_FORMAT
+                              ",\"changes\":%" G_GINT64_FORMAT "}",
+                              a->pushes, a->pulls, a->changes);
+    }
+  g_string_append (out, "]}");
+  set_answer_text (req, out);
+}
+
+static void
+run_admin_revoke (VdsApi     *self,
+                  VdsRequest *req,
+                  const char *tenant_id,
+                  const char *device_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdsToken) token = authenticate (self, req);
+  g_auto(GStrv) sessions = NULL;
+  gboolean found = FALSE;
+
+  if (token == NULL || !check_admin_tenant (self, req, token, tenant_id))
+    return;
+
+  if (!vds_store_revoke_device (self->store, tenant_id, device_id, &found, &sessions, &error))
+    {
+      set_store_failed (req, error);
+      return;
+    }
+  if (!found)
+    {
+      vds_request_set_error (req, VD_ERROR_NOT_FOUND,
+                             _("This clinic has no device with this id."));
+      return;
+    }
+
+  g_info ("Device %s of clinic %s revoked (%u sessions) from %s", device_id, tenant_id,
+          sessions != NULL ? g_strv_length (sessions) : 0, req->remote);
+  req->revoked_tenant = g_strdup (tenant_id);
+  req->revoked_device = g_strdup (device_id);
+  req->revoked_sessions = g_steal_pointer (&sessions);
+  req->status = 204;
+  g_clear_pointer (&req->answer, g_bytes_unref);
+}
+
+static void
+run_metrics (VdsApi     *self,
+             VdsRequest *req)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  gint64 conflicts, now = g_get_monotonic_time ();
+  guint in_use = 0, size = 0;
+  gsize len;
+
+  /* On the main port only the platform administrator may read them. */
+  if (!req->metrics_only)
+    {
+      g_autoptr(VdsToken) token = authenticate (self, req);
+      g_autoptr(VdsUser) user = NULL;
+
+      if (token == NULL)
+        return;
+      user = vds_store_get_user (self->store, token->user_id, &error);
+      if (error != NULL && !g_error_matches (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND))
+        {
+          set_store_failed (req, error);
+          return;
+        }
+      if (user == NULL || g_strcmp0 (user->platform_role, "platform_admin") != 0)
+        {
+          vds_request_set_error (req, VD_ERROR_FORBIDDEN,
+                                 _("Only the platform administrator can read the server's "
+                                   "metrics."));
+          return;
+        }
+      g_clear_error (&error);
+    }
+
+  g_mutex_lock (&self->conflicts_lock);
+  if (self->conflicts_read_at == 0 || now - self->conflicts_read_at > CONFLICTS_CACHE_US)
+    {
+      if (vds_store_count_open_conflicts (self->store, &conflicts, &error))
+        {
+          self->conflicts = conflicts;
+          self->conflicts_read_at = now;
+        }
+      else
+        g_warning ("Metrics: could not count open conflicts: %s", error->message);
+    }
+  conflicts = self->conflicts;
+  g_mutex_unlock (&self->conflicts_lock);
+
+  vds_store_pool_stats (self->store, &in_use, &size);
+  text = vds_metrics_render (self->metrics, conflicts, in_use, size);
+  req->status = 200;
+  req->answer_type = VDS_METRICS_CONTENT_TYPE;
+  len = strlen (text);
+  req->answer = g_bytes_new_take (g_steal_pointer (&text), len);
 }
 
 void
@@ -1126,9 +1704,14 @@ vds_api_run (VdsApi     *self,
              VdsRequest *req)
 {
   g_autofree char *tenant_id = NULL;
+  g_autofree char *device_id = NULL;
   const char *method;
+  Route route;
 
-  switch (match_route (req->path, &tenant_id, &method))
+  route = req->metrics_only ? ROUTE_METRICS
+                            : match_route (req->path, &tenant_id, &device_id, &method);
+  req->route = route_names[route];
+  switch (route)
     {
     case ROUTE_HEALTH:
       run_health (self, req);
@@ -1151,10 +1734,26 @@ vds_api_run (VdsApi     *self,
     case ROUTE_PULL:
       run_pull (self, req, tenant_id);
       break;
+    case ROUTE_STREAM:
+      run_stream (self, req, tenant_id);
+      break;
     case ROUTE_ADMIN_TENANTS:
       run_admin_tenants (self, req);
       break;
+    case ROUTE_ADMIN_DEVICES:
+      run_admin_devices (self, req, tenant_id);
+      break;
+    case ROUTE_ADMIN_ACTIVITY:
+      run_admin_activity (self, req, tenant_id);
+      break;
+    case ROUTE_ADMIN_REVOKE:
+      run_admin_revoke (self, req, tenant_id, device_id);
+      break;
+    case ROUTE_METRICS:
+      run_metrics (self, req);
+      break;
     case ROUTE_NONE:
+    case N_ROUTES:
     default:
       vds_request_set_error (req, VD_ERROR_NOT_FOUND,
                              _("There is no such address on the sync server."));
@@ -1165,4 +1764,27 @@ vds_api_run (VdsApi     *self,
     vds_request_set_error (req, VD_ERROR_INTERNAL,
                            _("Something went wrong on the sync server. The error has been "
                              "logged; try again later."));
+
+  /* A member device's failed call is its last error and counts against the clinic's
+   * health ("errors" within the hour). */
+  if (req->status >= 400 && req->member_tenant != NULL && req->member_device != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      VdsDeviceReport report = {
+        .tenant_id = req->member_tenant,
+        .device_id = req->member_device,
+        .user_id = req->member_user,
+        .event = VDS_DEVICE_SEEN,
+        .cursor = -1,
+        .pending = req->pending,
+        .error_code = vd_error_code_to_string (req->error_code),
+        .error_message = req->error_message != NULL ? req->error_message : "",
+        .now = now_seconds (),
+      };
+
+      vds_activity_log_add (self->activity, req->member_tenant, report.now, 0, 0, 0, 0, 1);
+      if (!vds_store_report_device (self->store, &report, &error))
+        g_warning ("Could not record the failure of device %s: %s", req->member_device,
+                   error->message);
+    }
 }

@@ -7,6 +7,7 @@
 #include "vds-server.h"
 #include "vds-store.h"
 #include "vd-error.h"
+#include "vds-metrics.h"
 
 G_BEGIN_DECLS
 
@@ -21,11 +22,37 @@ typedef struct
   char       *user_agent;
   char       *remote;          /* the client's address */
   GBytes     *body;
+  char       *origin;          /* Origin header (browsers send it; desks do not) */
+  gint64      pending;         /* X-VetDesk-Pending, -1 when absent or malformed */
+  gboolean    metrics_only;    /* from the metrics listener: /metrics, no auth */
+  gint64      started_us;      /* monotonic, when the headers were in */
 
   /* out */
-  guint       status;          /* 0 until answered */
+  guint       status;          /* 0 until answered; 101: upgrade to a stream */
   GBytes     *answer;          /* JSON, NULL for none (204) */
   GPtrArray  *headers;         /* name, value, name, value… (char*) */
+  const char *answer_type;     /* NULL = JSON */
+  const char *route;           /* static route name for metrics */
+  VdErrorCode error_code;      /* when status >= 400 */
+  char       *error_message;
+
+  /* out, for the main thread once the worker is done */
+  gboolean    stream_wanted;   /* precheck: the stream route; the handshake is checked */
+  char       *stream_tenant;   /* status 101: the stream's clinic, device, session */
+  char       *stream_device;
+  char       *stream_session;
+  gint64      stream_expires;  /* its token's end, Unix seconds */
+  gint64      stream_cursor;   /* the clinic's sequence when it was authorised */
+  char       *notify_tenant;   /* a push moved this clinic's sequence… */
+  gint64      notify_seq;      /* …to this */
+  char       *revoked_tenant;  /* a device was revoked: close its streams */
+  char       *revoked_device;
+  GStrv       revoked_sessions;
+
+  /* worker side: the member device the request acts for, once checked */
+  char       *member_tenant;
+  char       *member_device;
+  char       *member_user;
 } VdsRequest;
 
 void        vds_request_free        (VdsRequest *req);
@@ -48,6 +75,8 @@ typedef struct _VdsApi VdsApi;
 VdsApi     *vds_api_new             (VdsStore              *store,
                                      const VdsServerConfig *config);
 void        vds_api_free            (VdsApi                *self);
+/* The process's metrics (owned by the api; the server and streams count into it). */
+VdsMetrics *vds_api_get_metrics     (VdsApi                *self);
 /* Main thread. Routing (404, 405), rate limits per address, media type: answers req and
  * returns FALSE when nothing is left to do; TRUE when vds_api_run must follow. */
 gboolean    vds_api_precheck        (VdsApi                *self,

@@ -8,10 +8,14 @@
 #include <glib/gi18n-lib.h>
 #include <libsoup/soup.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 
 #include "vds-server.h"
 #include "vds-api.h"
+#include "vds-notify.h"
+#include "vds-streams.h"
 #include "vds-tls.h"
 #include "vd-error.h"
 #include "vd-protocol.h"
@@ -28,6 +32,12 @@ struct _VdsServer
   GMainContext    *context;
   char            *fingerprint;
   char            *url;
+
+  /* Live updates and monitoring. */
+  VdsStreams      *streams;
+  VdsNotify       *notify;
+  SoupServer      *metrics_soup;
+  char            *metrics_url;
 
   guint            active;         /* requests between headers and finish */
   gboolean         draining;
@@ -76,6 +86,11 @@ vds_server_config_init (VdsServerConfig *config)
   config->login_burst = 20;
   config->lockout_failures = 10;
   config->lockout_seconds = 15 * 60;
+  config->access_ttl_s = VD_PROTOCOL_ACCESS_TTL_S;
+  config->offline_after_s = 30 * 60;
+  config->activity_flush_s = 5;
+  config->stream_keepalive_s = VDS_STREAM_KEEPALIVE_S;
+  config->stream_threads = 8;
 }
 
 void
@@ -85,6 +100,8 @@ vds_server_config_clear (VdsServerConfig *config)
   g_clear_pointer (&config->tls_cert, g_free);
   g_clear_pointer (&config->tls_key, g_free);
   g_clear_pointer (&config->data_dir, g_free);
+  g_clear_pointer (&config->metrics_listen, g_free);
+  g_clear_pointer (&config->allowed_origins, g_strfreev);
 }
 
 static gboolean
@@ -159,6 +176,29 @@ load_uint (GKeyFile   *kf,
   return TRUE;
 }
 
+static gboolean
+load_bool (GKeyFile   *kf,
+           const char *group,
+           const char *key,
+           gboolean   *value,
+           GError    **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gboolean b;
+
+  if (!g_key_file_has_key (kf, group, key, NULL))
+    return TRUE;
+  b = g_key_file_get_boolean (kf, group, key, &local_error);
+  if (local_error != NULL)
+    {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   _("The setting %s in [%s] must be true or false."), key, group);
+      return FALSE;
+    }
+  *value = b;
+  return TRUE;
+}
+
 gboolean
 vds_server_config_load (VdsServerConfig *config,
                         GKeyFile        *kf,
@@ -182,17 +222,31 @@ vds_server_config_load (VdsServerConfig *config,
       || !load_double (kf, "limits", "login-burst", 0, &config->login_burst, error)
       || !load_uint (kf, "limits", "lockout-failures", 1, 1000, &config->lockout_failures, error)
       || !load_uint (kf, "limits", "lockout-seconds", 1, 30 * 24 * 3600,
-                     &config->lockout_seconds, error))
+                     &config->lockout_seconds, error)
+      || !load_uint (kf, "limits", "access-ttl", 1, VD_PROTOCOL_ACCESS_TTL_S,
+                     &config->access_ttl_s, error)
+      || !load_string (kf, "server", "metrics-listen", &config->metrics_listen, error)
+      || !load_uint (kf, "monitor", "offline-after", 60, 7 * 24 * 3600,
+                     &config->offline_after_s, error)
+      || !load_uint (kf, "monitor", "activity-flush", 1, 300, &config->activity_flush_s, error)
+      || !load_uint (kf, "monitor", "stream-keepalive", 1, 3600,
+                     &config->stream_keepalive_s, error)
+      || !load_uint (kf, "monitor", "stream-threads", 1, 256, &config->stream_threads, error)
+      || !load_bool (kf, "server", "plain-http", &config->plain_http, error)
+      || !load_bool (kf, "server", "metrics-public", &config->metrics_public, error))
     return FALSE;
 
-  if (g_key_file_has_key (kf, "server", "plain-http", NULL))
+  if (g_key_file_has_key (kf, "server", "allowed-origins", NULL))
     {
-      config->plain_http = g_key_file_get_boolean (kf, "server", "plain-http", &local_error);
+      char **origins = g_key_file_get_string_list (kf, "server", "allowed-origins", NULL,
+                                                   &local_error);
       if (local_error != NULL)
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
+      g_strfreev (config->allowed_origins);
+      config->allowed_origins = origins;
     }
   return TRUE;
 }
@@ -558,6 +612,10 @@ request_started_cb (SoupServer        *soup,
 
   if (socket != NULL)
     {
+      /* As listen_on set on the listener, for systems where accepted sockets do not
+       * inherit it. */
+      if (g_object_get_data (G_OBJECT (socket), "vds-seen") == NULL)
+        g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
       /* A byte must move every idle_timeout seconds, whatever the phase. */
       g_socket_set_timeout (socket, self->config.idle_timeout_s);
       /* The first request of a connection gets header_timeout from the accept (TLS
@@ -586,6 +644,9 @@ apply_answer (VdsServer         *self,
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
 
+  vds_metrics_observe_request (vds_api_get_metrics (self->api), req->route, req->status,
+                               (g_get_monotonic_time () - req->started_us) / (double) G_USEC_PER_SEC);
+
   soup_server_message_set_status (msg, req->status, NULL);
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
   if (req->headers != NULL)
@@ -600,11 +661,202 @@ apply_answer (VdsServer         *self,
       gsize len;
       const char *data = g_bytes_get_data (req->answer, &len);
 
-      soup_server_message_set_response (msg, "application/json; charset=utf-8",
+      soup_server_message_set_response (msg, req->answer_type != NULL ? req->answer_type
+                                        : "application/json; charset=utf-8",
                                         SOUP_MEMORY_COPY, data, len);
     }
   else if (req->answer != NULL)
-    soup_message_headers_replace (headers, "Content-Type", "application/json; charset=utf-8");
+    soup_message_headers_replace (headers, "Content-Type", req->answer_type != NULL
+                                  ? req->answer_type : "application/json; charset=utf-8");
+}
+
+/* ---- live updates ---- */
+
+/* What the upgrade needs once the 101 is written. */
+typedef struct
+{
+  VdsServer *server;
+  char      *tenant_id;
+  char      *device_id;
+  char      *session_id;
+  gint64     expires_at;
+  gint64     cursor;
+} Upgrade;
+
+static void
+upgrade_free (gpointer data,
+              GClosure *closure)
+{
+  Upgrade *up = data;
+
+  g_object_unref (up->server);
+  g_free (up->tenant_id);
+  g_free (up->device_id);
+  g_free (up->session_id);
+  g_free (up);
+}
+
+/* As libsoup's own websocket handler does, but after our checks: the connection leaves
+ * the HTTP server and becomes a stream. */
+static void
+upgrade_written_cb (SoupServerMessage *msg,
+                    gpointer           data)
+{
+  Upgrade *up = data;
+  VdsServer *self = up->server;
+  MessageState *state = get_state (msg);
+  g_autoptr(GIOStream) stream = NULL;
+  GSocket *socket;
+  const char *origin;
+
+  g_object_ref (msg);
+  socket = soup_server_message_get_socket (msg);
+  /* Streams idle for long; the keep-alive pings are what keeps them honest. */
+  if (socket != NULL)
+    g_socket_set_timeout (socket, 0);
+  origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
+  stream = soup_server_message_steal_connection (msg);
+  if (state != NULL)
+    {
+      stop_header_timer (state);
+      uncount (state);
+    }
+  if (stream != NULL && !self->draining)
+    vds_streams_add (self->streams, stream, soup_server_message_get_uri (msg), origin,
+                     up->tenant_id, up->device_id, up->session_id, up->expires_at,
+                     up->cursor, self->config.stream_keepalive_s);
+  else if (stream != NULL)
+    g_io_stream_close (stream, NULL, NULL);
+  g_object_unref (msg);
+}
+
+static void
+start_upgrade (VdsServer         *self,
+               SoupServerMessage *msg,
+               VdsRequest        *req)
+{
+  Upgrade *up;
+
+  vds_metrics_observe_request (vds_api_get_metrics (self->api), req->route, 101,
+                               (g_get_monotonic_time () - req->started_us) / (double) G_USEC_PER_SEC);
+  /* Checked before the worker ran, so only a vanished peer fails here. */
+  if (!soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL))
+    return;
+
+  up = g_new0 (Upgrade, 1);
+  up->server = g_object_ref (self);
+  up->tenant_id = g_strdup (req->stream_tenant);
+  up->device_id = g_strdup (req->stream_device);
+  up->session_id = g_strdup (req->stream_session);
+  up->expires_at = req->stream_expires;
+  up->cursor = req->stream_cursor;
+  g_signal_connect_data (msg, "wrote-informational", G_CALLBACK (upgrade_written_cb), up,
+                         upgrade_free, 0);
+}
+
+/* After a worker finished: what it changed that open streams must hear. */
+static void
+apply_effects (VdsServer  *self,
+               VdsRequest *req)
+{
+  if (req->notify_tenant != NULL)
+    vds_streams_notify (self->streams, req->notify_tenant, req->notify_seq);
+  if (req->revoked_tenant != NULL)
+    vds_streams_revoke_device (self->streams, req->revoked_tenant, req->revoked_device);
+  if (req->revoked_sessions != NULL)
+    vds_streams_revoke_sessions (self->streams, (const char * const *) req->revoked_sessions);
+}
+
+static void
+notify_cb (const char *channel,
+           const char *payload,
+           gpointer    data)
+{
+  VdsServer *self = data;
+  const char *colon = payload != NULL ? strrchr (payload, ':') : NULL;
+  g_autofree char *tenant_id = NULL;
+
+  if (colon == NULL)
+    return;
+  tenant_id = g_strndup (payload, colon - payload);
+
+  if (g_str_equal (channel, VDS_NOTIFY_SEQ_CHANNEL))
+    {
+      guint64 seq;
+
+      if (g_ascii_string_to_unsigned (colon + 1, 10, 0, G_MAXINT64, &seq, NULL))
+        vds_streams_notify (self->streams, tenant_id, (gint64) seq);
+    }
+  else if (g_str_equal (channel, VDS_NOTIFY_REVOKE_CHANNEL))
+    {
+      /* tenant ids are uuids: the device id is what follows the first colon. */
+      const char *first = strchr (payload, ':');
+
+      g_free (tenant_id);
+      tenant_id = g_strndup (payload, first - payload);
+      vds_streams_revoke_device (self->streams, tenant_id, first + 1);
+    }
+}
+
+static void
+resync_thread (GTask        *task,
+               gpointer      source,
+               gpointer      data,
+               GCancellable *cancellable)
+{
+  VdsServer *self = source;
+  GPtrArray *tenants = data;
+  g_autoptr(GError) error = NULL;
+  GHashTable *seqs;
+
+  seqs = vds_store_get_seqs (self->store, (const char * const *) tenants->pdata, tenants->len,
+                             &error);
+  if (seqs == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, seqs, (GDestroyNotify) g_hash_table_unref);
+}
+
+static void
+resync_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  VdsServer *self = VDS_SERVER (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) seqs = g_task_propagate_pointer (G_TASK (result), &error);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (seqs == NULL)
+    {
+      g_warning ("Could not read the clinics' cursors after reconnecting: %s", error->message);
+      return;
+    }
+  if (self->streams == NULL)
+    return;
+  g_hash_table_iter_init (&iter, seqs);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    vds_streams_notify (self->streams, key, *(gint64 *) value);
+}
+
+/* The listener is back after an outage: pushes committed meanwhile by other processes
+ * were not heard, so every clinic with a stream gets its cursor read afresh. */
+static void
+notify_ready_cb (gpointer data)
+{
+  VdsServer *self = data;
+  g_autoptr(GTask) task = NULL;
+  GPtrArray *tenants = vds_streams_tenants (self->streams);
+
+  if (tenants->len == 0)
+    {
+      g_ptr_array_unref (tenants);
+      return;
+    }
+  task = g_task_new (self, NULL, resync_done_cb, NULL);
+  g_task_set_task_data (task, tenants, (GDestroyNotify) g_ptr_array_unref);
+  g_task_run_in_thread (task, resync_thread);
 }
 
 static gboolean
@@ -613,9 +865,13 @@ job_done_cb (gpointer data)
   Job *job = data;
   MessageState *state = get_state (job->msg);
 
+  apply_effects (job->server, job->req);
   if (state == NULL || !state->disconnected)
     {
-      apply_answer (job->server, job->msg, job->req);
+      if (job->req->status == 101 && job->req->stream_tenant != NULL)
+        start_upgrade (job->server, job->msg, job->req);
+      else
+        apply_answer (job->server, job->msg, job->req);
       soup_server_message_unpause (job->msg);
     }
   g_object_unref (job->msg);
@@ -633,6 +889,18 @@ worker_cb (gpointer data,
 
   vds_api_run (job->server->api, job->req);
   g_main_context_invoke (job->server->context, job_done_cb, job);
+}
+
+/* X-VetDesk-Pending: the number of changes the desk still holds; -1 unless plain digits. */
+static gint64
+parse_pending (const char *text)
+{
+  guint64 value;
+
+  if (text == NULL || text[0] == '\0' || strspn (text, "0123456789") != strlen (text)
+      || !g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT32, &value, NULL))
+    return -1;
+  return (gint64) value;
 }
 
 static VdsRequest *
@@ -664,6 +932,9 @@ request_from_message (SoupServerMessage *msg,
   req->remote = g_strdup (soup_server_message_get_remote_host (msg));
   if (req->remote == NULL)
     req->remote = g_strdup ("unknown");
+  req->origin = g_strdup (soup_message_headers_get_one (headers, "Origin"));
+  req->pending = parse_pending (soup_message_headers_get_one (headers, "X-VetDesk-Pending"));
+  req->started_us = g_get_monotonic_time ();
   if (body != NULL && body->length > 0)
     req->body = soup_message_body_flatten (body);
   return req;
@@ -687,6 +958,49 @@ handler_cb (SoupServer        *soup,
       return;
     }
 
+  /* A stream must be a real WebSocket handshake before anyone is asked about tokens. */
+  if (req->stream_wanted)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &error))
+        {
+          vds_request_set_error (req, VD_ERROR_BAD_REQUEST,
+                                 _("Live updates need a WebSocket handshake (a GET with "
+                                   "Upgrade: websocket)."));
+          apply_answer (self, msg, req);
+          vds_request_free (req);
+          return;
+        }
+    }
+
+  job = g_new0 (Job, 1);
+  job->server = g_object_ref (self);
+  job->msg = g_object_ref (msg);
+  job->req = req;
+  soup_server_message_pause (msg);
+  g_thread_pool_push (self->pool, job, NULL);
+}
+
+static void
+metrics_handler_cb (SoupServer        *soup,
+                    SoupServerMessage *msg,
+                    const char        *path,
+                    GHashTable        *query,
+                    gpointer           data)
+{
+  VdsServer *self = data;
+  VdsRequest *req = request_from_message (msg, path, NULL);
+  Job *job;
+
+  req->metrics_only = TRUE;
+  if (!vds_api_precheck (self->api, req))
+    {
+      apply_answer (self, msg, req);
+      vds_request_free (req);
+      return;
+    }
+
   job = g_new0 (Job, 1);
   job->server = g_object_ref (self);
   job->msg = g_object_ref (msg);
@@ -702,14 +1016,20 @@ vds_server_dispose (GObject *object)
 {
   VdsServer *self = VDS_SERVER (object);
 
+  g_clear_pointer (&self->notify, vds_notify_free);
   if (self->pool != NULL)
     {
       g_thread_pool_free (self->pool, FALSE, TRUE);
       self->pool = NULL;
     }
+  /* Workers are done: nothing can reach the streams any more. */
+  g_clear_pointer (&self->streams, vds_streams_free);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
   g_clear_object (&self->soup);
+  if (self->metrics_soup != NULL)
+    soup_server_disconnect (self->metrics_soup);
+  g_clear_object (&self->metrics_soup);
   if (self->drain_timeout != NULL)
     {
       g_source_destroy (self->drain_timeout);
@@ -729,6 +1049,7 @@ vds_server_finalize (GObject *object)
   vds_server_config_clear (&self->config);
   g_free (self->fingerprint);
   g_free (self->url);
+  g_free (self->metrics_url);
   g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (vds_server_parent_class)->finalize (object);
@@ -766,6 +1087,8 @@ vds_server_new (VdsStore              *store,
   self->config.tls_cert = g_strdup (config->tls_cert);
   self->config.tls_key = g_strdup (config->tls_key);
   self->config.data_dir = g_strdup (config->data_dir);
+  self->config.metrics_listen = g_strdup (config->metrics_listen);
+  self->config.allowed_origins = g_strdupv (config->allowed_origins);
   self->context = g_main_context_ref_thread_default ();
 
   if (!self->config.plain_http)
@@ -810,11 +1133,82 @@ vds_server_new (VdsStore              *store,
   soup_server_add_handler (self->soup, NULL, handler_cb, self, NULL);
 
   self->api = vds_api_new (store, &self->config);
+  self->streams = vds_streams_new (vds_api_get_metrics (self->api),
+                                   self->config.stream_threads);
   self->pool = g_thread_pool_new (worker_cb, NULL, MAX (1, config->workers), FALSE, error);
   if (self->pool == NULL)
     return NULL;
+  self->notify = vds_notify_new (store, notify_cb, notify_ready_cb, self);
 
   return g_steal_pointer (&self);
+}
+
+/* Desks reconnect all at once after a restart or a network outage: GSocket's default
+ * listen backlog of 10 would make most of them wait for SYN retransmissions, so the
+ * socket is made here with a deep one and handed to libsoup. */
+#define LISTEN_BACKLOG 4096
+
+static gboolean
+listen_on (SoupServer             *soup,
+           GSocketAddress         *address,
+           SoupServerListenOptions options,
+           GError                **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+
+  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return FALSE;
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+  /* Inherited by accepted sockets on Linux, so the TLS handshake's flights go out at once
+   * too: answers and stream messages are small, and Nagle's algorithm would hold them
+   * for the peer's delayed ACK (40 ms). */
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  if (!g_socket_bind (socket, address, TRUE, error) || !g_socket_listen (socket, error))
+    return FALSE;
+  return soup_server_listen_socket (soup, socket, options, error);
+}
+
+/* /metrics in plain HTTP for a scraper on the same host (or, when the operator says so,
+ * on a private network): it shows no clinic data, but nothing outside needs it. */
+static gboolean
+listen_metrics (VdsServer  *self,
+                GError    **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autofree char *host = NULL;
+  GSList *uris;
+  guint16 port;
+  int bound_port = 0;
+
+  if (!vds_parse_listen_address (self->config.metrics_listen, &address, &port, error))
+    return FALSE;
+  if (!self->config.metrics_public && !g_inet_address_get_is_loopback (address))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("The metrics listener serves plain HTTP, so it may only listen on a "
+                     "loopback address such as 127.0.0.1, not on %s (set metrics-public=true "
+                     "in [server] to allow it)."), self->config.metrics_listen);
+      return FALSE;
+    }
+
+  self->metrics_soup = soup_server_new ("server-header", "vetdesk-syncd", NULL);
+  soup_server_add_handler (self->metrics_soup, NULL, metrics_handler_cb, self, NULL);
+  socket_address = g_inet_socket_address_new (address, port);
+  if (!listen_on (self->metrics_soup, socket_address, 0, error))
+    return FALSE;
+
+  uris = soup_server_get_uris (self->metrics_soup);
+  if (uris != NULL)
+    bound_port = g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  host = g_inet_address_to_string (address);
+  self->metrics_url = g_strdup_printf ("http://%s%s%s:%d", strchr (host, ':') ? "[" : "", host,
+                                       strchr (host, ':') ? "]" : "",
+                                       bound_port > 0 ? bound_port : port);
+  return TRUE;
 }
 
 gboolean
@@ -842,8 +1236,8 @@ vds_server_listen (VdsServer  *self,
     }
 
   socket_address = g_inet_socket_address_new (address, port);
-  if (!soup_server_listen (self->soup, socket_address,
-                           self->config.plain_http ? 0 : SOUP_SERVER_LISTEN_HTTPS, error))
+  if (!listen_on (self->soup, socket_address,
+                  self->config.plain_http ? 0 : SOUP_SERVER_LISTEN_HTTPS, error))
     return FALSE;
 
   uris = soup_server_get_uris (self->soup);
@@ -856,6 +1250,9 @@ vds_server_listen (VdsServer  *self,
                                strchr (host, ':') ? "[" : "", host,
                                strchr (host, ':') ? "]" : "",
                                bound_port > 0 ? bound_port : port);
+
+  if (self->config.metrics_listen != NULL && self->config.metrics_listen[0] != '\0')
+    return listen_metrics (self, error);
   return TRUE;
 }
 
@@ -864,6 +1261,13 @@ vds_server_get_url (VdsServer *self)
 {
   g_return_val_if_fail (VDS_IS_SERVER (self), NULL);
   return self->url;
+}
+
+const char *
+vds_server_get_metrics_url (VdsServer *self)
+{
+  g_return_val_if_fail (VDS_IS_SERVER (self), NULL);
+  return self->metrics_url;
 }
 
 const char *
@@ -911,6 +1315,13 @@ vds_server_shutdown_async (VdsServer           *self,
   for (GSList *l = listeners; l != NULL; l = l->next)
     g_socket_close (l->data, NULL);
   g_slist_free (listeners);
+
+  /* Desks reconnect (to another instance, or to this one once it is back). */
+  if (self->streams != NULL)
+    vds_streams_close_all (self->streams, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+                           "server shutting down");
+  if (self->metrics_soup != NULL)
+    soup_server_disconnect (self->metrics_soup);
 
   g_info ("Shutting down: waiting for %u requests in flight", self->active);
   self->drain_timeout = g_timeout_source_new_seconds (self->config.drain_timeout_s);

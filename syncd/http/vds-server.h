@@ -27,14 +27,28 @@ typedef struct
   double    login_burst;
   guint     lockout_failures;  /* failed logins in a row that lock an account… */
   guint     lockout_seconds;   /* …for that long */
+
+  /* Monitoring and live updates. */
+  char     *metrics_listen;    /* plain-HTTP /metrics listener, NULL = none */
+  gboolean  metrics_public;    /* allow it on a non-loopback address */
+  char    **allowed_origins;   /* stream handshakes with an Origin must name one of these */
+  guint     access_ttl_s;      /* access token lifetime; 900 (§6), shorter only for tests */
+  guint     offline_after_s;   /* opening-time seconds without a sync = offline */
+  guint     activity_flush_s;  /* how often activity counters are written */
+  guint     stream_keepalive_s;
+  guint     stream_threads;    /* shards holding the streams (vds-streams.c) */
 } VdsServerConfig;
 
 /* The defaults: 0.0.0.0:8443, 8 workers, 10 s / 30 s / 10 s, 50/100 per address,
- * 200/400 per clinic, 5/20 logins, 10 failures lock for 15 minutes. */
+ * 200/400 per clinic, 5/20 logins, 10 failures lock for 15 minutes; no metrics listener,
+ * no browser origin allowed, 15-minute access tokens, offline after 30 minutes, activity
+ * written every 5 s, stream keep-alive pings every 30 s, 8 stream threads. */
 void      vds_server_config_init     (VdsServerConfig *config);
 void      vds_server_config_clear    (VdsServerConfig *config);
-/* Reads group [server] (database is the caller's), and [limits]; keys missing from the
- * file keep their value. Then VDS_RATE_SCALE, when set, multiplies every rate and burst
+/* Reads group [server] (database is the caller's; metrics-listen, metrics-public,
+ * allowed-origins as a ;-list), [limits] (access-ttl among them) and [monitor]
+ * (offline-after, activity-flush, stream-keepalive, stream-threads); keys missing from the file keep
+ * their value. Then VDS_RATE_SCALE, when set, multiplies every rate and burst
  * (0 turns rate limits off: benchmarks). */
 gboolean  vds_server_config_load     (VdsServerConfig *config,
                                       GKeyFile        *key_file,
@@ -58,6 +72,8 @@ gboolean    vds_server_listen          (VdsServer             *self,
                                         GError               **error);
 /* "https://127.0.0.1:8443" once listening. */
 const char *vds_server_get_url         (VdsServer             *self);
+/* "http://127.0.0.1:9090" of the metrics listener, NULL when there is none. */
+const char *vds_server_get_metrics_url (VdsServer             *self);
 /* NULL for plain HTTP. */
 const char *vds_server_get_fingerprint (VdsServer             *self);
 /* Stops accepting, lets in-flight requests finish (at most drain_timeout_s), then closes

@@ -136,8 +136,43 @@ migration_1 (VdsDb   *db,
   return vds_db_exec_script (db, meta, error);
 }
 
+/* Migration 2: sync monitoring. Per device: the pending count the desk reports, its last
+ * error, how many of its changes were refused, since when it has been behind the clinic
+ * (lag_since, NULL when up to date) and whether an administrator revoked it. Per clinic
+ * and minute: the activity counters, kept for 24 hours. */
+static const char monitoring_template[] =
+  "ALTER TABLE devices ADD COLUMN pending @INT@;\n"
+  "ALTER TABLE devices ADD COLUMN last_error_code TEXT;\n"
+  "ALTER TABLE devices ADD COLUMN last_error_message TEXT;\n"
+  "ALTER TABLE devices ADD COLUMN last_error_at @INT@;\n"
+  "ALTER TABLE devices ADD COLUMN rejected @INT@ NOT NULL DEFAULT 0;\n"
+  "ALTER TABLE devices ADD COLUMN lag_since @INT@;\n"
+  "ALTER TABLE devices ADD COLUMN revoked @BOOL@ NOT NULL DEFAULT false;\n"
+  "CREATE INDEX sessions_device_idx ON sessions (device_id);\n"
+  "CREATE TABLE activity (\n"
+  "  tenant_id @ID@ NOT NULL,\n"
+  "  minute @INT@ NOT NULL,\n"
+  "  pushes @INT@ NOT NULL DEFAULT 0,\n"
+  "  pulls @INT@ NOT NULL DEFAULT 0,\n"
+  "  changes @INT@ NOT NULL DEFAULT 0,\n"
+  "  rejected @INT@ NOT NULL DEFAULT 0,\n"
+  "  errors @INT@ NOT NULL DEFAULT 0,\n"
+  "  PRIMARY KEY (tenant_id, minute)\n"
+  ");\n"
+  "CREATE INDEX activity_minute_idx ON activity (minute);\n";
+
+static gboolean
+migration_2 (VdsDb   *db,
+             GError **error)
+{
+  g_autofree char *sql = render_template (monitoring_template, vds_db_get_dialect (db));
+
+  return vds_db_exec_script (db, sql, error);
+}
+
 static const MigrationFunc migrations[] = {
   migration_1,
+  migration_2,
 };
 
 guint

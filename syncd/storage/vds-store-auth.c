@@ -280,6 +280,20 @@ create_session_txn (VdsStore *self,
   CreateSession *cs = data;
   VdsParam params[6];
 
+  /* A new sign-in from a device an administrator revoked lifts the mark: the person
+   * signing in knows a password of the clinic. */
+  if (cs->device_id != NULL)
+    {
+      params[0] = VDS_TEXT (cs->device_id);
+      params[1] = VDS_TEXT (cs->user_id);
+      if (!vds_db_exec (db,
+                        "UPDATE devices SET revoked = false WHERE device_id = $1 AND revoked "
+                        "AND tenant_id IN (SELECT m.tenant_id FROM memberships m "
+                        "WHERE m.user_id = $2)",
+                        params, 2, error))
+        return FALSE;
+    }
+
   params[0] = VDS_TEXT (cs->session_id);
   params[1] = VDS_TEXT (cs->user_id);
   params[2] = VDS_TEXT (cs->device_id);

@@ -46,6 +46,9 @@ struct _VdsStore
 
   VdsTableSql  *tables;
   guint         n_tables;
+
+  /* Monitoring: seconds of opening time without a sync that make a clinic offline. */
+  gint64        offline_after;
 };
 
 typedef enum

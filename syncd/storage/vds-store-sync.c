@@ -14,6 +14,7 @@
 #include "vd-id.h"
 #include "vd-protocol.h"
 #include "vd-time.h"
+#include "vds-notify.h"
 #include "vds-store-private.h"
 
 /* ---- One row in memory ------------------------------------------------------------- */
@@ -240,6 +241,8 @@ typedef struct
   GPtrArray     *rejected;     /* of VdRejection, this store's own */
   guint          accepted;
   gint64         seq;          /* the last seq given out */
+  gint64         base_seq;     /* the clinic's seq before this push */
+  gboolean       replayed;
   gint64         now_ms;
   char           now_text[21];
 } Push;
@@ -258,6 +261,8 @@ push_reset (Push *push)
   g_clear_pointer (&push->rejected, g_ptr_array_unref);
   push->accepted = 0;
   push->seq = 0;
+  push->base_seq = 0;
+  push->replayed = FALSE;
 }
 
 static void
@@ -1109,6 +1114,7 @@ push_txn (VdsStore *self,
   if (!lock_seq (db, push->tenant_id, &base_seq, error))
     return FALSE;
   push->seq = base_seq;
+  push->base_seq = base_seq;
 
   /* After the lock, so a retry racing its own first attempt sees that one's answer. */
   params[0] = VDS_TEXT (push->tenant_id);
@@ -1126,6 +1132,7 @@ push_txn (VdsStore *self,
       if (last_batch == req->batch_id)
         {
           push->answer = g_strdup (vds_result_get_text (last, 0, 1));
+          push->replayed = TRUE;
           return TRUE;
         }
       if (last_batch > req->batch_id)
@@ -1158,6 +1165,28 @@ push_txn (VdsStore *self,
       params[1] = VDS_INT (push->seq);
       if (!vds_db_exec (db, "UPDATE vd_seq SET seq = $2 WHERE tenant_id = $1", params, 2, error))
         return FALSE;
+
+      /* Every device that was up to date is behind from now on, until it pulls: the
+       * start of its lag, for the "lagging" health. */
+      params[2] = VDS_INT (push->now_ms / 1000);
+      if (!vds_db_exec (db,
+                        "UPDATE devices SET lag_since = $3 WHERE tenant_id = $1 "
+                        "AND lag_since IS NULL AND COALESCE (cursor, 0) < $2",
+                        params, 3, error))
+        return FALSE;
+
+      /* Delivered by PostgreSQL at commit, to every syncd process's listener. */
+      if (self->dialect == VDS_DB_POSTGRES)
+        {
+          g_autofree char *payload = g_strdup_printf ("%s:%" G_GINT64_FORMAT,
+                                                      push->tenant_id, push->seq);
+          g_autoptr(VdsResult) notified = NULL;
+          VdsParam notify_params[2] = { VDS_TEXT (VDS_NOTIFY_SEQ_CHANNEL), VDS_TEXT (payload) };
+
+          notified = vds_db_query (db, "SELECT pg_notify ($1, $2)", notify_params, 2, error);
+          if (notified == NULL)
+            return FALSE;
+        }
     }
 
   push->answer = build_answer (self, push);
@@ -1183,12 +1212,52 @@ check_tenant_id (const char  *tenant_id,
   return FALSE;
 }
 
+void
+vds_push_result_clear (VdsPushResult *result)
+{
+  if (result == NULL)
+    return;
+  g_clear_pointer (&result->rejected, g_ptr_array_unref);
+  memset (result, 0, sizeof *result);
+}
+
+static VdRejection *
+rejection_copy (const VdRejection *src)
+{
+  VdRejection *copy = g_new0 (VdRejection, 1);
+
+  copy->index = src->index;
+  copy->code = g_strdup (src->code);
+  copy->message = g_strdup (src->message);
+  return copy;
+}
+
+static void
+fill_result (Push          *push,
+             VdsPushResult *result)
+{
+  result->rejected = g_ptr_array_new_with_free_func ((GDestroyNotify) vd_rejection_free);
+  result->replayed = push->replayed;
+  result->cursor = push->seq;
+  if (push->replayed)
+    return;
+  result->advanced = push->seq > push->base_seq;
+  result->accepted = push->accepted;
+  if (push->req->rejected != NULL)
+    for (guint i = 0; i < push->req->rejected->len; i++)
+      g_ptr_array_add (result->rejected, rejection_copy (push->req->rejected->pdata[i]));
+  for (guint i = 0; i < push->rejected->len; i++)
+    g_ptr_array_add (result->rejected, rejection_copy (push->rejected->pdata[i]));
+  g_ptr_array_sort (result->rejected, rejection_compare);
+}
+
 gboolean
-vds_store_push (VdsStore       *self,
-                const char     *tenant_id,
-                VdPushRequest  *req,
-                char          **out_answer_json,
-                GError        **error)
+vds_store_push_full (VdsStore       *self,
+                     const char     *tenant_id,
+                     VdPushRequest  *req,
+                     char          **out_answer_json,
+                     VdsPushResult  *out_result,
+                     GError        **error)
 {
   Push push = { tenant_id, req, NULL };
   gboolean ok;
@@ -1198,14 +1267,140 @@ vds_store_push (VdsStore       *self,
   g_return_val_if_fail (out_answer_json != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (out_result != NULL)
+    vds_push_result_clear (out_result);
   if (!check_tenant_id (tenant_id, error))
     return FALSE;
 
   ok = vds_store_run (self, VDS_TXN_WRITE, push_txn, &push, error);
   if (ok)
-    *out_answer_json = g_steal_pointer (&push.answer);
+    {
+      *out_answer_json = g_steal_pointer (&push.answer);
+      if (out_result != NULL)
+        fill_result (&push, out_result);
+    }
   push_reset (&push);
   return ok;
+}
+
+gboolean
+vds_store_push (VdsStore       *self,
+                const char     *tenant_id,
+                VdPushRequest  *req,
+                char          **out_answer_json,
+                GError        **error)
+{
+  return vds_store_push_full (self, tenant_id, req, out_answer_json, NULL, error);
+}
+
+/* ---- Sequences --------------------------------------------------------------------- */
+
+typedef struct
+{
+  const char *tenant_id;
+  gint64      seq;   /* out */
+} GetSeq;
+
+static gboolean
+get_seq_txn (VdsStore *self,
+             VdsDb    *db,
+             gpointer  data,
+             GError  **error)
+{
+  GetSeq *gs = data;
+  g_autoptr(VdsResult) result = NULL;
+  VdsParam params[1] = { VDS_TEXT (gs->tenant_id) };
+
+  result = vds_db_query (db, "SELECT seq FROM vd_seq WHERE tenant_id = $1", params, 1, error);
+  if (result == NULL)
+    return FALSE;
+  gs->seq = vds_result_n_rows (result) > 0 ? vds_result_get_int (result, 0, 0) : 0;
+  return TRUE;
+}
+
+gboolean
+vds_store_get_seq (VdsStore    *self,
+                   const char  *tenant_id,
+                   gint64      *out_seq,
+                   GError     **error)
+{
+  GetSeq gs = { tenant_id, 0 };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (out_seq != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_tenant_id (tenant_id, error))
+    return FALSE;
+  if (!vds_store_run (self, VDS_TXN_NONE, get_seq_txn, &gs, error))
+    return FALSE;
+  *out_seq = gs.seq;
+  return TRUE;
+}
+
+typedef struct
+{
+  const char *sql;
+  const char *list;
+  GHashTable *seqs;   /* out */
+} GetSeqs;
+
+static gboolean
+get_seqs_txn (VdsStore *self,
+              VdsDb    *db,
+              gpointer  data,
+              GError  **error)
+{
+  GetSeqs *gs = data;
+  g_autoptr(VdsResult) result = NULL;
+  VdsParam params[1] = { VDS_TEXT (gs->list) };
+
+  g_hash_table_remove_all (gs->seqs);
+  result = vds_db_query (db, gs->sql, params, 1, error);
+  if (result == NULL)
+    return FALSE;
+  for (guint r = 0; r < vds_result_n_rows (result); r++)
+    g_hash_table_insert (gs->seqs, g_strdup (vds_result_get_text (result, r, 0)),
+                         g_memdup2 (&(gint64) { vds_result_get_int (result, r, 1) },
+                                    sizeof (gint64)));
+  return TRUE;
+}
+
+GHashTable *
+vds_store_get_seqs (VdsStore           *self,
+                    const char * const *tenant_ids,
+                    guint               n_ids,
+                    GError            **error)
+{
+  g_autoptr(GPtrArray) valid = g_ptr_array_new ();
+  g_autofree char *filter = NULL;
+  g_autofree char *sql = NULL;
+  g_autofree char *list = NULL;
+  GetSeqs gs = { NULL, NULL, NULL };
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  gs.seqs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint i = 0; i < n_ids; i++)
+    if (tenant_ids[i] != NULL && vd_uuid_is_valid (tenant_ids[i]))
+      g_ptr_array_add (valid, (gpointer) tenant_ids[i]);
+  if (valid->len == 0)
+    return gs.seqs;
+
+  list = vds_store_id_list (self, (const char * const *) valid->pdata, valid->len);
+  filter = vds_store_in_list (self, "tenant_id", 1);
+  sql = g_strdup_printf ("SELECT %s, seq FROM vd_seq WHERE %s",
+                         self->dialect == VDS_DB_POSTGRES ? "tenant_id::text" : "tenant_id",
+                         filter);
+  gs.sql = sql;
+  gs.list = list;
+  if (!vds_store_run (self, VDS_TXN_NONE, get_seqs_txn, &gs, error))
+    {
+      g_hash_table_unref (gs.seqs);
+      return NULL;
+    }
+  return gs.seqs;
 }
 
 /* ---- Pull -------------------------------------------------------------------------- */
@@ -1351,7 +1546,7 @@ vds_store_pull (VdsStore    *self,
 
 typedef struct
 {
-  VdsParam params[9];
+  VdsParam params[13];
 } TouchDevice;
 
 static gboolean
@@ -1362,10 +1557,19 @@ touch_device_txn (VdsStore *self,
 {
   TouchDevice *td = data;
 
+  /* lag_since: a pull that reached the clinic's sequence ends the device's lag; one that
+   * did not keeps when it began (a push may have set it meanwhile). excluded.lag_since
+   * carries "NULL = caught up" from the VALUES. */
   return vds_db_exec (db,
                       "INSERT INTO devices (tenant_id, device_id, user_id, name, app_version, "
-                      "first_seen, last_seen, last_push_at, last_pull_at, cursor) "
-                      "VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) "
+                      "first_seen, last_seen, last_push_at, last_pull_at, cursor, pending, "
+                      "last_error_code, last_error_message, last_error_at, rejected, lag_since) "
+                      "VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, "
+                      "CASE WHEN CAST ($11 AS TEXT) IS NULL THEN NULL "
+                      "ELSE CAST ($6 AS BIGINT) END, $13, "
+                      "CASE WHEN COALESCE (CAST ($9 AS BIGINT), 0) >= "
+                      "COALESCE ((SELECT s.seq FROM vd_seq s WHERE s.tenant_id = $1), 0) "
+                      "THEN NULL ELSE CAST ($6 AS BIGINT) END) "
                       "ON CONFLICT (tenant_id, device_id) DO UPDATE SET "
                       "user_id = COALESCE (excluded.user_id, devices.user_id), "
                       "name = COALESCE (excluded.name, devices.name), "
@@ -1373,8 +1577,49 @@ touch_device_txn (VdsStore *self,
                       "last_seen = excluded.last_seen, "
                       "last_push_at = COALESCE (excluded.last_push_at, devices.last_push_at), "
                       "last_pull_at = COALESCE (excluded.last_pull_at, devices.last_pull_at), "
-                      "cursor = COALESCE (excluded.cursor, devices.cursor)",
+                      "cursor = COALESCE (excluded.cursor, devices.cursor), "
+                      "pending = COALESCE (excluded.pending, devices.pending), "
+                      "last_error_code = COALESCE (excluded.last_error_code, devices.last_error_code), "
+                      "last_error_message = CASE WHEN excluded.last_error_code IS NULL "
+                      "THEN devices.last_error_message ELSE excluded.last_error_message END, "
+                      "last_error_at = COALESCE (excluded.last_error_at, devices.last_error_at), "
+                      "rejected = devices.rejected + excluded.rejected, "
+                      "lag_since = CASE WHEN excluded.cursor IS NULL THEN devices.lag_since "
+                      "WHEN excluded.lag_since IS NULL THEN NULL "
+                      "ELSE COALESCE (devices.lag_since, excluded.lag_since) END",
                       td->params, G_N_ELEMENTS (td->params), error);
+}
+
+gboolean
+vds_store_report_device (VdsStore              *self,
+                         const VdsDeviceReport *report,
+                         GError               **error)
+{
+  TouchDevice td;
+  const char *user_id;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (report != NULL && report->device_id != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_tenant_id (report->tenant_id, error))
+    return FALSE;
+
+  user_id = report->user_id;
+  td.params[0] = VDS_TEXT (report->tenant_id);
+  td.params[1] = VDS_TEXT (report->device_id);
+  td.params[2] = VDS_TEXT (user_id != NULL && vd_uuid_is_valid (user_id) ? user_id : NULL);
+  td.params[3] = VDS_NULL;
+  td.params[4] = VDS_TEXT (report->app_version);
+  td.params[5] = VDS_INT (report->now);
+  td.params[6] = report->event == VDS_DEVICE_PUSHED ? VDS_INT (report->now) : VDS_NULL;
+  td.params[7] = report->event == VDS_DEVICE_PULLED ? VDS_INT (report->now) : VDS_NULL;
+  td.params[8] = report->event == VDS_DEVICE_PULLED ? VDS_INT (report->cursor) : VDS_NULL;
+  td.params[9] = report->pending >= 0 ? VDS_INT (report->pending) : VDS_NULL;
+  td.params[10] = VDS_TEXT (report->error_code);
+  td.params[11] = report->error_code != NULL ? VDS_TEXT (report->error_message) : VDS_NULL;
+  td.params[12] = VDS_INT (MAX (report->rejected, 0));
+  return vds_store_run (self, VDS_TXN_NONE, touch_device_txn, &td, error);
 }
 
 gboolean
@@ -1407,5 +1652,9 @@ vds_store_touch_device (VdsStore       *self,
   td.params[6] = event == VDS_DEVICE_PUSHED ? VDS_INT (now) : VDS_NULL;
   td.params[7] = event == VDS_DEVICE_PULLED ? VDS_INT (now) : VDS_NULL;
   td.params[8] = event == VDS_DEVICE_PULLED ? VDS_INT (cursor) : VDS_NULL;
+  td.params[9] = VDS_NULL;
+  td.params[10] = VDS_NULL;
+  td.params[11] = VDS_NULL;
+  td.params[12] = VDS_INT (0);
   return vds_store_run (self, VDS_TXN_NONE, touch_device_txn, &td, error);
 }

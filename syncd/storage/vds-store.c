@@ -491,6 +491,8 @@ vds_store_open (const char  *uri,
   self->clock = vd_hlc_clock_new (0, NULL, NULL);
   prepare_table_sql (self);
 
+  self->offline_after = 30 * 60;
+
   self->n_open = 1;
   g_async_queue_push (self->idle, db);
   return self;
@@ -1102,99 +1104,4 @@ vds_store_get_tenant (VdsStore   *self,
   g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND,
                _("There is no clinic with the id “%s”."), tenant_id != NULL ? tenant_id : "");
   return NULL;
-}
-
-/* ---- Monitoring -------------------------------------------------------------------- */
-
-void
-vds_tenant_stats_free (VdsTenantStats *stats)
-{
-  if (stats == NULL)
-    return;
-
-  g_free (stats->id);
-  g_free (stats->slug);
-  g_free (stats->name);
-  g_free (stats->company_id);
-  g_free (stats->timezone);
-  g_free (stats);
-}
-
-GPtrArray *
-vds_store_admin_tenants (VdsStore           *self,
-                         const char * const *company_ids,
-                         GError            **error)
-{
-  g_autoptr(GPtrArray) valid_ids = g_ptr_array_new ();
-  g_autoptr(VdsResult) result = NULL;
-  g_autofree char *list = NULL;
-  g_autofree char *filter = NULL;
-  g_autofree char *sql = NULL;
-  GPtrArray *out;
-  VdsParam params[1];
-
-  g_return_val_if_fail (self != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  out = g_ptr_array_new_with_free_func ((GDestroyNotify) vds_tenant_stats_free);
-  params[0] = VDS_NULL;
-
-  if (company_ids != NULL)
-    {
-      /* Ids that are not uuids cannot name a company; PostgreSQL would refuse them. */
-      for (guint i = 0; company_ids[i] != NULL; i++)
-        if (vd_uuid_is_valid (company_ids[i]))
-          g_ptr_array_add (valid_ids, (gpointer) company_ids[i]);
-      if (valid_ids->len == 0)
-        return out;
-      list = vds_store_id_list (self, (const char * const *) valid_ids->pdata, valid_ids->len);
-      filter = vds_store_in_list (self, "t.company_id", 1);
-      params[0] = VDS_TEXT (list);
-    }
-
-  /* One statement for the whole listing; each figure is an indexed lookup by tenant. */
-  sql = g_strdup_printf (
-    "SELECT t.id, t.slug, t.name, t.company_id, t.timezone,"
-    " (SELECT count(*) FROM clients x WHERE x.tenant_id = t.id AND NOT x.deleted),"
-    " (SELECT count(*) FROM pets x WHERE x.tenant_id = t.id AND NOT x.deleted),"
-    " (SELECT count(*) FROM appointments x WHERE x.tenant_id = t.id AND NOT x.deleted),"
-    " (SELECT count(*) FROM staff x WHERE x.tenant_id = t.id AND NOT x.deleted),"
-    " (SELECT count(*) FROM devices d WHERE d.tenant_id = t.id),"
-    " (SELECT max(d.last_push_at) FROM devices d WHERE d.tenant_id = t.id),"
-    " (SELECT max(d.last_pull_at) FROM devices d WHERE d.tenant_id = t.id),"
-    " (SELECT count(*) FROM conflicts x WHERE x.tenant_id = t.id AND x.resolved_at IS NULL"
-    "   AND NOT x.deleted),"
-    " (SELECT s.seq FROM vd_seq s WHERE s.tenant_id = t.id)"
-    " FROM tenants t %s%s ORDER BY t.name, t.id",
-    filter != NULL ? "WHERE " : "", filter != NULL ? filter : "");
-
-  result = query (self, sql, params, filter != NULL ? 1 : 0, error);
-  if (result == NULL)
-    {
-      g_ptr_array_unref (out);
-      return NULL;
-    }
-
-  for (guint r = 0; r < vds_result_n_rows (result); r++)
-    {
-      VdsTenantStats *stats = g_new0 (VdsTenantStats, 1);
-      gint64 last_push = vds_result_is_null (result, r, 10) ? 0 : vds_result_get_int (result, r, 10);
-      gint64 last_pull = vds_result_is_null (result, r, 11) ? 0 : vds_result_get_int (result, r, 11);
-
-      stats->id = g_strdup (vds_result_get_text (result, r, 0));
-      stats->slug = g_strdup (vds_result_get_text (result, r, 1));
-      stats->name = g_strdup (vds_result_get_text (result, r, 2));
-      stats->company_id = g_strdup (vds_result_get_text (result, r, 3));
-      stats->timezone = g_strdup (vds_result_get_text (result, r, 4));
-      stats->clients = vds_result_get_int (result, r, 5);
-      stats->pets = vds_result_get_int (result, r, 6);
-      stats->appointments = vds_result_get_int (result, r, 7);
-      stats->staff = vds_result_get_int (result, r, 8);
-      stats->devices = vds_result_get_int (result, r, 9);
-      stats->last_sync_at = MAX (last_push, last_pull);
-      stats->open_conflicts = vds_result_get_int (result, r, 12);
-      stats->seq = vds_result_is_null (result, r, 13) ? 0 : vds_result_get_int (result, r, 13);
-      g_ptr_array_add (out, stats);
-    }
-  return out;
 }

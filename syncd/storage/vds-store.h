@@ -240,6 +240,32 @@ gboolean    vds_store_touch_device (VdsStore       *self,
                                     gint64          now,
                                     GError        **error);
 
+/* What a request tells about the device that made it, beyond vds_store_touch_device:
+ * the number of changes the desk still holds (X-VetDesk-Pending; -1 = not told), the
+ * changes of this request that were refused, and a failure to remember as its last
+ * error (error_code NULL = none). */
+typedef struct
+{
+  const char     *tenant_id;
+  const char     *device_id;
+  const char     *user_id;
+  const char     *app_version;
+  VdsDeviceEvent  event;
+  gint64          cursor;          /* pulls: the cursor answered */
+  gint64          pending;
+  gint64          rejected;
+  const char     *error_code;
+  const char     *error_message;
+  gint64          now;
+} VdsDeviceReport;
+
+/* The upsert of vds_store_touch_device with the report's extra fields. A pull that
+ * reaches the clinic's sequence clears the device's lag; one that does not keeps the time
+ * it first fell behind. */
+gboolean    vds_store_report_device (VdsStore              *self,
+                                     const VdsDeviceReport *report,
+                                     GError               **error);
+
 /* ---- sync (ARCHITECTURE §4) ---- */
 
 /* Applies a decoded push of one device in one transaction and returns the answer's JSON
@@ -257,6 +283,38 @@ gboolean    vds_store_push         (VdsStore       *self,
                                     VdPushRequest  *req,
                                     char          **out_answer_json,
                                     GError        **error);
+/* What a push did, for fan-out and metrics. */
+typedef struct
+{
+  gint64     cursor;       /* the clinic's sequence after it */
+  gboolean   advanced;     /* this push moved the sequence (streams must hear of it) */
+  gboolean   replayed;     /* a replayed batch: nothing was done */
+  guint      accepted;
+  GPtrArray *rejected;     /* of VdRejection, by index: the decoder's and the store's */
+} VdsPushResult;
+
+void        vds_push_result_clear  (VdsPushResult  *result);
+
+/* vds_store_push, also filling out_result (cleared first). On PostgreSQL a push that
+ * moves the sequence sends NOTIFY vetdesk_seq '<tenant_id>:<seq>' in its transaction, so
+ * every syncd process hears of it once it commits. */
+gboolean    vds_store_push_full    (VdsStore       *self,
+                                    const char     *tenant_id,
+                                    VdPushRequest  *req,
+                                    char          **out_answer_json,
+                                    VdsPushResult  *out_result,
+                                    GError        **error);
+/* The clinic's current sequence (0 when nothing was ever pushed). */
+gboolean    vds_store_get_seq      (VdsStore       *self,
+                                    const char     *tenant_id,
+                                    gint64         *out_seq,
+                                    GError        **error);
+/* The sequences of several clinics: tenant id (char*) → gint64* (both owned). */
+GHashTable *vds_store_get_seqs     (VdsStore           *self,
+                                    const char * const *tenant_ids,
+                                    guint               n_ids,
+                                    GError            **error);
+
 /* Changes after cursor (VdChange*, each with seq), at most limit (see
  * vd_cell_store_changes_since for the page rules). */
 gboolean    vds_store_pull         (VdsStore       *self,
@@ -285,14 +343,111 @@ typedef struct
   gint64  last_sync_at;   /* 0 = never */
   gint64  open_conflicts;
   gint64  seq;            /* the clinic's sequence */
+  /* Monitoring (vds-store-monitor.c). */
+  const char *health;     /* static: "ok", "lagging", "offline" or "errors" */
+  gint64  devices_online; /* seen in the last 5 minutes, not revoked */
+  gint64  rejected_24h;   /* changes refused in the last 24 hours */
+  gint64  errors_1h;      /* changes refused and failed requests in the last hour */
+  gint64  activity[24];   /* pushes + pulls per hour, oldest first; [23] = the last hour */
 } VdsTenantStats;
 
 void        vds_tenant_stats_free  (VdsTenantStats *stats);
 
 /* company_ids NULL = every clinic (platform admin); else only those companies'. Ordered by
- * name. */
+ * name. Health, at the store's wall clock:
+ * - "offline": now is within the clinic's opening hours (Mon–Fri 09–20, Sat 10–14 in its
+ *   time zone) and no device has pushed or pulled for offline_after seconds of opening
+ *   time (the clinic's creation counts as its first sync);
+ * - "errors": changes refused or requests failed in the last hour;
+ * - "lagging": a device seen within offline_after has been behind the clinic's sequence
+ *   for more than 5 minutes;
+ * - "ok" otherwise. The first that applies wins, in that order. */
 GPtrArray  *vds_store_admin_tenants (VdsStore           *self,
                                      const char * const *company_ids,
                                      GError            **error);
+/* Seconds of opening time without a sync after which a clinic is offline (default 1800). */
+void        vds_store_set_offline_after (VdsStore   *self,
+                                         gint64      seconds);
+/* The health rule above for one clinic, exposed for tests: open seconds of the clinic's
+ * opening hours within [from, to), counted up to at most cap. */
+gint64      vds_store_open_seconds      (GTimeZone  *zone,
+                                         gint64      from,
+                                         gint64      to,
+                                         gint64      cap);
+
+typedef struct
+{
+  char    *device_id;
+  char    *name;             /* the device name of its newest session; may be NULL */
+  char    *username;         /* may be NULL */
+  char    *app_version;      /* may be NULL */
+  gint64   first_seen;
+  gint64   last_seen;
+  gint64   last_push_at;     /* 0 = never */
+  gint64   last_pull_at;     /* 0 = never */
+  gint64   cursor;           /* -1 = never pulled */
+  gint64   lag;              /* the clinic's sequence minus the cursor, at least 0 */
+  gint64   pending;          /* -1 = never told */
+  gint64   rejected;         /* changes refused, in total */
+  char    *last_error_code;  /* NULL = none */
+  char    *last_error_message;
+  gint64   last_error_at;
+  gboolean revoked;
+} VdsDeviceInfo;
+
+void        vds_device_info_free   (VdsDeviceInfo *info);
+
+/* The clinic's devices, the most recently seen first. */
+GPtrArray  *vds_store_admin_devices (VdsStore   *self,
+                                     const char *tenant_id,
+                                     GError    **error);
+
+typedef struct
+{
+  char   *tenant_id;
+  gint64  minute;      /* Unix time / 60 */
+  gint64  pushes;
+  gint64  pulls;
+  gint64  changes;     /* changes merged */
+  gint64  rejected;    /* changes refused */
+  gint64  errors;      /* failed requests */
+} VdsActivity;
+
+/* Adds counts (a flush of one process's in-memory aggregate; several processes add up)
+ * in one transaction. */
+gboolean    vds_store_add_activity  (VdsStore           *self,
+                                     const VdsActivity  *entries,
+                                     guint               n_entries,
+                                     GError            **error);
+/* Deletes activity of minutes before before_minute. */
+gboolean    vds_store_prune_activity (VdsStore   *self,
+                                      gint64      before_minute,
+                                      GError    **error);
+/* The clinic's minutes from since_minute on with any push, pull or change, oldest first
+ * (VdsActivity*, tenant_id NULL). */
+GPtrArray  *vds_store_admin_activity (VdsStore   *self,
+                                      const char *tenant_id,
+                                      gint64      since_minute,
+                                      GError    **error);
+
+/* Revokes at once every session of device_id whose user is a member of the clinic, and
+ * marks the device revoked (a new login from it clears the mark). out_found: the device
+ * was known in the clinic or had such a session. out_session_ids (may be NULL): the
+ * sessions revoked. On PostgreSQL sends NOTIFY vetdesk_revoke '<tenant_id>:<device_id>'. */
+gboolean    vds_store_revoke_device (VdsStore   *self,
+                                     const char *tenant_id,
+                                     const char *device_id,
+                                     gboolean   *out_found,
+                                     GStrv      *out_session_ids,
+                                     GError    **error);
+
+/* Open conflicts of every clinic together (the metrics gauge). */
+gboolean    vds_store_count_open_conflicts (VdsStore  *self,
+                                            gint64    *out_count,
+                                            GError   **error);
+/* Connections borrowed now, and the pool's size. Thread-safe, never blocks. */
+void        vds_store_pool_stats   (VdsStore   *self,
+                                    guint      *out_in_use,
+                                    guint      *out_size);
 
 G_END_DECLS

@@ -714,6 +714,95 @@ test_converge (void)
   }
 }
 
+/* A bootstrap of 12,500 rows: pages of 1,000 then 5,000 (the protocol's largest), the
+ * next one fetched while the last is applied, the cursor only after applied pages, and
+ * one ::changed per pulled page, not per row. */
+static void
+pulled_cb (VdSyncEngine *engine,
+           GParamSpec   *pspec,
+           GArray       *seen)
+{
+  guint pulled = 0;
+
+  g_object_get (engine, "pulled", &pulled, NULL);
+  g_array_append_val (seen, pulled);
+}
+
+static void
+page_changed_cb (VdStore    *store,
+                 const char *table,
+                 const char *row_id,
+                 guint      *n_pages)
+{
+  g_assert_cmpstr (table, ==, "clients");
+  g_assert_null (row_id);
+  (*n_pages)++;
+}
+
+static void
+test_bootstrap_pages (void)
+{
+  g_autoptr(Env) env = env_new (NULL);
+  g_autoptr(Desk) a = desk_new (env, "a", env->url, "ana");
+  g_autoptr(Desk) late = NULL;
+  g_autoptr(GArray) pulled = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autofree char *path = g_strdup_printf ("/v1/tenants/%s/sync/push", env->tenant);
+  g_autofree char *da = NULL;
+  g_autofree char *dl = NULL;
+  gint64 now_ms = g_get_real_time () / 1000;
+  static const guint expect[] = { 1000, 6000, 11000, 12500 };
+  guint n_pages = 0;
+  guint n = 0;
+
+  /* Pushed as another program would, in the largest batches, so the test stays quick. */
+  for (gint64 batch = 1; n < 12500; batch++)
+    {
+      g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) vd_change_free);
+      g_autofree char *body = NULL;
+
+      for (guint i = 0; i < 5000 && n < 12500; i++, n++)
+        {
+          g_autofree char *id = vd_uuid_new ();
+          g_autofree char *name = g_strdup_printf ("Cliente %u", n);
+          VdChange *change = vd_change_new (vd_schema_lookup_table ("clients"), id,
+                                            vd_hlc_make (now_ms, n),
+                                            vd_store_get_device_id (a->store));
+
+          set_text (change, "first_name", name);
+          set_text (change, "last_name", "Arranque");
+          g_ptr_array_add (changes, change);
+        }
+      body = vd_push_request_encode (vd_store_get_device_id (a->store), batch, changes, NULL);
+      g_assert_cmpuint (raw_post (env, path, a->access, body), ==, 200);
+    }
+
+  late = desk_new (env, "late", env->url, "carla");
+  g_signal_connect (late->engine, "notify::pulled", G_CALLBACK (pulled_cb), pulled);
+  g_signal_connect (late->store, "changed", G_CALLBACK (page_changed_cb), &n_pages);
+  desk_sync_ok (late);
+  spin (50);
+
+  g_assert_cmpint (count_rows (late, "clients"), ==, 12500);
+  g_assert_cmpuint (pulled->len, ==, G_N_ELEMENTS (expect));
+  for (guint i = 0; i < G_N_ELEMENTS (expect); i++)
+    g_assert_cmpuint (g_array_index (pulled, guint, i), ==, expect[i]);
+  g_assert_cmpuint (n_pages, ==, G_N_ELEMENTS (expect));
+  g_assert_cmpfloat (vd_sync_engine_get_progress (late->engine), ==, 1.0);
+
+  /* The first desk pulls the same log: same data, same cursor. */
+  desk_sync_ok (a);
+  g_assert_cmpint (vd_store_get_cursor (late->store), ==, vd_store_get_cursor (a->store));
+  g_assert_cmpint (vd_store_get_cursor (late->store), >=, 12500);
+  da = desk_digest (a);
+  dl = desk_digest (late);
+  g_assert_cmpstr (da, ==, dl);
+
+  /* Nothing more: the next round is a single empty page. */
+  g_array_set_size (pulled, 0);
+  desk_sync_ok (late);
+  g_assert_cmpint (count_rows (late, "clients"), ==, 12500);
+}
+
 static void
 test_token_refresh (void)
 {
@@ -983,6 +1072,7 @@ main (int    argc,
   g_test_add_func ("/sync/session", test_session);
   g_test_add_func ("/sync/offline-then-reconnect", test_offline_then_reconnect);
   g_test_add_func ("/sync/converge", test_converge);
+  g_test_add_func ("/sync/bootstrap-pages", test_bootstrap_pages);
   g_test_add_func ("/sync/token-refresh", test_token_refresh);
   g_test_add_func ("/sync/revoked", test_revoked);
   g_test_add_func ("/sync/clock-skew", test_clock_skew);

@@ -1214,6 +1214,212 @@ test_digest_unambiguous (Fixture       *fixture,
   }
 }
 
+/* ---- Batches ----------------------------------------------------------------------- */
+
+/* Every row the store lists after seq 0 as one line per (hlc, site) group, with its seq,
+ * clocks and values: two stores that print the same hold the same rows, clocks and seqs. */
+static char *
+store_repr (VdCellStore *store)
+{
+  g_autoptr(GPtrArray) changes = since (store, 0, G_MAXUINT, NULL, NULL);
+  GString *out = g_string_new (NULL);
+
+  g_string_append_printf (out, "seq %" G_GINT64_FORMAT "\n", vd_cell_store_get_seq (store));
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const VdChange *change = g_ptr_array_index (changes, i);
+
+      g_string_append_printf (out, "%s/%s %016" G_GINT64_MODIFIER "x/%s #%" G_GINT64_FORMAT ":",
+                              change->table->name, change->id, change->hlc, change->site,
+                              change->seq);
+      for (guint c = 0; c < change->cells->len; c++)
+        {
+          const VdCell *cell = &g_array_index (change->cells, VdCell, c);
+          g_autofree char *v = value_repr (&cell->value);
+
+          g_string_append_printf (out, " %s=%s", cell->column->name, v);
+        }
+      g_string_append_c (out, '\n');
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* A random change of one of a few rows, with hlcs from a narrow range so that ties,
+ * exact duplicates and older writes are common. */
+static VdChange *
+random_change (GRand *rand)
+{
+  static const char *sites[] = { SITE_A, SITE_B, SITE_C };
+  static const char *ids[] = { ROW_1, ROW_2, "03030303-0303-4303-8303-030303030303" };
+  const VdTable *table = vd_schema_lookup_table (client_tables[g_rand_int_range (rand, 0, 4)]);
+  VdChange *change = vd_change_new (table, ids[g_rand_int_range (rand, 0, G_N_ELEMENTS (ids))],
+                                    vd_hlc_make (1700000000000 + g_rand_int_range (rand, 0, 6), 0),
+                                    sites[g_rand_int_range (rand, 0, 3)]);
+  guint n = g_rand_int_range (rand, 1, 4);
+
+  for (guint k = 0; k < n; k++)
+    {
+      const VdColumn *column = &table->columns[g_rand_int_range (rand, 0, (gint32) table->n_columns)];
+      VdValue value = { VD_VALUE_NULL };
+
+      random_literal_value (rand, column, &value);
+      vd_change_take_cell (change, column, &value);
+    }
+  return change;
+}
+
+static void
+test_apply_many_same_as_one_by_one (Fixture       *fixture,
+                                    gconstpointer  data)
+{
+  const char *env = g_getenv ("VD_SEED");
+  guint32 seed = env != NULL ? (guint32) g_ascii_strtoull (env, NULL, 10) : 20261128;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+  sqlite3 *db2 = open_db (":memory:");
+  VdCellStore *batched = store_new (db2, TENANT_A);
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func ((GDestroyNotify) vd_change_free);
+  g_autofree char *one_by_one = NULL;
+  g_autofree char *many = NULL;
+  g_autofree char *d1 = NULL;
+  g_autofree char *d2 = NULL;
+  guint n_batches = 0;
+  guint n_won = 0;
+  guint n_lost = 0;
+
+  g_test_message ("seed %u (replay with VD_SEED=%u)", seed, seed);
+
+  while (all->len < 600)
+    {
+      g_autoptr(GPtrArray) batch = g_ptr_array_new ();
+      g_autoptr(GError) error = NULL;
+      g_autofree guint *applied = NULL;
+      guint size = g_rand_int_range (rand, 1, 40);
+      gboolean outer = n_batches % 3 == 2;
+
+      for (guint i = 0; i < size; i++)
+        {
+          VdChange *change;
+
+          /* A copy of an earlier change of this batch or of another one: a duplicate. */
+          if (all->len > 0 && g_rand_int_range (rand, 0, 5) == 0)
+            change = vd_change_copy (g_ptr_array_index (all, g_rand_int_range (rand, 0, (gint32) all->len)));
+          else
+            change = random_change (rand);
+          g_ptr_array_add (all, change);
+          g_ptr_array_add (batch, change);
+        }
+
+      /* Some batches inside a caller's transaction, where the batch is a savepoint. */
+      applied = g_new (guint, batch->len);
+      if (outer)
+        exec_sql (db2, "BEGIN IMMEDIATE");
+      g_assert_true (vd_cell_store_apply_many (batched, batch, applied, &error));
+      g_assert_no_error (error);
+      if (outer)
+        {
+          g_assert_false (sqlite3_get_autocommit (db2));
+          exec_sql (db2, "COMMIT");
+        }
+      g_assert_true (sqlite3_get_autocommit (db2));
+
+      for (guint i = 0; i < batch->len; i++)
+        {
+          guint expect = G_MAXUINT;
+          g_autoptr(GError) one_error = NULL;
+
+          g_assert_true (vd_cell_store_apply (fixture->store, g_ptr_array_index (batch, i),
+                                              &expect, &one_error));
+          g_assert_no_error (one_error);
+          if (applied[i] != expect)
+            g_error ("seed %u, batch %u, change %u: %u cells won in a batch, %u one by one",
+                     seed, n_batches, i, applied[i], expect);
+          if (expect > 0)
+            n_won++;
+          else
+            n_lost++;
+        }
+      n_batches++;
+    }
+
+  /* The test means something only if both kinds of change came up. */
+  g_assert_cmpuint (n_won, >, 50);
+  g_assert_cmpuint (n_lost, >, 50);
+
+  fixture_reopen (fixture);
+  one_by_one = store_repr (fixture->store);
+  many = store_repr (batched);
+  if (g_strcmp0 (one_by_one, many) != 0)
+    g_error ("seed %u: the batched store differs:\n%s\n---- one by one:\n%s", seed, many, one_by_one);
+  d1 = digest (fixture->store);
+  d2 = digest (batched);
+  g_assert_cmpstr (d1, ==, d2);
+  g_assert_cmpint (vd_cell_store_get_seq (batched), ==, (gint64) n_won);
+
+  vd_cell_store_free (batched);
+  sqlite3_close (db2);
+}
+
+static void
+test_apply_many_all_or_nothing (Fixture       *fixture,
+                                gconstpointer  data)
+{
+  g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) vd_change_free);
+  g_autoptr(GPtrArray) empty = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  guint applied[3] = { 7, 7, 7 };
+
+  apply (fixture->store, mk ("clients", ROW_1, 100, SITE_A, "first_name", "Ana", NULL));
+  exec_sql (fixture->db,
+            "CREATE TEMP TRIGGER refuse_boom BEFORE INSERT ON main.clients "
+            "WHEN NEW.first_name = 'boom' BEGIN SELECT RAISE (ABORT, 'refused'); END");
+
+  g_ptr_array_add (batch, mk ("clients", ROW_1, 101, SITE_A, "first_name", "Ana María", NULL));
+  g_ptr_array_add (batch, mk ("pets", ROW_2, 101, SITE_B, "name", "Rex", NULL));
+  g_ptr_array_add (batch, mk ("clients", ROW_2, 102, SITE_A, "first_name", "boom", NULL));
+
+  /* At top level: the third change fails, and the first two are undone with it. */
+  g_assert_false (vd_cell_store_apply_many (fixture->store, batch, applied, &error));
+  g_assert_error (error, VD_ERROR, VD_ERROR_INTERNAL);
+  g_clear_error (&error);
+  g_assert_true (sqlite3_get_autocommit (fixture->db));
+  g_assert_cmpuint (applied[0], ==, 0);
+  g_assert_cmpuint (applied[1], ==, 0);
+  g_assert_cmpuint (applied[2], ==, 0);
+  g_assert_cmpint (vd_cell_store_get_seq (fixture->store), ==, 1);
+  assert_cell (fixture->store, "clients", ROW_1, "first_name", "s:Ana");
+  assert_cell (fixture->store, "pets", ROW_2, "name", "absent");
+
+  /* Inside a caller's transaction: only the batch is undone, the transaction goes on. */
+  exec_sql (fixture->db, "BEGIN");
+  apply (fixture->store, mk ("clients", ROW_1, 103, SITE_C, "last_name", "Ruiz", NULL));
+  g_assert_false (vd_cell_store_apply_many (fixture->store, batch, NULL, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_false (sqlite3_get_autocommit (fixture->db));
+  exec_sql (fixture->db, "COMMIT");
+  assert_cell (fixture->store, "clients", ROW_1, "last_name", "s:Ruiz");
+  assert_cell (fixture->store, "clients", ROW_1, "first_name", "s:Ana");
+  assert_cell (fixture->store, "pets", ROW_2, "name", "absent");
+  g_assert_cmpint (vd_cell_store_get_seq (fixture->store), ==, 2);
+
+  /* An empty batch is a no-op; without the trigger the batch goes through whole, with
+   * seqs 3, 4, 5. */
+  g_assert_true (vd_cell_store_apply_many (fixture->store, empty, NULL, &error));
+  g_assert_no_error (error);
+  exec_sql (fixture->db, "DROP TRIGGER refuse_boom");
+  g_assert_true (vd_cell_store_apply_many (fixture->store, batch, applied, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (applied[0], ==, 1);
+  g_assert_cmpuint (applied[1], ==, 1);
+  g_assert_cmpuint (applied[2], ==, 1);
+  g_assert_cmpint (vd_cell_store_get_seq (fixture->store), ==, 5);
+  fixture_reopen (fixture);
+  g_assert_cmpint (vd_cell_store_get_seq (fixture->store), ==, 5);
+  assert_cell (fixture->store, "clients", ROW_1, "first_name", "s:Ana María");
+  assert_cell (fixture->store, "pets", ROW_2, "name", "s:Rex");
+  assert_cell (fixture->store, "clients", ROW_2, "first_name", "s:boom");
+}
+
 static void
 add (const char *name,
      void      (*func) (Fixture *, gconstpointer))
@@ -1246,6 +1452,8 @@ main (int    argc,
   add ("values-round-trip", test_values_round_trip);
   add ("digest", test_digest);
   add ("digest-unambiguous", test_digest_unambiguous);
+  add ("apply-many-same-as-one-by-one", test_apply_many_same_as_one_by_one);
+  add ("apply-many-all-or-nothing", test_apply_many_all_or_nothing);
 
   return g_test_run ();
 }

@@ -18,6 +18,7 @@
 #include "vd-sync-indicator.h"
 #include "vd-store-models.h"
 #include "vd-test-syncd.h"
+#include "vd-test-ui.h"
 #include "vd-time.h"
 #include "vd-id.h"
 
@@ -29,163 +30,16 @@
 #define BOOK_MONTH 3
 #define BOOK_DAY   3
 
-static char *tmp_home;
-
-/* ---- waiting and finding ---- */
-
-static gboolean
-iterate (void)
-{
-  if (!g_main_context_iteration (NULL, FALSE))
-    g_usleep (2000);
-  return TRUE;
-}
-
-static VdSyncEngine *watched_engine;
-static VdTestSyncd *watched_syncd;
-
-static void
-describe_engine (void)
-{
-  if (watched_syncd != NULL)
-    {
-      g_autofree char *log = vd_test_syncd_get_log (watched_syncd);
-      int exit_status = 0;
-
-      g_printerr ("syncd log:\n%s\n", log);
-      if (vd_test_syncd_wait (watched_syncd, 0, &exit_status))
-        g_printerr ("syncd is not running: exit status %d\n", exit_status);
-    }
-  if (watched_engine != NULL)
-    g_printerr ("sync engine: state %d, pending %u, error “%s”\n",
-                vd_sync_engine_get_state (watched_engine),
-                vd_sync_engine_get_pending (watched_engine),
-                vd_sync_engine_get_error_message (watched_engine));
-}
-
-#define WAIT_UNTIL(cond, seconds, what)                                          \
-  G_STMT_START {                                                                 \
-    gint64 wait_end_ = g_get_monotonic_time () + (gint64) (seconds) * G_USEC_PER_SEC; \
-    while (!(cond))                                                              \
-      {                                                                          \
-        if (g_get_monotonic_time () > wait_end_)                                 \
-          {                                                                      \
-            describe_engine ();                                                  \
-            g_error ("Waited %d s for %s", (int) (seconds), what);               \
-          }                                                                      \
-        iterate ();                                                              \
-      }                                                                          \
-  } G_STMT_END
-
-static void
-settle (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    iterate ();
-}
-
-typedef gboolean (*Match) (GtkWidget *widget, gconstpointer data);
-
-static GtkWidget *
-find_widget (GtkWidget     *root,
-             Match          match,
-             gconstpointer  data)
-{
-  if (match (root, data))
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_widget (child, match, data);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
-static gboolean
-match_type (GtkWidget     *widget,
-            gconstpointer  data)
-{
-  return G_TYPE_CHECK_INSTANCE_TYPE (widget, GPOINTER_TO_SIZE (data));
-}
-
-static gboolean
-match_row_title (GtkWidget     *widget,
-                 gconstpointer  data)
-{
-  return ADW_IS_PREFERENCES_ROW (widget) && !ADW_IS_PASSWORD_ENTRY_ROW (widget) &&
-         g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), data) == 0;
-}
-
-static gboolean
-match_class (GtkWidget     *widget,
-             gconstpointer  data)
-{
-  return gtk_widget_has_css_class (widget, data) && gtk_widget_is_visible (widget);
-}
-
-static gboolean
-match_button_class (GtkWidget     *widget,
-                    gconstpointer  data)
-{
-  return GTK_IS_BUTTON (widget) && match_class (widget, data);
-}
-
-static void
-click (GtkWidget *button)
-{
-  g_assert_nonnull (button);
-  g_assert_true (gtk_widget_is_sensitive (button));
-  g_signal_emit_by_name (button, "clicked");
-}
-
-/* ---- screenshots ---- */
-
-static void
-screenshot (GtkWidget  *widget,
-            const char *name)
-{
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *dir = g_build_filename (g_test_get_dir (G_TEST_BUILT), "artifacts", NULL);
-  g_autofree char *path = NULL;
-  g_autofree char *file = g_strconcat ("ui-", name, ".png", NULL);
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  int width, height;
-
-  /* Let pending layout, transitions and drawing happen first; the paintable is empty
-   * until the widget has been drawn since its last change. */
-  gtk_widget_queue_draw (widget);
-  settle (800);
-  WAIT_UNTIL (gtk_widget_get_width (widget) > 0, 10, "the window to get its size");
-  width = gtk_widget_get_width (widget);
-  height = gtk_widget_get_height (widget);
-  for (guint tries = 0; node == NULL && tries < 100; tries++)
-    {
-      GtkSnapshot *snapshot = gtk_snapshot_new ();
-
-      gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
-      node = gtk_snapshot_free_to_node (snapshot);
-      if (node == NULL)
-        {
-          gtk_widget_queue_draw (widget);
-          settle (50);
-        }
-    }
-  if (node == NULL)
-    g_error ("Nothing drawn for %s (%s, %dx%d, mapped %d)", name, G_OBJECT_TYPE_NAME (widget),
-             width, height, gtk_widget_get_mapped (widget));
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-
-  g_mkdir_with_parents (dir, 0755);
-  path = g_build_filename (dir, file, NULL);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-}
+/* Short names for the shared helpers (vd-test-ui.h). */
+#define WAIT_UNTIL           VD_TEST_UI_WAIT_UNTIL
+#define settle               vd_test_ui_settle
+#define find_widget          vd_test_ui_find
+#define match_type           vd_test_ui_match_type
+#define match_row_title      vd_test_ui_match_row_title
+#define match_class          vd_test_ui_match_class
+#define match_button_class   vd_test_ui_match_button_class
+#define click                vd_test_ui_click
+#define screenshot           vd_test_ui_screenshot
 
 /* ---- the server, seen through its API ---- */
 
@@ -224,7 +78,7 @@ call_api (SoupSession *session,
   answer = soup_session_send_and_read (session, msg, NULL, &error);
   if (error != NULL)
     {
-      describe_engine ();
+      vd_test_ui_describe ();
       g_error ("%s %s: %s", method, url, error->message);
     }
   g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
@@ -303,7 +157,7 @@ restart_syncd_on_same_port (VdTestSyncd *syncd)
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", vd_test_syncd_get_port (syncd));
-  g_autofree char *out_path = g_build_filename (tmp_home, "syncd-restart.out", NULL);
+  g_autofree char *out_path = g_build_filename (vd_test_ui_get_home (), "syncd-restart.out", NULL);
   g_autoptr(GError) error = NULL;
   GSubprocess *process;
   gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
@@ -329,54 +183,6 @@ restart_syncd_on_same_port (VdTestSyncd *syncd)
         g_error ("vetdesk-syncd did not come back on %s: %s", listen, text ? text : "");
       g_usleep (20000);
     }
-}
-
-/* ---- the keyring the sign-in is kept in ---- */
-
-static gboolean
-bus_has_name (GDBusConnection *bus,
-              const char      *name)
-{
-  g_autoptr(GVariant) owner = NULL;
-  gboolean has_owner = FALSE;
-
-  owner = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "NameHasOwner",
-                                       g_variant_new ("(s)", name),
-                                       G_VARIANT_TYPE ("(b)"), 0, 5000, NULL, NULL);
-  if (owner != NULL)
-    g_variant_get (owner, "(b)", &has_owner);
-  return has_owner;
-}
-
-static GSubprocess *
-start_keyring (void)
-{
-  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
-  g_autoptr(GError) error = NULL;
-  GSubprocess *keyring;
-  g_autofree char *path = g_find_program_in_path ("gnome-keyring-daemon");
-  gint64 end;
-
-  if (bus == NULL || path == NULL || bus_has_name (bus, "org.freedesktop.secrets"))
-    return NULL;
-
-  /* An unlocked login keyring with an empty password, in the test's own data dir, so
-   * storing the token never waits for a prompt. */
-  keyring = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE,
-                              &error, path, "--foreground", "--unlock", "--components=secrets", NULL);
-  if (keyring == NULL)
-    {
-      g_test_message ("No keyring: %s", error->message);
-      return NULL;
-    }
-  g_output_stream_write_all (g_subprocess_get_stdin_pipe (keyring), "vd-test", 7, NULL, NULL, NULL);
-  g_output_stream_close (g_subprocess_get_stdin_pipe (keyring), NULL, NULL);
-
-  end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (!bus_has_name (bus, "org.freedesktop.secrets") && g_get_monotonic_time () < end)
-    g_usleep (50000);
-  return keyring;
 }
 
 /* ---- the test ---- */
@@ -489,12 +295,10 @@ open_editor (VdWindow   *window,
 static void
 test_desk (void)
 {
-  g_autoptr(VdTestSyncd) syncd = NULL;
+  g_autoptr(VdTestDesk) desk = vd_test_desk_new ();
+  VdTestSyncd *syncd = desk->syncd;
   g_autoptr(GError) error = NULL;
-  g_autoptr(VdApplication) app = NULL;
-  g_autoptr(GSubprocess) keyring = NULL;
   g_autoptr(GSubprocess) restarted = NULL;
-  g_autofree char *output = NULL;
   g_autofree char *client_id = NULL;
   g_autofree char *pet_id = NULL;
   g_autofree char *first_id = NULL;
@@ -514,24 +318,8 @@ test_desk (void)
   gint64 starts_at;
   Saved saved = { NULL };
 
-  keyring = start_keyring ();
-
-  syncd = vd_test_syncd_new (VETDESK_SYNCD, NULL);
-  output = vd_test_syncd_run (syncd, NULL, &error, "load-demo", NULL);
-  g_assert_no_error (error);
-  g_assert_true (vd_test_syncd_start (syncd, &error));
-  g_assert_no_error (error);
-  watched_syncd = syncd;
-
-  app = vd_application_new ();
-  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
-  g_assert_no_error (error);
-
   /* First run: the sign-in page, with the --server address preselected. */
-  window = vd_window_new (app, vd_test_syncd_get_url (syncd));
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
-  gtk_window_present (GTK_WINDOW (window));
+  window = desk->window;
   g_assert_cmpstr (vd_window_get_page (window), ==, "sign-in");
   page = vd_window_get_sign_in_page (window);
 
@@ -576,7 +364,7 @@ test_desk (void)
   engine = vd_window_get_engine (window);
   g_assert_nonnull (store);
   g_assert_nonnull (engine);
-  watched_engine = engine;
+  vd_test_ui_watch (syncd, engine);
   g_assert_cmpint (vd_store_get_cursor (store), >, 0);
   screenshot (GTK_WIDGET (window), "today");
 
@@ -660,13 +448,7 @@ test_desk (void)
   g_subprocess_wait (restarted, NULL, &error);
   g_assert_no_error (error);
 
-  watched_engine = NULL;
-  watched_syncd = NULL;
-  gtk_window_destroy (GTK_WINDOW (window));
-  settle (100);
   g_free (saved.last_saved);
-  if (keyring != NULL)
-    g_subprocess_force_exit (keyring);
 }
 
 static void
@@ -687,49 +469,14 @@ int
 main (int   argc,
       char *argv[])
 {
-  int status;
-
-  /* A throwaway home: the account, the replica and the keyring live there. */
-  tmp_home = g_dir_make_tmp ("vd-test-ui-XXXXXX", NULL);
-  g_assert_nonnull (tmp_home);
-  for (guint i = 0; i < 4; i++)
-    {
-      static const char * const vars[] = { "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME" };
-      g_autofree char *dir = g_build_filename (tmp_home, vars[i], NULL);
-
-      g_mkdir_with_parents (dir, 0700);
-      g_setenv (vars[i], dir, TRUE);
-    }
-  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  g_setenv ("LANGUAGE", "C", TRUE);
-  g_setenv ("GTK_A11Y", "none", TRUE);
-
-  g_test_init (&argc, &argv, NULL);
-  /* GTK under Xvfb warns about things a test cannot change (no portal, no settings
-   * daemon); criticals still fail the test. */
-  g_log_set_always_fatal (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL);
-
-  if (!gtk_init_check ())
+  if (!vd_test_ui_init (&argc, &argv))
     {
       /* Reported as skipped, never as passed: CI runs this under xvfb-run. */
       g_print ("1..0 # SKIP No display: run under xvfb-run\n");
-      return 0;
+      return vd_test_ui_finish (0);
     }
-  adw_init ();
 
   g_test_add_func ("/ui/last-sync-sentence", test_last_sync_sentence);
   g_test_add_func ("/ui/desk", test_desk);
-  status = g_test_run ();
-
-  /* VD_KEEP_HOME=1 keeps the account and replica for a look with the real app. */
-  if (g_getenv ("VD_KEEP_HOME") != NULL)
-    g_printerr ("kept %s\n", tmp_home);
-  else
-    {
-      const char *rm[] = { "rm", "-rf", tmp_home, NULL };
-
-      g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
-    }
-  g_free (tmp_home);
-  return status;
+  return vd_test_ui_finish (g_test_run ());
 }
