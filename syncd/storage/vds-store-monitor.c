@@ -19,8 +19,7 @@
 #define ONLINE_WINDOW_S  (5 * 60)
 /* A device behind the clinic for longer than this makes the clinic "lagging". */
 #define LAG_LIMIT_S      (5 * 60)
-#define ERRORS_WINDOW_MIN 60
-#define DAY_MINUTES      (24 * 60)
+#define ERRORS_WINDOW_S  3600
 /* How far back opening time is counted; far more than any offline threshold needs. */
 #define MAX_DAYS_BACK    62
 
@@ -175,7 +174,7 @@ typedef struct
   const char *list;        /* the companies' id list parameter, NULL = every clinic */
   gint64      now;
   GPtrArray  *out;         /* of VdsTenantStats */
-  GHashTable *by_id;       /* id → VdsTenantStats (borrowed) */
+  GHashTable *by_id;       /* id → its index in out, plus one */
   GArray     *created;     /* gint64 per out index */
   GArray     *lagging;     /* gint64 per out index */
 } Listing;
@@ -211,6 +210,23 @@ scope_filter (VdsStore   *self,
                           in_list);
 }
 
+/* The stats of the clinic whose id is in column 0 of row, or NULL; out_index its index. */
+static VdsTenantStats *
+stats_of (Listing   *l,
+          VdsResult *result,
+          guint      row,
+          guint     *out_index)
+{
+  guint index = GPOINTER_TO_UINT (g_hash_table_lookup (l->by_id,
+                                                       vds_result_get_text (result, row, 0)));
+
+  if (index == 0)
+    return NULL;
+  if (out_index != NULL)
+    *out_index = index - 1;
+  return l->out->pdata[index - 1];
+}
+
 static gint64
 int_or_zero (VdsResult *result,
              guint      row,
@@ -233,8 +249,8 @@ listing_txn (VdsStore *self,
   g_autofree char *sql = NULL;
   g_autofree char *where = NULL;
   g_autofree char *in_list = NULL;
-  gint64 now_min = l->now / 60;
-  VdsParam params[4];
+  gint64 now_hour = l->now / 3600;
+  VdsParam params[5];
   guint n_params;
 
   listing_reset (l);
@@ -264,7 +280,7 @@ listing_txn (VdsStore *self,
       s->seq = int_or_zero (tenants, r, 6);
       s->health = "ok";
       g_ptr_array_add (l->out, s);
-      g_hash_table_insert (l->by_id, s->id, s);
+      g_hash_table_insert (l->by_id, s->id, GUINT_TO_POINTER (l->out->len));
       g_array_append_val (l->created, created);
       g_array_append_val (l->lagging, zero);
     }
@@ -289,7 +305,7 @@ listing_txn (VdsStore *self,
     return FALSE;
   for (guint r = 0; r < vds_result_n_rows (counts); r++)
     {
-      VdsTenantStats *s = g_hash_table_lookup (l->by_id, vds_result_get_text (counts, r, 0));
+      VdsTenantStats *s = stats_of (l, counts, r, NULL);
       gint64 n = vds_result_get_int (counts, r, 2);
 
       if (s == NULL)
@@ -308,60 +324,59 @@ listing_txn (VdsStore *self,
   /* Devices: how many, the last sync, online now, behind for too long while active. */
   g_clear_pointer (&sql, g_free);
   g_clear_pointer (&where, g_free);
-  where = scope_filter (self, l, "WHERE", "d.tenant_id", 4);
+  where = scope_filter (self, l, "WHERE", "d.tenant_id", 5);
   sql = g_strdup_printf (
     "SELECT d.tenant_id, count(*), max(d.last_push_at), max(d.last_pull_at), "
     "sum(CASE WHEN d.last_seen >= CAST ($1 AS BIGINT) AND NOT d.revoked THEN 1 ELSE 0 END), "
     "sum(CASE WHEN d.lag_since IS NOT NULL AND d.lag_since < CAST ($2 AS BIGINT) "
-    "AND d.last_seen >= CAST ($3 AS BIGINT) AND NOT d.revoked THEN 1 ELSE 0 END) "
+    "AND d.last_seen >= CAST ($3 AS BIGINT) AND NOT d.revoked THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN d.last_error_at >= CAST ($4 AS BIGINT) THEN 1 ELSE 0 END) "
     "FROM devices d %s GROUP BY d.tenant_id", where);
   params[0] = VDS_INT (l->now - ONLINE_WINDOW_S);
   params[1] = VDS_INT (l->now - LAG_LIMIT_S);
   params[2] = VDS_INT (l->now - self->offline_after);
-  params[3] = VDS_TEXT (l->list);
-  n_params = l->list != NULL ? 4 : 3;
+  params[3] = VDS_INT (l->now - ERRORS_WINDOW_S);
+  params[4] = VDS_TEXT (l->list);
+  n_params = l->list != NULL ? 5 : 4;
   devices = vds_db_query (db, sql, params, n_params, error);
   if (devices == NULL)
     return FALSE;
   for (guint r = 0; r < vds_result_n_rows (devices); r++)
     {
-      VdsTenantStats *s = g_hash_table_lookup (l->by_id, vds_result_get_text (devices, r, 0));
-      guint index;
+      guint index = 0;
+      VdsTenantStats *s = stats_of (l, devices, r, &index);
 
-      if (s == NULL || !g_ptr_array_find (l->out, s, &index))
+      if (s == NULL)
         continue;
       s->devices = vds_result_get_int (devices, r, 1);
       s->last_sync_at = MAX (int_or_zero (devices, r, 2), int_or_zero (devices, r, 3));
       s->devices_online = int_or_zero (devices, r, 4);
       g_array_index (l->lagging, gint64, index) = int_or_zero (devices, r, 5);
+      s->errors_1h = int_or_zero (devices, r, 6);
     }
 
-  /* Activity of the last 24 hours in hourly buckets counted back from now. */
+  /* Activity: the current UTC hour and the 23 before it, from the hourly rollup (at most
+   * 24 rows per clinic). */
   g_clear_pointer (&sql, g_free);
   g_clear_pointer (&where, g_free);
   where = scope_filter (self, l, "AND", "a.tenant_id", 2);
-  sql = g_strdup_printf (
-    "SELECT a.tenant_id, (CAST ($1 AS BIGINT) - a.minute) / 60, sum(a.pushes + a.pulls), "
-    "sum(a.rejected), sum(a.rejected + a.errors) FROM activity a "
-    "WHERE a.minute > CAST ($1 AS BIGINT) - %d AND a.minute <= CAST ($1 AS BIGINT) %s "
-    "GROUP BY a.tenant_id, (CAST ($1 AS BIGINT) - a.minute) / 60",
-    DAY_MINUTES, where);
-  params[0] = VDS_INT (now_min);
+  sql = g_strdup_printf ("SELECT a.tenant_id, a.hour, a.requests, a.rejected "
+                         "FROM activity_hourly a WHERE a.hour > CAST ($1 AS BIGINT) - 24 "
+                         "AND a.hour <= CAST ($1 AS BIGINT) %s", where);
+  params[0] = VDS_INT (now_hour);
   params[1] = VDS_TEXT (l->list);
   activity = vds_db_query (db, sql, params, l->list != NULL ? 2 : 1, error);
   if (activity == NULL)
     return FALSE;
   for (guint r = 0; r < vds_result_n_rows (activity); r++)
     {
-      VdsTenantStats *s = g_hash_table_lookup (l->by_id, vds_result_get_text (activity, r, 0));
-      gint64 hours_ago = vds_result_get_int (activity, r, 1);
+      VdsTenantStats *s = stats_of (l, activity, r, NULL);
+      gint64 hours_ago = now_hour - vds_result_get_int (activity, r, 1);
 
       if (s == NULL || hours_ago < 0 || hours_ago > 23)
         continue;
-      s->activity[23 - hours_ago] += int_or_zero (activity, r, 2);
-      s->rejected_24h += int_or_zero (activity, r, 3);
-      if (hours_ago * 60 < ERRORS_WINDOW_MIN)
-        s->errors_1h += int_or_zero (activity, r, 4);
+      s->activity[23 - hours_ago] += vds_result_get_int (activity, r, 2);
+      s->rejected_24h += vds_result_get_int (activity, r, 3);
     }
   return TRUE;
 }
@@ -608,6 +623,22 @@ add_activity_txn (VdsStore *self,
                         "errors = activity.errors + excluded.errors",
                         params, 7, error))
         return FALSE;
+
+      params[1] = VDS_INT (e->minute / 60);
+      params[2] = VDS_INT (e->pushes + e->pulls);
+      params[3] = VDS_INT (e->changes);
+      params[4] = VDS_INT (e->rejected);
+      params[5] = VDS_INT (e->errors);
+      if (!vds_db_exec (db,
+                        "INSERT INTO activity_hourly (tenant_id, hour, requests, changes, "
+                        "rejected, errors) VALUES ($1, $2, $3, $4, $5, $6) "
+                        "ON CONFLICT (tenant_id, hour) DO UPDATE SET "
+                        "requests = activity_hourly.requests + excluded.requests, "
+                        "changes = activity_hourly.changes + excluded.changes, "
+                        "rejected = activity_hourly.rejected + excluded.rejected, "
+                        "errors = activity_hourly.errors + excluded.errors",
+                        params, 6, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -679,6 +710,13 @@ vds_store_prune_activity (VdsStore  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   result = query (self, VDS_TXN_NONE, "DELETE FROM activity WHERE minute < $1", params, 1,
+                  error);
+  if (result == NULL)
+    return FALSE;
+  g_clear_pointer (&result, vds_result_free);
+  /* An hour is kept while any of its minutes is. */
+  params[0] = VDS_INT (before_minute / 60);
+  result = query (self, VDS_TXN_NONE, "DELETE FROM activity_hourly WHERE hour < $1", params, 1,
                   error);
   return result != NULL;
 }

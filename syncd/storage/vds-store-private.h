@@ -12,6 +12,8 @@
 G_BEGIN_DECLS
 
 /* The SQL of one synced table, generated from the registry at open. */
+typedef struct _VdsPullCache VdsPullCache;
+
 typedef struct
 {
   const VdTable *table;
@@ -21,9 +23,14 @@ typedef struct
   /* tenant_id, id, columns…, _seq, _clocks → INSERT … ON CONFLICT (tenant_id, id) DO
    * UPDATE, valid in both dialects. */
   char          *upsert;
+  /* The same for 2^b rows at once (b < VDS_UPSERT_BUCKETS): a push writes a table's
+   * changed rows in a few statements, each prepared once per connection. */
+  char          *upsert_rows[8];
   /* Rows of a tenant above a seq, in seq order, at most $3. */
   char          *since;
 } VdsTableSql;
+
+#define VDS_UPSERT_BUCKETS 8   /* 1 … 128 rows per statement */
 
 struct _VdsStore
 {
@@ -46,6 +53,9 @@ struct _VdsStore
 
   VdsTableSql  *tables;
   guint         n_tables;
+
+  /* Encoded pull answers, valid while their clinic's seq has not moved. */
+  VdsPullCache *pull_cache;
 
   /* Monitoring: seconds of opening time without a sync that make a clinic offline. */
   gint64        offline_after;
@@ -98,6 +108,10 @@ char        *vds_store_id_list       (VdsStore    *self,
 
 const VdsTableSql *vds_store_table_sql (VdsStore      *self,
                                         const VdTable *table);
+
+/* The pull answer cache (vds-store-sync.c), bounded to max_bytes of answers. */
+VdsPullCache *vds_pull_cache_new     (gsize        max_bytes);
+void          vds_pull_cache_free    (VdsPullCache *cache);
 
 /* Applies the forward-only migrations on db; out_version: the version after them. */
 gboolean     vds_migrations_apply    (VdsDb       *db,

@@ -181,17 +181,16 @@ clock_is_zero (const VdCellClock *clock)
   return clock->clock.hlc == 0 && memcmp (clock->clock.site, zero, 16) == 0;
 }
 
-static gboolean
-write_row (VdsStore    *self,
-           VdsDb       *db,
-           const char  *tenant_id,
-           Row         *row,
-           GError     **error)
+/* Fills a row's n_columns + 4 upsert parameters; returns the packed clocks, which the
+ * parameters point into. */
+static guint8 *
+row_params (const char *tenant_id,
+            Row        *row,
+            VdsParam   *params)
 {
-  const VdsTableSql *ts = vds_store_table_sql (self, row->table);
   const VdTable *table = row->table;
-  g_autofree VdsParam *params = g_new0 (VdsParam, table->n_columns + 4);
-  g_autofree guint8 *packed = NULL;
+  guint deleted = vd_table_deleted_column (table)->index;
+  guint8 *packed;
   gsize packed_len = 0;
   guint p = 0;
 
@@ -211,18 +210,61 @@ write_row (VdsStore    *self,
       params[p] = value_param (&row->values[c]);
       /* "deleted" is NOT NULL; a row whose deleted cell was never written (an edit that
        * came before its create) is not deleted. */
-      if (c == vd_table_deleted_column (table)->index && params[p].kind == VDS_PARAM_NULL)
+      if (c == deleted && params[p].kind == VDS_PARAM_NULL)
         params[p] = VDS_BOOL (FALSE);
       p++;
     }
   params[p++] = VDS_INT (row->seq);
   params[p++] = VDS_BLOB (packed, packed_len);
+  return packed;
+}
 
-  if (!vds_db_exec (db, ts->upsert, params, p, error))
-    return FALSE;
-  row->dirty = FALSE;
-  row->changed = TRUE;
-  row->exists = TRUE;
+/* Writes rows (all of one table) in 128-row statements, then one per binary digit of
+ * the rest: one round trip per row is what bulk pushes paid for. */
+static gboolean
+write_rows (VdsStore    *self,
+            VdsDb       *db,
+            const char  *tenant_id,
+            GPtrArray   *rows,
+            GError     **error)
+{
+  const VdsTableSql *ts;
+  guint per_row;
+  g_autofree VdsParam *params = NULL;
+  g_autoptr(GPtrArray) packed = NULL;
+  guint done = 0;
+
+  if (rows->len == 0)
+    return TRUE;
+  ts = vds_store_table_sql (self, ((Row *) rows->pdata[0])->table);
+  per_row = ts->table->n_columns + 4;
+  params = g_new0 (VdsParam, (gsize) per_row << (VDS_UPSERT_BUCKETS - 1));
+  packed = g_ptr_array_new_with_free_func (g_free);
+
+  while (done < rows->len)
+    {
+      guint bucket = VDS_UPSERT_BUCKETS - 1;
+      guint n;
+
+      while ((1u << bucket) > rows->len - done)
+        bucket--;
+      n = 1u << bucket;
+      g_ptr_array_set_size (packed, 0);
+      for (guint r = 0; r < n; r++)
+        g_ptr_array_add (packed, row_params (tenant_id, rows->pdata[done + r],
+                                             &params[r * per_row]));
+      if (!vds_db_exec (db, ts->upsert_rows[bucket], params, n * per_row, error))
+        return FALSE;
+      for (guint r = 0; r < n; r++)
+        {
+          Row *row = rows->pdata[done + r];
+
+          row->dirty = FALSE;
+          row->changed = TRUE;
+          row->exists = TRUE;
+        }
+      done += n;
+    }
   return TRUE;
 }
 
@@ -478,9 +520,47 @@ missing_required (const VdChange *change)
   return NULL;
 }
 
+/* An appointment lasts at most this long, so the overlap search looks back no further
+ * than this from an appointment's start (see find_overlaps). */
+#define MAX_APPOINTMENT_SECONDS (24 * 3600)
+
+/* Why an appointment row's times are not acceptable, or NULL. Checked on the row as the
+ * whole push leaves it: starts_at and ends_at may come in different changes. A row
+ * lacking either is not checked. */
+static char *
+bad_appointment_times (const VdTable *table,
+                       const VdValue *values)
+{
+  const VdValue *starts = &values[vd_table_lookup_column (table, "starts_at")->index];
+  const VdValue *ends = &values[vd_table_lookup_column (table, "ends_at")->index];
+  gint64 s, e;
+
+  if (starts->kind != VD_VALUE_TEXT || ends->kind != VD_VALUE_TEXT ||
+      !vd_time_parse_utc (starts->s, &s, NULL) || !vd_time_parse_utc (ends->s, &e, NULL))
+    return NULL;
+  if (e > s && e - s <= MAX_APPOINTMENT_SECONDS)
+    return NULL;
+  return g_strdup_printf (_("An appointment must end after it starts and last at most 24 "
+                            "hours, but this change would make it run from %s to %s."),
+                          starts->s, ends->s);
+}
+
+static gboolean
+touches_times (const VdChange *change)
+{
+  return g_strcmp0 (change->table->name, "appointments") == 0 &&
+         (vd_change_get_cell (change, "starts_at") != NULL ||
+          vd_change_get_cell (change, "ends_at") != NULL);
+}
+
+/* Applies the batch's changes to the cached rows. bad_times: change position → why its
+ * appointment times were refused on an earlier pass (see refuse_bad_times). applied:
+ * per change position, whether it was accepted. */
 static void
-apply_changes (VdsStore *self,
-               Push     *push)
+apply_changes (VdsStore   *self,
+               Push       *push,
+               GHashTable *bad_times,
+               gboolean   *applied)
 {
   VdPushRequest *req = push->req;
 
@@ -489,8 +569,17 @@ apply_changes (VdsStore *self,
       VdChange *change = g_ptr_array_index (req->changes, i);
       guint index = g_array_index (req->indices, guint, i);
       g_autoptr(GError) skew = NULL;
+      const char *bad;
       const VdTable *owner;
       Row *row;
+
+      applied[i] = FALSE;
+      bad = g_hash_table_lookup (bad_times, GUINT_TO_POINTER (i));
+      if (bad != NULL)
+        {
+          reject (push, index, "invalid_change", bad);
+          continue;
+        }
 
       if (!vd_hlc_check_drift (change->hlc, push->now_ms, VD_PROTOCOL_MAX_SKEW_MS, &skew))
         {
@@ -530,6 +619,7 @@ apply_changes (VdsStore *self,
 
       vds_store_clock_observe (self, change->hlc);
       push->accepted++;
+      applied[i] = TRUE;
 
       /* Each change that wins anything takes the next seq, in the batch's order. */
       if (vd_row_merge (change, row->values, row->clocks, NULL, push->seq + 1) > 0)
@@ -540,6 +630,35 @@ apply_changes (VdsStore *self,
     }
 }
 
+/* After a pass of apply_changes: the accepted changes that set the times of an
+ * appointment the push leaves with impossible times go into bad_times. TRUE when any
+ * did: the pass is then redone without them, from the stored rows. */
+static gboolean
+refuse_bad_times (Push       *push,
+                  GHashTable *bad_times,
+                  gboolean   *applied)
+{
+  VdPushRequest *req = push->req;
+  gboolean refused = FALSE;
+
+  for (guint i = 0; i < req->changes->len; i++)
+    {
+      VdChange *change = g_ptr_array_index (req->changes, i);
+      const Row *row;
+      char *bad;
+
+      if (!applied[i] || !touches_times (change))
+        continue;
+      row = push_lookup (push, change->table, change->id);
+      bad = row != NULL ? bad_appointment_times (row->table, row->values) : NULL;
+      if (bad == NULL)
+        continue;
+      g_hash_table_insert (bad_times, GUINT_TO_POINTER (i), bad);
+      refused = TRUE;
+    }
+  return refused;
+}
+
 static gboolean
 write_dirty_rows (VdsStore   *self,
                   VdsDb      *db,
@@ -548,19 +667,18 @@ write_dirty_rows (VdsStore   *self,
                   GPtrArray  *written,
                   GError    **error)
 {
+  g_autoptr(GPtrArray) dirty = g_ptr_array_new ();
   GHashTableIter iter;
   Row *row;
 
   g_hash_table_iter_init (&iter, push->rows[table_index]);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &row))
-    {
-      if (!row->dirty)
-        continue;
-      if (!write_row (self, db, push->tenant_id, row, error))
-        return FALSE;
-      if (written != NULL)
-        g_ptr_array_add (written, row);
-    }
+    if (row->dirty)
+      g_ptr_array_add (dirty, row);
+  if (!write_rows (self, db, push->tenant_id, dirty, error))
+    return FALSE;
+  if (written != NULL)
+    g_ptr_array_extend (written, dirty, NULL, NULL);
   return TRUE;
 }
 
@@ -719,41 +837,109 @@ appointment_active (const Row *row)
          starts != NULL && ends != NULL && strcmp (starts, ends) < 0;
 }
 
-/* The other active appointments of the same staff member whose [starts_at, ends_at)
- * overlaps this one's. */
+/* For every active appointment of rows, the other active appointments of the same staff
+ * member whose [starts_at, ends_at) overlaps its own, in one query: out maps a row's id to
+ * a GPtrArray of the other ids. No appointment lasts more than MAX_APPOINTMENT_SECONDS,
+ * so "starts after my start minus that" bounds the index scan from below; without it the
+ * search walked the staff member's whole history once per changed appointment. */
 static gboolean
-find_overlaps (VdsStore   *self,
-               VdsDb      *db,
-               Push       *push,
-               const Row  *row,
-               GPtrArray  *out_ids,
-               GError    **error)
+find_overlaps (VdsStore    *self,
+               VdsDb       *db,
+               Push        *push,
+               GPtrArray   *rows,
+               GHashTable  *out,
+               GError     **error)
 {
+  gboolean pg = vds_store_is_postgres (self);
+  /* PostgreSQL: five array literals (ids, staff, low, start, end); SQLite: one JSON array
+   * of [id, staff, low, start, end]. */
+  GString *lists[5];
   g_autoptr(VdsResult) result = NULL;
-  VdsParam params[5];
+  VdsParam params[6];
+  guint n = 0;
+
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    lists[l] = g_string_new (pg ? "{" : "[");
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const Row *row = g_ptr_array_index (rows, i);
+      char low[21], start[21], end[21];
+      const char *fields[5];
+      gint64 s, e;
+
+      if (!appointment_active (row) ||
+          !vd_time_parse_utc (row_text (row, "starts_at"), &s, NULL) ||
+          !vd_time_parse_utc (row_text (row, "ends_at"), &e, NULL) ||
+          !vd_uuid_is_valid (row_text (row, "staff_id")))
+        continue;
+      vd_time_format_utc (s - MAX_APPOINTMENT_SECONDS, low);
+      vd_time_format_utc (s, start);
+      vd_time_format_utc (e, end);
+      fields[0] = row->id;
+      fields[1] = row_text (row, "staff_id");
+      fields[2] = low;
+      fields[3] = start;
+      fields[4] = end;
+      /* Canonical uuids and instants only: nothing in them needs quoting. */
+      if (pg)
+        for (guint l = 0; l < 5; l++)
+          g_string_append_printf (lists[l], "%s%s", n > 0 ? "," : "", fields[l]);
+      else
+        g_string_append_printf (lists[0], "%s[\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]",
+                                n > 0 ? "," : "", fields[0], fields[1], fields[2], fields[3],
+                                fields[4]);
+      n++;
+    }
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    g_string_append_c (lists[l], pg ? '}' : ']');
 
   params[0] = VDS_TEXT (push->tenant_id);
-  params[1] = VDS_TEXT (row_text (row, "staff_id"));
-  params[2] = VDS_TEXT (row->id);
-  params[3] = VDS_TEXT (row_text (row, "ends_at"));
-  params[4] = VDS_TEXT (row_text (row, "starts_at"));
-  result = vds_db_query (db,
-                         vds_store_is_postgres (self)
-                         ? "SELECT id::text FROM appointments WHERE tenant_id = $1 AND staff_id = $2 "
-                           "AND id <> $3 AND NOT deleted "
-                           "AND COALESCE (status, '') NOT IN ('cancelled', 'no_show') "
-                           "AND NOT COALESCE (allow_overlap, false) AND starts_at < ends_at "
-                           "AND starts_at < $4 AND ends_at > $5"
-                         : "SELECT id FROM appointments WHERE tenant_id = $1 AND staff_id = $2 "
-                           "AND id <> $3 AND NOT deleted "
-                           "AND COALESCE (status, '') NOT IN ('cancelled', 'no_show') "
-                           "AND NOT COALESCE (allow_overlap, false) AND starts_at < ends_at "
-                           "AND starts_at < $4 AND ends_at > $5",
-                         params, 5, error);
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    params[l + 1] = VDS_TEXT (lists[l]->str);
+  if (n > 0)
+    result = vds_db_query (db,
+                           pg
+                           ? "SELECT x.xid::text, a.id::text FROM unnest ($2::uuid[], $3::uuid[], "
+                             "$4::timestamptz[], $5::timestamptz[], $6::timestamptz[]) "
+                             "AS x (xid, staff, low, s, e) "
+                             "JOIN appointments a ON a.tenant_id = $1 AND a.staff_id = x.staff "
+                             "AND a.starts_at > x.low AND a.starts_at < x.e AND a.ends_at > x.s "
+                             "AND a.id <> x.xid AND NOT a.deleted "
+                             "AND COALESCE (a.status, '') NOT IN ('cancelled', 'no_show') "
+                             "AND NOT COALESCE (a.allow_overlap, false) AND a.starts_at < a.ends_at"
+                           : "SELECT x.xid, a.id FROM "
+                             "(SELECT json_extract (value, '$[0]') AS xid, "
+                             "json_extract (value, '$[1]') AS staff, "
+                             "json_extract (value, '$[2]') AS low, "
+                             "json_extract (value, '$[3]') AS s, "
+                             "json_extract (value, '$[4]') AS e FROM json_each ($2)) AS x "
+                             /* CROSS: the list outside, else SQLite walks the clinic */
+                             "CROSS JOIN appointments a WHERE a.tenant_id = $1 "
+                             "AND a.staff_id = x.staff "
+                             "AND a.starts_at > x.low AND a.starts_at < x.e AND a.ends_at > x.s "
+                             "AND a.id <> x.xid AND NOT a.deleted "
+                             "AND COALESCE (a.status, '') NOT IN ('cancelled', 'no_show') "
+                             "AND NOT COALESCE (a.allow_overlap, false) AND a.starts_at < a.ends_at",
+                           params, pg ? 6 : 2, error);
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    g_string_free (lists[l], TRUE);
+  if (n == 0)
+    return TRUE;
   if (result == NULL)
     return FALSE;
   for (guint r = 0; r < vds_result_n_rows (result); r++)
-    g_ptr_array_add (out_ids, g_strdup (vds_result_get_text (result, r, 0)));
+    {
+      const char *id = vds_result_get_text (result, r, 0);
+      GPtrArray *others = g_hash_table_lookup (out, id);
+
+      if (others == NULL)
+        {
+          others = g_ptr_array_new_with_free_func (g_free);
+          g_hash_table_insert (out, g_strdup (id), others);
+        }
+      g_ptr_array_add (others, g_strdup (vds_result_get_text (result, r, 1)));
+    }
   return TRUE;
 }
 
@@ -770,6 +956,8 @@ detect_double_bookings (VdsStore    *self,
   g_autoptr(GPtrArray) ids = g_ptr_array_new ();
   g_autoptr(GPtrArray) involved = g_ptr_array_new ();
   g_autoptr(GHashTable) changed_ids = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) overlaps =
+    g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
 
   if (appointments->len == 0)
     return TRUE;
@@ -787,17 +975,16 @@ detect_double_bookings (VdsStore    *self,
       !load_rows (self, db, push, conflicts, "other_row_id", ids, involved, error))
     return FALSE;
 
+  if (!find_overlaps (self, db, push, appointments, overlaps, error))
+    return FALSE;
+
   for (guint i = 0; i < appointments->len; i++)
     {
       Row *row = g_ptr_array_index (appointments, i);
-      g_autoptr(GPtrArray) others = NULL;
+      GPtrArray *others = g_hash_table_lookup (overlaps, row->id);
 
-      if (!appointment_active (row))
+      if (others == NULL)
         continue;
-
-      others = g_ptr_array_new_with_free_func (g_free);
-      if (!find_overlaps (self, db, push, row, others, error))
-        return FALSE;
 
       for (guint o = 0; o < others->len; o++)
         {
@@ -875,6 +1062,8 @@ detect_dangling (VdsStore    *self,
 {
   guint n_tables;
   const VdTable *tables = vd_schema_tables (&n_tables);
+  const VdTable *conflicts = vd_schema_lookup_table ("conflicts");
+  const VdTable *appt_table = vd_schema_lookup_table ("appointments");
   g_autoptr(GHashTable) check = g_hash_table_new (NULL, NULL);
   g_autoptr(GPtrArray) check_rows = g_ptr_array_new ();
   GHashTableIter iter;
@@ -951,6 +1140,22 @@ detect_dangling (VdsStore    *self,
         return FALSE;
     }
 
+  /* The conflicts these rows already have (a dangling reference's conflict names the row
+   * as row_id), so that a reference that is fine costs nothing unless a conflict about it
+   * exists to be resolved. The changed appointments' ones are loaded already. */
+  {
+    g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+
+    for (guint i = 0; i < check_rows->len; i++)
+      {
+        row = g_ptr_array_index (check_rows, i);
+        if (!(row->changed && row->table == appt_table))
+          g_ptr_array_add (ids, row->id);
+      }
+    if (!load_rows (self, db, push, conflicts, "row_id", ids, NULL, error))
+      return FALSE;
+  }
+
   for (guint i = 0; i < check_rows->len; i++)
     {
       row = g_ptr_array_index (check_rows, i);
@@ -975,6 +1180,8 @@ detect_dangling (VdsStore    *self,
 
           conflict_id (push->tenant_id, "dangling_reference", row->table->name, row->id,
                        column->name, id);
+          if (!dangling && push_lookup (push, conflicts, id) == NULL)
+            continue;
           w = wanted_new (wanted, id, dangling);
           w->kind = "dangling_reference";
           w->table_name = row->table->name;
@@ -1105,6 +1312,8 @@ push_txn (VdsStore *self,
   VdPushRequest *req = push->req;
   g_autoptr(VdsResult) last = NULL;
   g_autoptr(GPtrArray) changed = g_ptr_array_new ();
+  g_autoptr(GHashTable) bad_times = NULL;
+  g_autofree gboolean *applied = NULL;
   gint64 base_seq = 0;
   VdsParam params[4];
 
@@ -1148,9 +1357,21 @@ push_txn (VdsStore *self,
   push->now_ms = vds_store_wall_ms (self);
   vd_time_format_utc (push->now_ms / 1000, push->now_text);
 
-  if (!load_batch_rows (self, db, push, error))
-    return FALSE;
-  apply_changes (self, push);
+  bad_times = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  applied = g_new0 (gboolean, req->changes->len);
+  for (;;)
+    {
+      if (!load_batch_rows (self, db, push, error))
+        return FALSE;
+      apply_changes (self, push, bad_times, applied);
+      if (!refuse_bad_times (push, bad_times, applied))
+        break;
+      /* Rare: start the merge over from the stored rows, without the refused changes. */
+      push_reset (push);
+      push_init (push);
+      push->seq = base_seq;
+      push->base_seq = base_seq;
+    }
 
   for (guint t = 0; t < push->n_tables; t++)
     if (!write_dirty_rows (self, db, push, t, changed, error))
@@ -1410,9 +1631,11 @@ typedef struct
   const char *tenant_id;
   gint64      after;
   guint       limit;
+  gboolean    read_seq;  /* also read the clinic's seq in the same snapshot */
   GPtrArray  *changes;   /* out */
   gint64      cursor;    /* out */
   gboolean    more;      /* out */
+  gint64      seq;       /* out, when read_seq */
 } Pull;
 
 static gboolean
@@ -1433,6 +1656,17 @@ pull_txn (VdsStore *self,
   pull->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) vd_change_free);
   pull->cursor = pull->after;
   pull->more = FALSE;
+
+  if (pull->read_seq)
+    {
+      g_autoptr(VdsResult) seq = NULL;
+      VdsParam params[1] = { VDS_TEXT (pull->tenant_id) };
+
+      seq = vds_db_query (db, "SELECT seq FROM vd_seq WHERE tenant_id = $1", params, 1, error);
+      if (seq == NULL)
+        return FALSE;
+      pull->seq = vds_result_n_rows (seq) > 0 ? vds_result_get_int (seq, 0, 0) : 0;
+    }
 
   /* Every row above the cursor yields at least one change, so limit + 1 rows per table
    * decide both where the page ends and whether more remains. */
@@ -1519,7 +1753,7 @@ vds_store_pull (VdsStore    *self,
                 gboolean    *out_more,
                 GError     **error)
 {
-  Pull pull = { tenant_id, MAX (cursor, 0), MAX (limit, 1), NULL, 0, FALSE };
+  Pull pull = { tenant_id, MAX (cursor, 0), MAX (limit, 1), FALSE, NULL, 0, FALSE, 0 };
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (out_changes != NULL, FALSE);
@@ -1540,6 +1774,212 @@ vds_store_pull (VdsStore    *self,
   if (out_more != NULL)
     *out_more = pull.more;
   return TRUE;
+}
+
+/* ---- The pull answer cache ---------------------------------------------------------- */
+
+/* A full pull of a clinic is the same bytes until its seq moves, and desks pull far more
+ * often than anyone pushes, so answers are kept encoded, keyed by (clinic, cursor, limit).
+ * Validity is checked against the seq in the database on every pull, never against what
+ * this process saw: another syncd on the same PostgreSQL may have pushed. An answer
+ * computed at seq S serves any pull that read a seq ≤ S just before (it is at least as
+ * fresh as one computed then). Only server_hlc differs between two such answers; it is
+ * the answer's last value and has a fixed width, so it is patched in a copy. */
+
+typedef struct
+{
+  char     *key;
+  gint64    seq;         /* the clinic's seq in the snapshot the answer was read in */
+  GBytes   *answer;      /* NULL while computing */
+  gint64    cursor;
+  gboolean  more;
+  gboolean  computing;   /* one caller computes; identical misses wait for it */
+  GList     link;        /* in lru while it holds an answer */
+} CacheEntry;
+
+struct _VdsPullCache
+{
+  GMutex      lock;
+  GCond       done;
+  GHashTable *entries;   /* key → CacheEntry */
+  GQueue      lru;       /* newest first */
+  gsize       bytes;
+  gsize       max_bytes;
+};
+
+/* ",\"server_hlc\":\"" + 16 hex digits + "\"}" ends every pull answer. */
+#define HLC_TAIL (VD_HLC_STRING_LEN + 2)
+
+static void
+cache_entry_free (gpointer data)
+{
+  CacheEntry *entry = data;
+
+  g_clear_pointer (&entry->answer, g_bytes_unref);
+  g_free (entry->key);
+  g_free (entry);
+}
+
+VdsPullCache *
+vds_pull_cache_new (gsize max_bytes)
+{
+  VdsPullCache *cache = g_new0 (VdsPullCache, 1);
+
+  g_mutex_init (&cache->lock);
+  g_cond_init (&cache->done);
+  cache->entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, cache_entry_free);
+  g_queue_init (&cache->lru);
+  cache->max_bytes = max_bytes;
+  return cache;
+}
+
+void
+vds_pull_cache_free (VdsPullCache *cache)
+{
+  if (cache == NULL)
+    return;
+  g_hash_table_unref (cache->entries);
+  g_mutex_clear (&cache->lock);
+  g_cond_clear (&cache->done);
+  g_free (cache);
+}
+
+/* What an entry holding an answer counts against the bound: many small answers (one per
+ * desk cursor) must not grow the process past it either. */
+static gsize
+cache_entry_cost (const CacheEntry *entry)
+{
+  return g_bytes_get_size (entry->answer) + sizeof (CacheEntry) + strlen (entry->key) + 64;
+}
+
+/* Drops an entry's answer; called with the lock held. */
+static void
+cache_forget (VdsPullCache *cache,
+              CacheEntry   *entry)
+{
+  if (entry->answer == NULL)
+    return;
+  g_queue_unlink (&cache->lru, &entry->link);
+  cache->bytes -= cache_entry_cost (entry);
+  g_clear_pointer (&entry->answer, g_bytes_unref);
+}
+
+/* A copy of the cached answer with the server's current hlc. */
+static GBytes *
+patch_hlc (VdsStore *self,
+           GBytes   *answer)
+{
+  gsize len = 0;
+  const char *data = g_bytes_get_data (answer, &len);
+  char *copy = g_malloc (len);
+  char hlc[VD_HLC_STRING_LEN + 1];
+
+  memcpy (copy, data, len);
+  vd_hlc_format (vds_store_clock_tick (self), hlc);
+  memcpy (copy + len - HLC_TAIL, hlc, VD_HLC_STRING_LEN);
+  return g_bytes_new_take (copy, len);
+}
+
+GBytes *
+vds_store_pull_answer (VdsStore    *self,
+                       const char  *tenant_id,
+                       gint64       cursor,
+                       guint        limit,
+                       gint64      *out_cursor,
+                       gboolean    *out_more,
+                       GError     **error)
+{
+  VdsPullCache *cache;
+  g_autofree char *key = NULL;
+  Pull pull = { tenant_id, MAX (cursor, 0), MAX (limit, 1), TRUE, NULL, 0, FALSE, 0 };
+  CacheEntry *entry;
+  GBytes *answer = NULL;
+  GBytes *patched;
+  char *data;
+  gsize len = 0;
+  gint64 seq = 0;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_tenant_id (tenant_id, error) ||
+      !vds_store_get_seq (self, tenant_id, &seq, error))
+    return NULL;
+
+  cache = self->pull_cache;
+  key = g_strdup_printf ("%s:%" G_GINT64_FORMAT ":%u", tenant_id, pull.after, pull.limit);
+  g_mutex_lock (&cache->lock);
+  for (;;)
+    {
+      entry = g_hash_table_lookup (cache->entries, key);
+      if (entry == NULL || !entry->computing)
+        break;
+      g_cond_wait (&cache->done, &cache->lock);
+    }
+  if (entry != NULL && entry->answer != NULL && entry->seq >= seq)
+    {
+      g_queue_unlink (&cache->lru, &entry->link);
+      g_queue_push_head_link (&cache->lru, &entry->link);
+      answer = g_bytes_ref (entry->answer);
+      if (out_cursor != NULL)
+        *out_cursor = entry->cursor;
+      if (out_more != NULL)
+        *out_more = entry->more;
+      g_mutex_unlock (&cache->lock);
+      patched = patch_hlc (self, answer);
+      g_bytes_unref (answer);
+      return patched;
+    }
+  if (entry == NULL)
+    {
+      entry = g_new0 (CacheEntry, 1);
+      entry->key = g_strdup (key);
+      entry->link.data = entry;
+      g_hash_table_insert (cache->entries, entry->key, entry);
+    }
+  cache_forget (cache, entry);
+  entry->computing = TRUE;
+  g_mutex_unlock (&cache->lock);
+
+  if (vds_store_run (self, VDS_TXN_SNAPSHOT, pull_txn, &pull, error))
+    {
+      data = vd_pull_answer_encode (pull.changes, pull.cursor, pull.more,
+                                    vds_store_clock_tick (self), &len);
+      answer = g_bytes_new_take (data, len);
+    }
+  g_clear_pointer (&pull.changes, g_ptr_array_unref);
+
+  g_mutex_lock (&cache->lock);
+  entry->computing = FALSE;
+  if (answer != NULL && len >= HLC_TAIL && len <= cache->max_bytes / 4)
+    {
+      entry->answer = g_bytes_ref (answer);
+      entry->seq = pull.seq;
+      entry->cursor = pull.cursor;
+      entry->more = pull.more;
+      g_queue_push_head_link (&cache->lru, &entry->link);
+      cache->bytes += cache_entry_cost (entry);
+      while (cache->bytes > cache->max_bytes)
+        {
+          CacheEntry *old = g_queue_peek_tail (&cache->lru);
+
+          cache_forget (cache, old);
+          g_hash_table_remove (cache->entries, old->key);
+        }
+    }
+  else
+    g_hash_table_remove (cache->entries, key);
+  g_cond_broadcast (&cache->done);
+  g_mutex_unlock (&cache->lock);
+
+  if (answer != NULL)
+    {
+      if (out_cursor != NULL)
+        *out_cursor = pull.cursor;
+      if (out_more != NULL)
+        *out_more = pull.more;
+    }
+  return answer;
 }
 
 /* ---- Devices ----------------------------------------------------------------------- */

@@ -410,19 +410,35 @@ select_list (const VdTable *table,
   return g_string_free (sql, FALSE);
 }
 
+/* INSERT … VALUES of n_rows rows … ON CONFLICT (tenant_id, id) DO UPDATE. The clocks are
+ * cast to the blob type: past the 64th parameter VdsDb does not type blobs itself. */
 static char *
-upsert_sql (const VdTable *table)
+upsert_sql (const VdTable *table,
+            VdsDbDialect   dialect,
+            guint          n_rows)
 {
   GString *sql = g_string_new (NULL);
+  guint per_row = table->n_columns + 4;
   guint param = 1;
 
   g_string_append_printf (sql, "INSERT INTO %s (tenant_id, id", table->name);
   for (guint c = 0; c < table->n_columns; c++)
     g_string_append_printf (sql, ", %s", table->columns[c].name);
-  g_string_append (sql, ", _seq, _clocks) VALUES (");
-  for (guint i = 0; i < table->n_columns + 4; i++)
-    g_string_append_printf (sql, "%s$%u", i > 0 ? ", " : "", param++);
-  g_string_append (sql, ") ON CONFLICT (tenant_id, id) DO UPDATE SET ");
+  g_string_append (sql, ", _seq, _clocks) VALUES ");
+  for (guint r = 0; r < n_rows; r++)
+    {
+      g_string_append (sql, r > 0 ? ", (" : "(");
+      for (guint i = 0; i < per_row; i++)
+        {
+          if (i == per_row - 1 && n_rows > 1)
+            g_string_append_printf (sql, ", CAST ($%u AS %s)", param++,
+                                    dialect == VDS_DB_POSTGRES ? "bytea" : "BLOB");
+          else
+            g_string_append_printf (sql, "%s$%u", i > 0 ? ", " : "", param++);
+        }
+      g_string_append_c (sql, ')');
+    }
+  g_string_append (sql, " ON CONFLICT (tenant_id, id) DO UPDATE SET ");
   for (guint c = 0; c < table->n_columns; c++)
     g_string_append_printf (sql, "%s = excluded.%s, ", table->columns[c].name,
                             table->columns[c].name);
@@ -442,7 +458,10 @@ prepare_table_sql (VdsStore *self)
 
       ts->table = &tables[t];
       ts->select_list = select_list (ts->table, self->dialect);
-      ts->upsert = upsert_sql (ts->table);
+      ts->upsert = upsert_sql (ts->table, self->dialect, 1);
+      for (guint b = 0; b < VDS_UPSERT_BUCKETS; b++)
+        ts->upsert_rows[b] = b == 0 ? g_strdup (ts->upsert)
+                                    : upsert_sql (ts->table, self->dialect, 1u << b);
       ts->since = g_strdup_printf ("SELECT %s FROM %s WHERE tenant_id = $1 AND _seq > $2 "
                                    "ORDER BY _seq LIMIT $3",
                                    ts->select_list, ts->table->name);
@@ -492,6 +511,7 @@ vds_store_open (const char  *uri,
   prepare_table_sql (self);
 
   self->offline_after = 30 * 60;
+  self->pull_cache = vds_pull_cache_new (64 * 1024 * 1024);
 
   self->n_open = 1;
   g_async_queue_push (self->idle, db);
@@ -519,6 +539,8 @@ vds_store_free (VdsStore *self)
     {
       g_free (self->tables[t].select_list);
       g_free (self->tables[t].upsert);
+      for (guint b = 0; b < VDS_UPSERT_BUCKETS; b++)
+        g_free (self->tables[t].upsert_rows[b]);
       g_free (self->tables[t].since);
     }
   g_free (self->tables);
@@ -526,6 +548,7 @@ vds_store_free (VdsStore *self)
   vd_hlc_clock_free (self->clock);
   g_mutex_clear (&self->pool_lock);
   g_mutex_clear (&self->clock_lock);
+  vds_pull_cache_free (self->pull_cache);
   g_free (self->uri);
   g_free (self);
 }

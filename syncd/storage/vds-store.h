@@ -325,6 +325,16 @@ gboolean    vds_store_pull         (VdsStore       *self,
                                     gint64         *out_cursor,
                                     gboolean       *out_more,
                                     GError        **error);
+/* The same page as vd_pull_answer_encode bytes with a fresh server_hlc, served from an
+ * in-memory cache (per process, bounded in bytes) while the clinic's seq, read from the
+ * database on every call, has not moved; identical misses at once compute it once. */
+GBytes     *vds_store_pull_answer  (VdsStore       *self,
+                                    const char     *tenant_id,
+                                    gint64          cursor,
+                                    guint           limit,
+                                    gint64         *out_cursor,
+                                    gboolean       *out_more,
+                                    GError        **error);
 
 /* ---- monitoring ---- */
 
@@ -346,9 +356,10 @@ typedef struct
   /* Monitoring (vds-store-monitor.c). */
   const char *health;     /* static: "ok", "lagging", "offline" or "errors" */
   gint64  devices_online; /* seen in the last 5 minutes, not revoked */
-  gint64  rejected_24h;   /* changes refused in the last 24 hours */
-  gint64  errors_1h;      /* changes refused and failed requests in the last hour */
-  gint64  activity[24];   /* pushes + pulls per hour, oldest first; [23] = the last hour */
+  gint64  rejected_24h;   /* changes refused this UTC hour and the 23 before */
+  gint64  errors_1h;      /* devices whose last error (a refused change or a failed
+                           * request) is less than an hour old */
+  gint64  activity[24];   /* pushes + pulls per UTC hour, oldest first; [23] = this hour */
 } VdsTenantStats;
 
 void        vds_tenant_stats_free  (VdsTenantStats *stats);
@@ -358,7 +369,7 @@ void        vds_tenant_stats_free  (VdsTenantStats *stats);
  * - "offline": now is within the clinic's opening hours (Mon–Fri 09–20, Sat 10–14 in its
  *   time zone) and no device has pushed or pulled for offline_after seconds of opening
  *   time (the clinic's creation counts as its first sync);
- * - "errors": changes refused or requests failed in the last hour;
+ * - "errors": a device had a change refused or a request fail in the last hour;
  * - "lagging": a device seen within offline_after has been behind the clinic's sequence
  *   for more than 5 minutes;
  * - "ok" otherwise. The first that applies wins, in that order. */

@@ -49,6 +49,7 @@ static int opt_listings = 20;
 static int opt_setup_threads = 8;
 static int opt_stream_threads = 0;
 static char *opt_syncd;
+static gboolean opt_listing_only;
 /* Loader mode (this binary started by itself). */
 static char *opt_loader;
 static char *opt_cert;
@@ -71,6 +72,8 @@ static const GOptionEntry entries[] = {
   { "stream-threads", 0, 0, G_OPTION_ARG_INT, &opt_stream_threads,
     "syncd's [monitor] stream-threads (default: syncd's own)", "N" },
   { "syncd", 0, 0, G_OPTION_ARG_FILENAME, &opt_syncd, "The vetdesk-syncd binary", "PATH" },
+  { "listing-only", 0, 0, G_OPTION_ARG_NONE, &opt_listing_only,
+    "Only time the admin listing (no streams, one syncd)", NULL },
   { "loader", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &opt_loader, NULL, NULL },
   { "cert", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &opt_cert, NULL, NULL },
   { "ip", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opt_ip, NULL, NULL },
@@ -254,7 +257,25 @@ make_clinic (gpointer data,
                                      now, now + TOKEN_TTL_S, access_hash, now + TOKEN_TTL_S,
                                      refresh_hash, now + TOKEN_TTL_S, NULL, &error))
         goto failed;
+
+      /* Each desk synced once, a few minutes ago: the listing's device figures. */
+      {
+        VdsDeviceReport report = { clinic->id, desk->device_id, clinic->user_id, "0.1.0",
+                                   VDS_DEVICE_PULLED, 0, 0, 0, NULL, NULL, now - 60 * (i % 10) };
+        if (!vds_store_report_device (bench.store, &report, &error))
+          goto failed;
+      }
     }
+
+  /* A working day of activity: 11 of the last 24 hours, as a clinic open 09–20 has. */
+  {
+    VdsActivity activity[11];
+
+    for (int h = 0; h < 11; h++)
+      activity[h] = (VdsActivity) { clinic->id, (now - h * 3600) / 60, 40, 80, 90, 0, 0 };
+    if (!vds_store_add_activity (bench.store, activity, G_N_ELEMENTS (activity), &error))
+      goto failed;
+  }
   g_atomic_int_inc (&bench.setup_done);
   return;
 
@@ -806,6 +827,8 @@ main (int    argc,
   if (opt_loader != NULL)
     return loader_main ();
 
+  if (opt_listing_only)
+    opt_syncds = 1;
   opt_syncds = CLAMP (opt_syncds, 1, 16);
   opt_procs = CLAMP (opt_procs, 1, 16);
   opt_measured = CLAMP (opt_measured, 1, opt_clinics);
@@ -866,7 +889,8 @@ main (int    argc,
                    g_atomic_int_get (&bench.setup_failed));
       goto failed;
     }
-  g_print ("made %d clinics, %d users and %d sessions through the store in %.1f s\n",
+  g_print ("made %d clinics, %d users, %d sessions, as many devices and 11 hours of "
+           "activity per clinic through the store in %.1f s\n",
            opt_clinics, opt_clinics, total, (g_get_monotonic_time () - t0) / 1e6);
 
   /* The syncd processes, each with its own certificate: the desks trust all of them. */
@@ -902,6 +926,20 @@ main (int    argc,
   if (bench.tls_database == NULL)
     goto failed;
   print_syncds ("before any stream", -1, 0);
+  if (opt_listing_only)
+    {
+      run_listings ();
+      for (int i = 0; i < opt_syncds; i++)
+        {
+          vd_test_syncd_stop (bench.syncds[i], NULL);
+          vd_test_syncd_free (bench.syncds[i]);
+        }
+      vds_store_free (bench.store);
+      vd_test_pg_stop (bench.pg);
+      g_unlink (bench.cert_path);
+      g_rmdir (tmp_dir);
+      return 0;
+    }
 
   /* The desks are dealt to the syncd processes in turn, as a load balancer would spread
    * them: a clinic's desks sit on different processes, and a push made on one reaches the

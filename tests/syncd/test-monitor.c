@@ -1556,13 +1556,27 @@ test_health (void)
   sync_at (store, tenant, device, VDS_DEVICE_PULLED, 1, madrid (2024, 3, 12, 11, 6));
   g_assert_cmpstr (health (store, tenant), ==, "ok");
 
-  /* Errors: refused changes within the last hour, then an hour later gone. */
+  /* Errors: a device's refused change within the last hour, then an hour later gone. */
   {
+    VdsDeviceReport r = { tenant, device2, NULL, NULL, VDS_DEVICE_PUSHED, -1, -1, 1,
+                          "invalid_change", "The species must be one of: dog, cat, …",
+                          madrid (2024, 3, 12, 11, 6) };
     VdsActivity a = { tenant, madrid (2024, 3, 12, 11, 6) / 60, 1, 0, 0, 1, 0 };
+
+    g_assert_true (vds_store_report_device (store, &r, &error));
     g_assert_true (vds_store_add_activity (store, &a, 1, &error));
     g_assert_no_error (error);
   }
   g_assert_cmpstr (health (store, tenant), ==, "errors");
+  {
+    g_autoptr(GPtrArray) stats = vds_store_admin_tenants (store, NULL, &error);
+    VdsTenantStats *s = stats->pdata[0];
+
+    g_assert_cmpint (s->errors_1h, ==, 1);
+    g_assert_cmpint (s->rejected_24h, ==, 1);
+    /* 11:06 Madrid is 10:06 UTC, this very hour: the sparkline's last slot. */
+    g_assert_cmpint (s->activity[23], ==, 1);
+  }
   clock.now_ms = madrid (2024, 3, 12, 12, 7) * 1000;
   sync_at (store, tenant, device, VDS_DEVICE_PULLED, 1, madrid (2024, 3, 12, 12, 7));
   g_assert_cmpstr (health (store, tenant), ==, "ok");

@@ -1475,6 +1475,281 @@ test_concurrent_pushes (Fixture       *f,
   sqlite3_close (puller.db);
 }
 
+/* ---- Appointment times and the pull answer cache ---------------------------------- */
+
+static const char *
+rejection_code (JsonObject *answer,
+                guint       i)
+{
+  JsonArray *rejected = json_object_get_array_member (answer, "rejected");
+
+  g_assert_cmpuint (i, <, json_array_get_length (rejected));
+  return json_object_get_string_member (json_array_get_object_element (rejected, i), "code");
+}
+
+static void
+test_appointment_times (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GPtrArray) changes = changes_new ();
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) answer2 = NULL;
+  g_autoptr(JsonObject) answer3 = NULL;
+  g_autofree char *staff = vd_uuid_new ();
+  g_autofree char *client = vd_uuid_new ();
+  g_autofree char *pet = vd_uuid_new ();
+  g_autofree char *ok = vd_uuid_new ();
+  g_autofree char *backwards = vd_uuid_new ();
+  g_autofree char *too_long = vd_uuid_new ();
+  g_autofree char *day = vd_uuid_new ();
+  g_autofree char *late = vd_uuid_new ();
+  VdChange *c;
+
+  g_ptr_array_add (changes, staff_change (f, staff, "Dra. López"));
+  g_ptr_array_add (changes, client_change (f, client, "Ana", "Ruiz"));
+  g_ptr_array_add (changes, pet_change (f, pet, client, "Rex"));
+  g_ptr_array_add (changes, appointment_change (f, ok, pet, client, staff,
+                                                "2024-05-02T09:00:00Z", "2024-05-02T10:00:00Z"));
+  g_ptr_array_add (changes, appointment_change (f, backwards, pet, client, staff,
+                                                "2024-05-02T11:00:00Z", "2024-05-02T11:00:00Z"));
+  g_ptr_array_add (changes, appointment_change (f, too_long, pet, client, staff,
+                                                "2024-05-02T11:00:00Z", "2024-05-03T11:00:01Z"));
+  /* Exactly 24 hours is allowed; it overlaps ok. */
+  g_ptr_array_add (changes, appointment_change (f, day, pet, client, staff,
+                                                "2024-05-01T09:30:00Z", "2024-05-02T09:30:00Z"));
+  answer = push_ok (f, changes);
+  g_assert_cmpint (json_object_get_int_member (answer, "accepted"), ==, 5);
+  g_assert_cmpstr (rejection_code (answer, 0), ==, "invalid_change");
+  g_assert_cmpstr (rejection_code (answer, 1), ==, "invalid_change");
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (
+                     json_object_get_array_member (answer, "rejected"), 0), "index"), ==, 4);
+  sync_replica (f);
+  g_assert_cmpint (count_rows (f->replica_db, "SELECT count(*) FROM appointments"), ==, 2);
+  /* The 24-hour one found its overlap although it starts a day before. */
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 1);
+
+  /* The times are checked on the merged row: an edit of ends_at alone that makes ok
+   * longer than a day is refused and leaves the row as it was… */
+  g_ptr_array_set_size (changes, 0);
+  c = change_new (f, "appointments", ok);
+  put_text (c, "ends_at", "2024-05-03T10:00:00Z");
+  put_text (c, "notes", "moved");
+  g_ptr_array_add (changes, c);
+  answer2 = push_ok (f, changes);
+  g_assert_cmpint (json_object_get_int_member (answer2, "accepted"), ==, 0);
+  g_assert_cmpstr (rejection_code (answer2, 0), ==, "invalid_change");
+  sync_replica (f);
+  assert_replica_text (f, "appointments", ok, "ends_at", "2024-05-02T10:00:00Z");
+  assert_replica_text (f, "appointments", ok, "notes", NULL);
+
+  /* …while starts_at and ends_at moved a day on in two changes of one push are fine,
+   * and so is a create whose times come in a later change of the same push. */
+  g_ptr_array_set_size (changes, 0);
+  c = change_new (f, "appointments", ok);
+  put_text (c, "starts_at", "2024-05-03T09:00:00Z");
+  g_ptr_array_add (changes, c);
+  c = change_new (f, "appointments", ok);
+  put_text (c, "ends_at", "2024-05-03T10:00:00Z");
+  g_ptr_array_add (changes, c);
+  g_ptr_array_add (changes, appointment_change (f, late, pet, client, staff,
+                                                "2024-05-04T09:00:00Z", "2024-05-04T09:30:00Z"));
+  c = change_new (f, "appointments", late);
+  put_text (c, "ends_at", "2024-05-04T10:00:00Z");
+  g_ptr_array_add (changes, c);
+  answer3 = push_ok (f, changes);
+  g_assert_cmpint (json_object_get_int_member (answer3, "accepted"), ==, 4);
+  sync_replica (f);
+  assert_replica_text (f, "appointments", ok, "starts_at", "2024-05-03T09:00:00Z");
+  assert_replica_text (f, "appointments", ok, "ends_at", "2024-05-03T10:00:00Z");
+  assert_replica_text (f, "appointments", late, "ends_at", "2024-05-04T10:00:00Z");
+  /* ok moved away from day: the double booking is over. */
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 0);
+}
+
+/* A pull answer encoded from vds_store_pull, as the handler did before the cache. */
+static GBytes *
+uncached_answer (VdsStore   *store,
+                 const char *tenant_id,
+                 gint64      cursor,
+                 guint       limit)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) changes = NULL;
+  gint64 next = 0;
+  gboolean more = FALSE;
+  gsize len = 0;
+  char *data;
+
+  g_assert_true (vds_store_pull (store, tenant_id, cursor, limit, &changes, &next, &more,
+                                 &error));
+  g_assert_no_error (error);
+  data = vd_pull_answer_encode (changes, next, more, 0, &len);
+  return g_bytes_new_take (data, len);
+}
+
+static GBytes *
+cached_answer (VdsStore   *store,
+               const char *tenant_id,
+               gint64      cursor,
+               guint       limit)
+{
+  g_autoptr(GError) error = NULL;
+  GBytes *answer = vds_store_pull_answer (store, tenant_id, cursor, limit, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (answer);
+  return answer;
+}
+
+/* Equal except for server_hlc, the answer's last value ("…\"server_hlc\":\"<16>\"}"). */
+static void
+assert_same_answer (GBytes *a,
+                    GBytes *b)
+{
+  gsize la = 0, lb = 0;
+  const char *da = g_bytes_get_data (a, &la);
+  const char *db = g_bytes_get_data (b, &lb);
+
+  g_assert_cmpuint (la, ==, lb);
+  g_assert_cmpuint (la, >, 18);
+  g_assert_cmpint (memcmp (da, db, la - 18), ==, 0);
+  g_assert_cmpint (memcmp (da + la - 2, db + lb - 2, 2), ==, 0);
+  g_assert_cmpint (memcmp (da + la - 18 - 15, ",\"server_hlc\":\"", 15), ==, 0);
+}
+
+static void
+assert_answer_differs (GBytes *a,
+                       GBytes *b)
+{
+  gsize la = 0, lb = 0;
+  const char *da = g_bytes_get_data (a, &la);
+  const char *db = g_bytes_get_data (b, &lb);
+
+  g_assert_true (la != lb || memcmp (da, db, la - 18) != 0);
+}
+
+typedef struct
+{
+  VdsStore   *store;
+  const char *tenant_id;
+  GBytes     *answer;
+} CachePuller;
+
+static gpointer
+cache_puller (gpointer data)
+{
+  CachePuller *p = data;
+
+  p->answer = cached_answer (p->store, p->tenant_id, 0, 1000);
+  return NULL;
+}
+
+static void
+test_pull_cache (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GPtrArray) changes = changes_new ();
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *staff = vd_uuid_new ();
+  g_autofree char *client = vd_uuid_new ();
+  g_autofree char *pet = vd_uuid_new ();
+  g_autofree char *appt = vd_uuid_new ();
+  g_autoptr(GBytes) plain = NULL;
+  g_autoptr(GBytes) first = NULL;
+  g_autoptr(GBytes) second = NULL;
+  g_autoptr(GBytes) page = NULL;
+  g_autoptr(GBytes) after_other = NULL;
+  g_autoptr(GBytes) after_own = NULL;
+  g_autoptr(GBytes) plain_now = NULL;
+  CachePuller pullers[6];
+  GThread *threads[G_N_ELEMENTS (pullers)];
+  VdsStore *other;
+  VdChange *c;
+  gsize len = 0;
+  const char *text;
+
+  g_ptr_array_add (changes, staff_change (f, staff, "Dra. López"));
+  g_ptr_array_add (changes, client_change (f, client, "Ana", "Ruiz"));
+  g_ptr_array_add (changes, pet_change (f, pet, client, "Rex"));
+  g_ptr_array_add (changes, appointment_change (f, appt, pet, client, staff,
+                                                "2024-05-02T09:00:00Z", "2024-05-02T09:30:00Z"));
+  answer = push_ok (f, changes);
+  assert_all_accepted (answer, 4);
+
+  /* A miss, then a hit: both the bytes an uncached pull encodes, with a fresh hlc. */
+  plain = uncached_answer (f->store, f->tenant_id, 0, 1000);
+  first = cached_answer (f->store, f->tenant_id, 0, 1000);
+  second = cached_answer (f->store, f->tenant_id, 0, 1000);
+  assert_same_answer (plain, first);
+  assert_same_answer (plain, second);
+  text = g_bytes_get_data (second, &len);
+  g_assert_cmpint (memcmp ((const char *) g_bytes_get_data (first, NULL) + len - 18,
+                           text + len - 18, 16), <, 0);   /* ticked: strictly newer */
+  /* Another cursor and limit are other entries. */
+  page = cached_answer (f->store, f->tenant_id, 2, 1);
+  assert_same_answer (uncached_answer (f->store, f->tenant_id, 2, 1), page);
+  assert_answer_differs (page, first);
+
+  /* Concurrent identical pulls agree. */
+  for (guint i = 0; i < G_N_ELEMENTS (pullers); i++)
+    {
+      pullers[i] = (CachePuller) { f->store, f->tenant_id, NULL };
+      threads[i] = g_thread_new ("puller", cache_puller, &pullers[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (pullers); i++)
+    {
+      g_thread_join (threads[i]);
+      assert_same_answer (plain, pullers[i].answer);
+      g_bytes_unref (pullers[i].answer);
+    }
+
+  /* A push through another store on the same database (another syncd process, with its
+   * own cache) is seen by the next pull here. */
+  other = vds_store_open (f->uri, 2, &error);
+  g_assert_no_error (error);
+  vds_store_set_wall_clock (other, fixture_wall, f);
+  g_ptr_array_set_size (changes, 0);
+  c = change_new (f, "pets", pet);
+  put_real (c, "weight_kg", 14.75);
+  g_ptr_array_add (changes, c);
+  {
+    g_autoptr(VdPushRequest) req = NULL;
+    g_autofree char *body = NULL;
+    g_autofree char *other_answer = NULL;
+    gsize body_len = 0;
+
+    body = vd_push_request_encode (f->site, ++f->batch, changes, &body_len);
+    req = vd_push_request_decode (body, body_len, &error);
+    g_assert_no_error (error);
+    g_assert_true (vds_store_push (other, f->tenant_id, req, &other_answer, &error));
+    g_assert_no_error (error);
+  }
+  vds_store_free (other);
+
+  after_other = cached_answer (f->store, f->tenant_id, 0, 1000);
+  plain_now = uncached_answer (f->store, f->tenant_id, 0, 1000);
+  assert_same_answer (plain_now, after_other);
+  assert_answer_differs (plain, after_other);
+  g_assert_nonnull (g_strstr_len (g_bytes_get_data (after_other, NULL),
+                                  g_bytes_get_size (after_other), "14.75"));
+
+  /* And a push through this store. */
+  g_ptr_array_set_size (changes, 0);
+  c = change_new (f, "pets", pet);
+  put_text (c, "name", "Rex II");
+  g_ptr_array_add (changes, c);
+  g_clear_pointer (&answer, json_object_unref);
+  answer = push_ok (f, changes);
+  assert_all_accepted (answer, 1);
+  after_own = cached_answer (f->store, f->tenant_id, 0, 1000);
+  g_clear_pointer (&plain_now, g_bytes_unref);
+  plain_now = uncached_answer (f->store, f->tenant_id, 0, 1000);
+  assert_same_answer (plain_now, after_own);
+  g_assert_nonnull (g_strstr_len (g_bytes_get_data (after_own, NULL),
+                                  g_bytes_get_size (after_own), "Rex II"));
+}
+
 /* ---- Main -------------------------------------------------------------------------- */
 
 typedef void (*CaseFunc) (Fixture *, gconstpointer);
@@ -1497,6 +1772,8 @@ static const struct
   { "dangling", test_dangling },
   { "admin-tenants", test_admin_tenants },
   { "concurrent-pushes", test_concurrent_pushes },
+  { "appointment-times", test_appointment_times },
+  { "pull-cache", test_pull_cache },
 };
 
 static void
