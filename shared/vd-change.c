@@ -4,6 +4,8 @@
 
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -214,8 +216,7 @@ vd_json_precheck (const char *data,
   if (len > max_size)
     {
       g_set_error (error, VD_ERROR, VD_ERROR_PAYLOAD_TOO_LARGE,
-                   _("The request is %" G_GSIZE_FORMAT " bytes long; at most %"
-                     G_GSIZE_FORMAT " bytes are accepted."),
+                   _("The request is %zu bytes long; at most %zu bytes are accepted."),
                    len, max_size);
       return FALSE;
     }
@@ -276,7 +277,7 @@ syntax_error (gsize    offset,
               GError **error)
 {
   g_set_error (error, VD_ERROR, VD_ERROR_BAD_REQUEST,
-               _("The request is not valid JSON (at byte %" G_GSIZE_FORMAT ")."), offset);
+               _("The request is not valid JSON (at byte %zu)."), offset);
   return FALSE;
 }
 
@@ -810,8 +811,8 @@ vd_value_from_json (const VdColumn *column,
 
 out_of_range:
   g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
-               _("The %s is too large: it must be a whole number between -%" G_GINT64_FORMAT
-                 " and %" G_GINT64_FORMAT "."),
+               _("The %s is too large: it must be a whole number between -%" PRId64
+                 " and %" PRId64 "."),
                label, SAFE_INTEGER_MAX, SAFE_INTEGER_MAX);
   return FALSE;
 }
@@ -1277,7 +1278,7 @@ append_int (GString *out,
 {
   char buf[24];
 
-  g_snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, i);
+  g_snprintf (buf, sizeof buf, "%" PRId64, i);
   g_string_append (out, buf);
 }
 

@@ -4,6 +4,8 @@
 
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
@@ -102,7 +104,7 @@ vd_hlc_check_drift (VdHlc    hlc,
 
   vd_hlc_format (hlc, text);
   g_set_error (error, VD_ERROR, VD_ERROR_CLOCK_SKEW,
-               _("The change’s time stamp %s is ahead of the server’s clock by more than %" G_GINT64_FORMAT " ms. Check the date and time of the device that made it."),
+               _("The change’s time stamp %s is ahead of the server’s clock by more than %" PRId64 " ms. Check the date and time of the device that made it."),
                text, max_drift_ms);
   return FALSE;
 }

@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <inttypes.h>
+
 #include "vd-store.h"
 #include "vd-search.h"
 
@@ -288,7 +290,7 @@ meta_set_int (Conn        *conn,
 {
   char text[32];
 
-  g_snprintf (text, sizeof text, "%" G_GINT64_FORMAT, value);
+  g_snprintf (text, sizeof text, "%" PRId64, value);
   return meta_set (conn, key, text, error);
 }
 
@@ -1398,7 +1400,7 @@ bad_answer (GError     **error,
             const char  *why)
 {
   g_set_error (error, VD_STORE_ERROR, VD_STORE_ERROR_FAILED,
-               _("The server’s answer to batch %" G_GINT64_FORMAT " could not be understood (%s); the changes stay on this computer and will be sent again."),
+               _("The server’s answer to batch %" PRId64 " could not be understood (%s); the changes stay on this computer and will be sent again."),
                batch_id, why);
   return FALSE;
 }

@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -272,9 +274,9 @@ update_state (VdSyncPage *self)
 
       if (offset_ms > 0)
         /* Translators: the desk's clock compared with the server's */
-        text = g_strdup_printf (_("This computer’s clock is %" G_GINT64_FORMAT " s ahead of the server’s; VetDesk corrects for it."), seconds);
+        text = g_strdup_printf (_("This computer’s clock is %" PRId64 " s ahead of the server’s; VetDesk corrects for it."), seconds);
       else
-        text = g_strdup_printf (_("This computer’s clock is %" G_GINT64_FORMAT " s behind the server’s; VetDesk corrects for it."), seconds);
+        text = g_strdup_printf (_("This computer’s clock is %" PRId64 " s behind the server’s; VetDesk corrects for it."), seconds);
       adw_action_row_set_subtitle (self->clock_row, text);
     }
 }

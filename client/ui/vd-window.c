@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
@@ -1215,13 +1217,13 @@ update_bootstrap (VdWindow *self)
     {
       gtk_progress_bar_set_fraction (self->bootstrap_bar, CLAMP (progress, 0.0, 1.0));
       /* Translators: during the first sync, e.g. "1200 of 5000 records copied" */
-      text = g_strdup_printf (_("%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " records copied"),
+      text = g_strdup_printf (_("%" PRId64 " of %" PRId64 " records copied"),
                               g_value_get_int64 (&pulled), g_value_get_int64 (&total));
     }
   else if (g_value_get_int64 (&pulled) > 0)
     {
       gtk_progress_bar_pulse (self->bootstrap_bar);
-      text = g_strdup_printf (_("%" G_GINT64_FORMAT " records copied"), g_value_get_int64 (&pulled));
+      text = g_strdup_printf (_("%" PRId64 " records copied"), g_value_get_int64 (&pulled));
     }
   else
     {

@@ -4,6 +4,8 @@
 
 #include "config.h"
 
+#include <inttypes.h>
+
 #include "vds-store.h"
 
 #include <glib/gi18n-lib.h>
@@ -1347,8 +1349,8 @@ push_txn (VdsStore *self,
       if (last_batch > req->batch_id)
         {
           g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_BATCH_ORDER,
-                       _("The batch %" G_GINT64_FORMAT " is older than this device's last "
-                         "batch (%" G_GINT64_FORMAT ")."),
+                       _("The batch %" PRId64 " is older than this device's last "
+                         "batch (%" PRId64 ")."),
                        req->batch_id, last_batch);
           return FALSE;
         }
@@ -1399,7 +1401,7 @@ push_txn (VdsStore *self,
       /* Delivered by PostgreSQL at commit, to every syncd process's listener. */
       if (self->dialect == VDS_DB_POSTGRES)
         {
-          g_autofree char *payload = g_strdup_printf ("%s:%" G_GINT64_FORMAT,
+          g_autofree char *payload = g_strdup_printf ("%s:%" PRId64,
                                                       push->tenant_id, push->seq);
           g_autoptr(VdsResult) notified = NULL;
           VdsParam notify_params[2] = { VDS_TEXT (VDS_NOTIFY_SEQ_CHANNEL), VDS_TEXT (payload) };
@@ -1907,7 +1909,7 @@ vds_store_pull_answer (VdsStore    *self,
     return NULL;
 
   cache = self->pull_cache;
-  key = g_strdup_printf ("%s:%" G_GINT64_FORMAT ":%u", tenant_id, pull.after, pull.limit);
+  key = g_strdup_printf ("%s:%" PRId64 ":%u", tenant_id, pull.after, pull.limit);
   g_mutex_lock (&cache->lock);
   for (;;)
     {
