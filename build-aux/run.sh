@@ -40,6 +40,7 @@ echo "Server log: $state/syncd.log"
 app="$builddir/client/vetdesk"
 # Run from the build tree: the app's settings schema is compiled there.
 export GSETTINGS_SCHEMA_DIR="$top/$builddir/data"
+export VETDESK_LOCALEDIR="$top/$builddir/po"
 if [ -x "$app" ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "Opening VetDesk: sign in at https://$listen with one of the demo users above."
   "$app" --server "https://$listen"

@@ -13,9 +13,11 @@ main (int   argc,
       char *argv[])
 {
   g_autoptr(VdApplication) app = NULL;
+  const char *locale_dir = g_getenv ("VETDESK_LOCALEDIR");
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* VETDESK_LOCALEDIR: the build tree's translations when run uninstalled. */
+  bindtextdomain (GETTEXT_PACKAGE, locale_dir != NULL && *locale_dir != '\0' ? locale_dir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

@@ -645,10 +645,6 @@ int
 main (int   argc,
       char *argv[])
 {
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-
   if (!vd_test_ui_init (&argc, &argv))
     {
       /* Reported as skipped, never as passed: CI runs this under xvfb-run. */

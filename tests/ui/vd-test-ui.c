@@ -4,6 +4,10 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
+#include <locale.h>
+
 #include "vd-test-ui.h"
 
 #include <glib/gstdio.h>
@@ -39,6 +43,21 @@ vd_test_ui_init (int    *argc,
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
   g_setenv ("LANGUAGE", language != NULL && *language != '\0' ? language : "C", TRUE);
   g_setenv ("GTK_A11Y", "none", TRUE);
+
+  /* The build's own translations, as the app binds its installed ones: gettext ignores
+   * LANGUAGE under the plain C locale, so a language asked for needs C.UTF-8. */
+  if (language != NULL && *language != '\0')
+    setlocale (LC_ALL, "C.UTF-8");
+  else
+    setlocale (LC_ALL, "");
+  {
+    g_autofree char *exe_dir = g_path_get_dirname ((*argv)[0]);
+    g_autofree char *locale_dir = g_build_filename (exe_dir, "..", "po", NULL);
+
+    bindtextdomain (GETTEXT_PACKAGE, locale_dir);
+    bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+    textdomain (GETTEXT_PACKAGE);
+  }
 
   g_test_init (argc, argv, NULL);
   /* GTK under Xvfb warns about things a test cannot change (no portal, no settings
@@ -337,7 +356,7 @@ submit_sign_in (VdTestDesk *desk,
   GtkWidget *fingerprint = NULL;
 
   g_assert_cmpstr (vd_window_get_page (desk->window), ==, "sign-in");
-  gtk_editable_set_text (GTK_EDITABLE (vd_test_ui_find (page_widget, vd_test_ui_match_row_title, "Username")),
+  gtk_editable_set_text (GTK_EDITABLE (vd_test_ui_find (page_widget, vd_test_ui_match_row_title, g_dgettext (GETTEXT_PACKAGE, "Username"))),
                          username);
   gtk_editable_set_text (GTK_EDITABLE (vd_test_ui_find (page_widget, vd_test_ui_match_type,
                                                         GSIZE_TO_POINTER (ADW_TYPE_PASSWORD_ENTRY_ROW))),
