@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <inttypes.h>
+
 #include "vd-sync-engine.h"
 
 #include <glib/gi18n-lib.h>
@@ -23,6 +25,9 @@
 #define BOOTSTRAP_PAGE    VD_PROTOCOL_PULL_MAX
 #define DEBOUNCE_MS       1000
 #define PERIODIC_S        30
+/* While the stream is up the periodic pull is only a safety net. */
+#define LIVE_PERIODIC_S   300
+#define STREAM_KEEPALIVE_S 30
 #define BACKOFF_MAX_MS    60000
 #define MAX_RATE_WAITS    5
 #define MAX_SKEW_RESTAMPS 2
@@ -73,6 +78,17 @@ struct _VdSyncEngine
   GPtrArray       *next_waiters;   /* … by the round after it */
   gboolean         again;          /* something changed during the round: run another */
   guint            changed_id;     /* the idle that reads what the store's ::changed implies */
+  guint            periodic_s;     /* the periodic pull's interval without a stream */
+  gint64           periodic_at;    /* monotonic µs of the last periodic pull */
+
+  /* The live stream: the server tells it when the clinic's cursor moves. */
+  SoupWebsocketConnection *ws;
+  SoupMessage     *ws_msg;         /* the handshake being made */
+  VdPinCheck       ws_check;
+  GCancellable    *ws_cancellable;
+  guint            ws_retry_id;
+  guint            ws_failures;
+  gboolean         live;
 };
 
 G_DEFINE_FINAL_TYPE (VdSyncEngine, vd_sync_engine, G_TYPE_OBJECT)
@@ -91,6 +107,8 @@ enum
   PROP_CLOCK_OFFSET_MS,
   PROP_PULLED,
   PROP_TOTAL,
+  PROP_LIVE,
+  PROP_PERIODIC_INTERVAL,
   N_PROPS
 };
 
@@ -144,6 +162,8 @@ static void round_push (GTask *task);
 static void round_pull (GTask *task);
 static void round_refresh (GTask *task, Step resume);
 static void start_round (VdSyncEngine *self);
+static void stream_ensure (VdSyncEngine *self);
+static void stream_close (VdSyncEngine *self);
 
 /* ---- Properties ------------------------------------------------------------------- */
 
@@ -226,8 +246,8 @@ skew_message (VdSyncEngine *self)
   if (offset < SKEW_NOTICE_MS)
     return NULL;
   return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                       "This computer’s clock is off by %" G_GINT64_FORMAT " minute. VetDesk corrects for it, but please set the right date and time.",
-                                       "This computer’s clock is off by %" G_GINT64_FORMAT " minutes. VetDesk corrects for it, but please set the right date and time.",
+                                       "This computer’s clock is off by %" PRId64 " minute. VetDesk corrects for it, but please set the right date and time.",
+                                       "This computer’s clock is off by %" PRId64 " minutes. VetDesk corrects for it, but please set the right date and time.",
                                        (gulong) minutes),
                           minutes);
 }
@@ -997,7 +1017,7 @@ round_pull (GTask *task)
    * move within a second; the rest come in the largest pages. */
   if (round->bootstrap && round->next_cursor != round->start_cursor)
     limit = BOOTSTRAP_PAGE;
-  path = g_strdup_printf ("/v1/tenants/%s/sync/pull?cursor=%" G_GINT64_FORMAT "&limit=%d",
+  path = g_strdup_printf ("/v1/tenants/%s/sync/pull?cursor=%" PRId64 "&limit=%d",
                           vd_store_get_tenant_id (self->store), round->next_cursor, limit);
   round->in_flight = TRUE;
   send_message (task, round_message (task, SOUP_METHOD_GET, path, NULL, TRUE), pull_done_cb);
@@ -1063,6 +1083,12 @@ round_done_cb (GObject      *source,
     return;
   if (!ok && self->started && !self->halted)
     schedule_retry (self);
+  /* The stream opens once a round has shown the server, the certificate and the token
+   * are good; a desk that must stop syncing stops listening too. */
+  if (self->halted)
+    stream_close (self);
+  else if (ok && self->started)
+    stream_ensure (self);
 
   if ((self->again || self->next_waiters->len > 0) && !self->halted)
     start_round (self);
@@ -1168,6 +1194,13 @@ periodic_cb (gpointer user_data)
 {
   VdSyncEngine *self = user_data;
 
+  gint64 now = g_get_monotonic_time ();
+
+  /* With the stream up the server says when there is something to pull: this is only a
+   * safety net, at a longer interval. */
+  if (self->live && now - self->periodic_at < (gint64) LIVE_PERIODIC_S * G_USEC_PER_SEC)
+    return G_SOURCE_CONTINUE;
+  self->periodic_at = now;
   /* A pending retry keeps its backoff; otherwise look for others' changes. */
   if (self->retry_id == 0 && !self->halted)
     vd_sync_engine_sync_now (self);
@@ -1183,7 +1216,225 @@ network_changed_cb (VdSyncEngine *self,
     return;
   /* The network came back: no reason to sit out the rest of a backoff. */
   self->failures = 0;
+  self->ws_failures = 0;
+  if (self->ws_retry_id != 0)
+    {
+      g_clear_handle_id (&self->ws_retry_id, g_source_remove);
+      stream_ensure (self);
+    }
   vd_sync_engine_sync_now (self);
+}
+
+/* ---- The live stream -------------------------------------------------------------- */
+
+static void
+set_live (VdSyncEngine *self,
+          gboolean      live)
+{
+  if (self->live == live)
+    return;
+  self->live = live;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LIVE]);
+}
+
+static void
+stream_drop (VdSyncEngine *self)
+{
+  if (self->ws == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (self->ws, self);
+  if (soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (self->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  g_clear_object (&self->ws);
+  set_live (self, FALSE);
+}
+
+static void
+stream_close (VdSyncEngine *self)
+{
+  g_clear_handle_id (&self->ws_retry_id, g_source_remove);
+  if (self->ws_cancellable != NULL)
+    g_cancellable_cancel (self->ws_cancellable);
+  g_clear_object (&self->ws_cancellable);
+  stream_drop (self);
+}
+
+static gboolean
+stream_retry_cb (gpointer user_data)
+{
+  VdSyncEngine *self = user_data;
+
+  self->ws_retry_id = 0;
+  stream_ensure (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The same backoff as rounds (1 s doubling to 60 s, drawn from the upper half), counted
+ * apart: a stream that keeps dropping must not slow the rounds down. */
+static void
+stream_schedule_reconnect (VdSyncEngine *self)
+{
+  guint base = DEBOUNCE_MS;
+  guint delay;
+
+  if (!self->started || self->halted)
+    return;
+  for (guint i = 0; i < self->ws_failures && base < BACKOFF_MAX_MS; i++)
+    base *= 2;
+  base = MIN (base, BACKOFF_MAX_MS);
+  delay = base / 2 + (guint) g_rand_int_range (self->rand, 0, (gint32) (base / 2 + 1));
+  self->ws_failures++;
+  g_debug ("Stream reconnects in %u ms", delay);
+
+  g_clear_handle_id (&self->ws_retry_id, g_source_remove);
+  self->ws_retry_id = g_timeout_add (delay, stream_retry_cb, self);
+}
+
+/* The access token ran out: a round renews it through the usual refresh, and the stream
+ * opens again when that round succeeds. */
+static void
+stream_token_expired (VdSyncEngine *self)
+{
+  if (self->access_token != NULL)
+    memset (self->access_token, 0, strlen (self->access_token));
+  g_clear_pointer (&self->access_token, g_free);
+  self->ws_failures = 0;
+  vd_sync_engine_sync_now (self);
+}
+
+static void
+stream_message_cb (SoupWebsocketConnection *conn,
+                   gint                     type,
+                   GBytes                  *message,
+                   VdSyncEngine            *self)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root;
+  JsonNode *node;
+  gconstpointer data;
+  gsize len = 0;
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT)
+    return;
+  data = g_bytes_get_data (message, &len);
+  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return;
+  root = json_node_get_object (json_parser_get_root (parser));
+  if (g_strcmp0 (json_object_get_string_member_with_default (root, "type", NULL), "cursor") != 0)
+    return;
+  node = json_object_get_member (root, "cursor");
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return;
+  /* The stream is known good once the server speaks on it. */
+  self->ws_failures = 0;
+  /* A running round is followed by another (sync_now coalesces): the change may have
+   * landed after that round's pull read its page. */
+  if (json_node_get_int (node) > vd_store_get_cursor (self->store) && !self->halted)
+    vd_sync_engine_sync_now (self);
+}
+
+static void
+stream_closed_cb (SoupWebsocketConnection *conn,
+                  VdSyncEngine            *self)
+{
+  g_autoptr(SoupWebsocketConnection) keep = g_object_ref (conn);
+  gushort code = soup_websocket_connection_get_close_code (conn);
+
+  g_debug ("Stream closed (%u)", code);
+  stream_drop (self);
+  if (!self->started || self->halted)
+    return;
+  switch (code)
+    {
+    case 4001:
+      stream_token_expired (self);
+      break;
+    case 4003:
+      /* The session was revoked or signed out elsewhere: as a refused refresh. */
+      self->halted = TRUE;
+      g_clear_handle_id (&self->retry_id, g_source_remove);
+      set_state (self, VD_SYNC_NEEDS_SIGN_IN);
+      set_error_message (self, _("Your sign-in has expired or was ended. Sign in again to keep syncing; your work on this computer is kept."));
+      break;
+    default:
+      stream_schedule_reconnect (self);
+      break;
+    }
+}
+
+static void
+stream_connected_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(VdSyncEngine) self = user_data;
+  g_autoptr(SoupMessage) msg = g_steal_pointer (&self->ws_msg);
+  g_autoptr(GError) error = NULL;
+  SoupWebsocketConnection *conn;
+
+  conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_object (&self->ws_cancellable);
+  if (conn == NULL)
+    {
+      g_debug ("Stream not opened (%u): %s", soup_message_get_status (msg), error->message);
+      if (!self->started || self->halted)
+        return;
+      if (soup_message_get_status (msg) == SOUP_STATUS_UNAUTHORIZED && self->refresh_token != NULL)
+        stream_token_expired (self);
+      else
+        stream_schedule_reconnect (self);
+      return;
+    }
+  if (!self->started || self->halted)
+    {
+      soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_object_unref (conn);
+      return;
+    }
+  self->ws = conn;
+  soup_websocket_connection_set_keepalive_interval (conn, STREAM_KEEPALIVE_S);
+  g_signal_connect (conn, "message", G_CALLBACK (stream_message_cb), self);
+  g_signal_connect (conn, "closed", G_CALLBACK (stream_closed_cb), self);
+  set_live (self, TRUE);
+}
+
+/* Opens the stream unless it is open, on its way, or waiting to retry. */
+static void
+stream_ensure (VdSyncEngine *self)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *bearer = NULL;
+  SoupMessage *msg;
+
+  if (!self->started || self->halted || self->ws != NULL || self->ws_cancellable != NULL ||
+      self->ws_retry_id != 0)
+    return;
+  if (self->access_token == NULL)
+    {
+      /* A round fetches a token first and calls back here when it succeeds. */
+      vd_sync_engine_sync_now (self);
+      return;
+    }
+
+  path = g_strdup_printf ("/v1/tenants/%s/sync/stream", vd_store_get_tenant_id (self->store));
+  url = vd_http_url (self->server_url, path);
+  msg = soup_message_new (SOUP_METHOD_GET, url);
+  if (msg == NULL)
+    return;
+  bearer = g_strconcat ("Bearer ", self->access_token, NULL);
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", bearer);
+  vd_pin_check_clear (&self->ws_check);
+  self->ws_check.pinned = g_strdup (self->fingerprint);
+  vd_pin_message (msg, &self->ws_check);
+  self->ws_msg = msg;
+  self->ws_cancellable = g_cancellable_new ();
+  soup_session_websocket_connect_async (self->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+                                        self->ws_cancellable, stream_connected_cb,
+                                        g_object_ref (self));
 }
 
 /* ---- GObject ---------------------------------------------------------------------- */
@@ -1231,6 +1482,7 @@ vd_sync_engine_finalize (GObject *object)
   g_clear_pointer (&self->waiters, g_ptr_array_unref);
   g_clear_pointer (&self->next_waiters, g_ptr_array_unref);
   g_clear_pointer (&self->rand, g_rand_free);
+  vd_pin_check_clear (&self->ws_check);
   g_free (self->server_url);
   g_free (self->fingerprint);
   g_free (self->error_message);
@@ -1287,6 +1539,12 @@ vd_sync_engine_get_property (GObject    *object,
     case PROP_TOTAL:
       g_value_set_uint (value, self->total);
       break;
+    case PROP_LIVE:
+      g_value_set_boolean (value, self->live);
+      break;
+    case PROP_PERIODIC_INTERVAL:
+      g_value_set_uint (value, self->periodic_s);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1312,6 +1570,17 @@ vd_sync_engine_set_property (GObject      *object,
       self->fingerprint = g_value_dup_string (value);
       if (self->fingerprint != NULL && self->fingerprint[0] == '\0')
         g_clear_pointer (&self->fingerprint, g_free);
+      break;
+    case PROP_PERIODIC_INTERVAL:
+      if (self->periodic_s == g_value_get_uint (value))
+        break;
+      self->periodic_s = g_value_get_uint (value);
+      if (self->periodic_id != 0)
+        {
+          g_source_remove (self->periodic_id);
+          self->periodic_id = g_timeout_add_seconds (self->periodic_s, periodic_cb, self);
+        }
+      g_object_notify_by_pspec (object, pspec);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1344,6 +1613,11 @@ vd_sync_engine_class_init (VdSyncEngineClass *klass)
                                                          G_MININT64, G_MAXINT64, 0, ro);
   properties[PROP_PULLED] = g_param_spec_uint ("pulled", NULL, NULL, 0, G_MAXUINT, 0, ro);
   properties[PROP_TOTAL] = g_param_spec_uint ("total", NULL, NULL, 0, G_MAXUINT, 0, ro);
+  properties[PROP_LIVE] = g_param_spec_boolean ("live", NULL, NULL, FALSE, ro);
+  properties[PROP_PERIODIC_INTERVAL] = g_param_spec_uint ("periodic-interval", NULL, NULL, 1,
+                                                          G_MAXUINT / 1000, PERIODIC_S,
+                                                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                                                          G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1365,6 +1639,7 @@ vd_sync_engine_init (VdSyncEngine *self)
   self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
   self->next_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   self->rand = g_rand_new ();
+  self->periodic_s = PERIODIC_S;
 }
 
 /* ---- Public ----------------------------------------------------------------------- */
@@ -1449,7 +1724,7 @@ vd_sync_engine_start (VdSyncEngine *self)
   if (self->started)
     return;
   self->started = TRUE;
-  self->periodic_id = g_timeout_add_seconds (PERIODIC_S, periodic_cb, self);
+  self->periodic_id = g_timeout_add_seconds (self->periodic_s, periodic_cb, self);
   self->monitor = g_network_monitor_get_default ();
   g_signal_connect_object (self->monitor, "network-changed", G_CALLBACK (network_changed_cb),
                            self, G_CONNECT_SWAPPED);
@@ -1465,6 +1740,8 @@ vd_sync_engine_stop (VdSyncEngine *self)
   g_clear_handle_id (&self->debounce_id, g_source_remove);
   g_clear_handle_id (&self->periodic_id, g_source_remove);
   g_clear_handle_id (&self->retry_id, g_source_remove);
+  stream_close (self);
+  self->ws_failures = 0;
   if (self->monitor != NULL)
     g_signal_handlers_disconnect_by_data (self->monitor, self);
   self->monitor = NULL;
@@ -1517,4 +1794,11 @@ vd_sync_engine_sync_finish (VdSyncEngine  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+vd_sync_engine_get_live (VdSyncEngine *self)
+{
+  g_return_val_if_fail (VD_IS_SYNC_ENGINE (self), FALSE);
+  return self->live;
 }

@@ -27,7 +27,10 @@ G_DECLARE_FINAL_TYPE (VdSyncEngine, vd_sync_engine, VD, SYNC_ENGINE, GObject)
 /* Properties: "store" (construct-only), "server-url" (construct-only), "pinned-fingerprint"
  * (construct-only, may be NULL: system CAs), "state", "progress" (0..1 during bootstrap),
  * "pending" (outbox count), "last-sync" (Unix seconds, 0 = never), "error-message",
- * "clock-offset-ms", "pulled" / "total" (counts during a bootstrap). */
+ * "clock-offset-ms", "pulled" / "total" (counts during a bootstrap), "live" (the server's
+ * change stream is connected: others' changes arrive within a second), "periodic-interval"
+ * (seconds between periodic pulls without the stream, 30 by default; with it they come
+ * at most every 5 minutes). */
 VdSyncEngine *vd_sync_engine_new            (VdStore      *store,
                                              const char   *server_url,
                                              const char   *pinned_fingerprint);
@@ -36,6 +39,7 @@ double        vd_sync_engine_get_progress   (VdSyncEngine *self);
 guint         vd_sync_engine_get_pending    (VdSyncEngine *self);
 gint64        vd_sync_engine_get_last_sync  (VdSyncEngine *self);
 const char   *vd_sync_engine_get_error_message (VdSyncEngine *self);
+gboolean      vd_sync_engine_get_live       (VdSyncEngine *self);
 
 /* Tokens: the access token (memory only) and the refresh token (the caller keeps it in
  * the Secret Service; ::refresh-token-changed is emitted with the new one after every
@@ -44,7 +48,8 @@ void          vd_sync_engine_set_tokens     (VdSyncEngine *self,
                                              const char   *access_token,
                                              const char   *refresh_token);
 /* Starts the triggers: local changes (debounced ~1 s), a 30 s periodic pull, the network
- * coming back (GNetworkMonitor). */
+ * coming back (GNetworkMonitor), and, after the first successful round, the server's
+ * change stream (reopened with backoff when it drops). Stop closes the stream. */
 void          vd_sync_engine_start          (VdSyncEngine *self);
 void          vd_sync_engine_stop           (VdSyncEngine *self);
 /* Ctrl+R: a sync round now (push then pull). */

@@ -1,6 +1,7 @@
 /* test-sync.c — the sync engine and sign-in against a real vetdesk-syncd over HTTPS:
  * working offline and reconnecting, two desks converging, token refresh and revocation,
- * a desk whose clock is wrong, the server's rate limit, and the certificate checks. */
+ * a desk whose clock is wrong, the server's rate limit, the certificate checks, and the
+ * live stream that brings another desk's change within a second. */
 #include "config.h"
 
 #include <gio/gio.h>
@@ -651,6 +652,9 @@ test_converge (void)
 
   /* Both desks change the same appointment while apart. */
   g_free (commit (a, "appointments", appt, "status", "confirmed", "room", "1", NULL));
+  /* "Later" must be later on the clock: in the same millisecond the two hlcs can be equal
+   * and the site decides, which is right for LWW but not what this test asserts. */
+  g_usleep (5 * 1000);
   g_free (commit (b, "appointments", appt, "status", "checked_in", "notes", "Came early", NULL));
   g_free (commit (b, "clients", client, "phone", "+34 600 000 001", NULL));
   calls = 0;
@@ -1056,6 +1060,105 @@ test_cert_changed (void)
   g_assert_cmpuint (vd_store_count_pending (desk->store), ==, 1);
 }
 
+/* Iterates until the engine's stream is (or is no longer) connected, or timeout_s pass. */
+static gboolean
+wait_for_live (VdSyncEngine *engine,
+               gboolean      live,
+               guint         timeout_s)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (timeout_s, timeout_flag_cb, &timed_out);
+
+  while (vd_sync_engine_get_live (engine) != live && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  return vd_sync_engine_get_live (engine) == live;
+}
+
+/* Commits a client on from and returns the milliseconds until to's store has it (or
+ * G_MAXINT64 after 30 s). */
+static gint64
+live_latency_ms (Desk       *from,
+                 Desk       *to,
+                 const char *name)
+{
+  g_autofree char *id = commit (from, "clients", NULL, "first_name", name, "last_name", "Live", NULL);
+  gint64 start = g_get_monotonic_time ();
+
+  while (g_get_monotonic_time () - start < 30 * G_USEC_PER_SEC)
+    {
+      g_autofree char *seen = row_text (to, "clients", id, "first_name");
+
+      if (g_strcmp0 (seen, name) == 0)
+        return (g_get_monotonic_time () - start) / 1000;
+      spin (5);
+    }
+  return G_MAXINT64;
+}
+
+static void
+test_live_stream (void)
+{
+  g_autoptr(Env) env = env_new (NULL);
+  g_autoptr(Desk) a = NULL;
+  g_autoptr(Desk) b = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(GError) error = NULL;
+  Relay relay = { 0 };
+  gint64 ms;
+
+  /* Behind the relay the address survives the daemon's restart on a new port. */
+  relay_up (&relay, vd_test_syncd_get_port (env->syncd));
+  url = relay_url (&relay);
+  a = desk_new (env, "a", url, "ana");
+  b = desk_new (env, "b", url, "bruno");
+  /* No periodic pull during the test: whatever arrives came through the stream. */
+  g_object_set (a->engine, "periodic-interval", 3600, NULL);
+  g_object_set (b->engine, "periodic-interval", 3600, NULL);
+  g_assert_false (vd_sync_engine_get_live (b->engine));
+  vd_sync_engine_start (a->engine);
+  vd_sync_engine_start (b->engine);
+  g_assert_true (wait_for_live (a->engine, TRUE, 30));
+  g_assert_true (wait_for_live (b->engine, TRUE, 30));
+  g_assert_cmpint (vd_sync_engine_get_state (b->engine), ==, VD_SYNC_UP_TO_DATE);
+
+  /* A's change (pushed after the 1 s debounce) reaches B without B asking. */
+  ms = live_latency_ms (a, b, "Primera");
+  g_test_message ("commit on A to row in B: %" G_GINT64_FORMAT " ms (1 s of it is A's debounce)", ms);
+  g_print ("# live latency %" G_GINT64_FORMAT " ms\n", ms);
+  g_assert_cmpint (ms, <, 5000);
+  ms = live_latency_ms (b, a, "Vuelta");
+  g_print ("# live latency B to A %" G_GINT64_FORMAT " ms\n", ms);
+  g_assert_cmpint (ms, <, 5000);
+
+  /* The daemon restarts: the streams drop, come back on their own, and deliver again. */
+  g_assert_true (vd_test_syncd_stop (env->syncd, &error));
+  g_assert_no_error (error);
+  g_assert_true (wait_for_live (a->engine, FALSE, 10));
+  g_assert_true (wait_for_live (b->engine, FALSE, 10));
+  {
+    g_autofree char *log = g_build_filename (vd_test_syncd_get_data_dir (env->syncd), "stdout.log", NULL);
+
+    g_remove (log);
+  }
+  g_assert_true (vd_test_syncd_start (env->syncd, &error));
+  g_assert_no_error (error);
+  relay_up (&relay, vd_test_syncd_get_port (env->syncd));
+  if (!wait_for_live (a->engine, TRUE, 90) || !wait_for_live (b->engine, TRUE, 90))
+    g_error ("the streams did not reopen after the restart: A %d (%s), B %d (%s)",
+             vd_sync_engine_get_state (a->engine), vd_sync_engine_get_error_message (a->engine),
+             vd_sync_engine_get_state (b->engine), vd_sync_engine_get_error_message (b->engine));
+  ms = live_latency_ms (a, b, "Segunda");
+  g_print ("# live latency after restart %" G_GINT64_FORMAT " ms\n", ms);
+  g_assert_cmpint (ms, <, 5000);
+
+  /* Stopped, the desk stops listening. */
+  vd_sync_engine_stop (b->engine);
+  g_assert_false (vd_sync_engine_get_live (b->engine));
+  relay_down (&relay);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1078,6 +1181,7 @@ main (int    argc,
   g_test_add_func ("/sync/clock-skew", test_clock_skew);
   g_test_add_func ("/sync/rate-limited", test_rate_limited);
   g_test_add_func ("/sync/cert-changed", test_cert_changed);
+  g_test_add_func ("/sync/live-stream", test_live_stream);
 
   return g_test_run ();
 }
