@@ -1035,19 +1035,24 @@ retry_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* 1 s, 2 s, 4 s … 60 s, each drawn from its upper half so desks that failed together
- * do not come back together. */
+/* 1 s, 2 s, 4 s … 60 s after that many failures, each drawn from its upper half so
+ * desks that failed together do not come back together. */
+static guint
+backoff_delay (VdSyncEngine *self,
+               guint         failures)
+{
+  guint base = DEBOUNCE_MS;
+
+  for (guint i = 0; i < failures && base < BACKOFF_MAX_MS; i++)
+    base *= 2;
+  base = MIN (base, BACKOFF_MAX_MS);
+  return base / 2 + (guint) g_rand_int_range (self->rand, 0, (gint32) (base / 2 + 1));
+}
+
 static void
 schedule_retry (VdSyncEngine *self)
 {
-  guint base = DEBOUNCE_MS;
-  guint delay;
-
-  for (guint i = 0; i < self->failures && base < BACKOFF_MAX_MS; i++)
-    base *= 2;
-  base = MIN (base, BACKOFF_MAX_MS);
-  delay = base / 2 + (guint) g_rand_int_range (self->rand, 0, (gint32) (base / 2 + 1));
-  self->failures++;
+  guint delay = backoff_delay (self, self->failures++);
 
   g_clear_handle_id (&self->retry_id, g_source_remove);
   self->retry_id = g_timeout_add (delay, retry_cb, self);
@@ -1274,16 +1279,11 @@ stream_retry_cb (gpointer user_data)
 static void
 stream_schedule_reconnect (VdSyncEngine *self)
 {
-  guint base = DEBOUNCE_MS;
   guint delay;
 
   if (!self->started || self->halted)
     return;
-  for (guint i = 0; i < self->ws_failures && base < BACKOFF_MAX_MS; i++)
-    base *= 2;
-  base = MIN (base, BACKOFF_MAX_MS);
-  delay = base / 2 + (guint) g_rand_int_range (self->rand, 0, (gint32) (base / 2 + 1));
-  self->ws_failures++;
+  delay = backoff_delay (self, self->ws_failures++);
   g_debug ("Stream reconnects in %u ms", delay);
 
   g_clear_handle_id (&self->ws_retry_id, g_source_remove);
