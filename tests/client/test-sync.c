@@ -1123,9 +1123,8 @@ test_live_stream (void)
   g_assert_true (wait_for_live (b->engine, TRUE, 30));
   g_assert_cmpint (vd_sync_engine_get_state (b->engine), ==, VD_SYNC_UP_TO_DATE);
 
-  /* A's change (pushed after the 1 s debounce) reaches B without B asking. */
+  /* A's change (pushed after the short live debounce) reaches B without B asking. */
   ms = live_latency_ms (a, b, "Primera");
-  g_test_message ("commit on A to row in B: %" G_GINT64_FORMAT " ms (1 s of it is A's debounce)", ms);
   g_print ("# live latency %" G_GINT64_FORMAT " ms\n", ms);
   g_assert_cmpint (ms, <, 5000);
   ms = live_latency_ms (b, a, "Vuelta");
@@ -1159,6 +1158,104 @@ test_live_stream (void)
   relay_down (&relay);
 }
 
+static void
+count_live_cb (VdSyncEngine *engine,
+               GParamSpec   *pspec,
+               guint        *drops)
+{
+  if (!vd_sync_engine_get_live (engine))
+    (*drops)++;
+}
+
+/* The server closes a stream whose access token ran out (4001): the desk renews the token
+ * through its refresh token and opens the stream again, and deliveries go on. */
+static void
+test_live_token_expiry (void)
+{
+  g_autoptr(Env) env = env_new (OPEN_LIMITS "access-ttl=3\n");
+  g_autoptr(Desk) a = desk_new (env, "a", env->url, "ana");
+  g_autoptr(Desk) b = desk_new (env, "b", env->url, "bruno");
+  gboolean timed_out = FALSE;
+  guint drops = 0;
+  guint rotations;
+  guint id;
+  gint64 ms;
+
+  g_object_set (a->engine, "periodic-interval", 3600, NULL);
+  g_object_set (b->engine, "periodic-interval", 3600, NULL);
+  vd_sync_engine_start (a->engine);
+  vd_sync_engine_start (b->engine);
+  g_assert_true (wait_for_live (a->engine, TRUE, 30));
+  g_assert_true (wait_for_live (b->engine, TRUE, 30));
+  rotations = b->rotations;
+  g_signal_connect (b->engine, "notify::live", G_CALLBACK (count_live_cb), &drops);
+
+  /* Within a few token lifetimes the server has closed B's stream at least once. */
+  id = g_timeout_add_seconds (20, timeout_flag_cb, &timed_out);
+  while (drops < 2 && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  g_assert_cmpuint (drops, >=, 2);
+  g_assert_true (wait_for_live (b->engine, TRUE, 30));
+  /* Each reopening went through a refresh, never through "sign in again". */
+  g_assert_cmpuint (b->rotations, >, rotations);
+  g_assert_cmpint (vd_sync_engine_get_state (b->engine), !=, VD_SYNC_NEEDS_SIGN_IN);
+
+  /* And the reopened stream delivers. */
+  ms = live_latency_ms (a, b, "Renovada");
+  g_print ("# live latency after token renewals %" G_GINT64_FORMAT " ms\n", ms);
+  g_assert_cmpint (ms, <, 15000);
+  g_signal_handlers_disconnect_by_func (b->engine, count_live_cb, &drops);
+}
+
+static void
+record_state_cb (VdSyncEngine *engine,
+                 GParamSpec   *pspec,
+                 GArray       *states)
+{
+  VdSyncState state = vd_sync_engine_get_state (engine);
+
+  g_array_append_val (states, state);
+}
+
+/* The session ends on the server (4003 on the stream): the desk stops at once with
+ * "needs sign-in", without a round of its own, and keeps its data. */
+static void
+test_live_revoked (void)
+{
+  g_autoptr(GArray) states = g_array_new (FALSE, FALSE, sizeof (VdSyncState));
+  g_autoptr(Env) env = env_new (NULL);
+  g_autoptr(Desk) desk = desk_new (env, "front", env->url, "ana");
+  g_autofree char *digest = NULL;
+  g_autofree char *after = NULL;
+
+  g_free (commit (desk, "clients", NULL, "first_name", "Ana", "last_name", "García", NULL));
+  desk_sync_ok (desk);
+  g_object_set (desk->engine, "periodic-interval", 3600, NULL);
+  vd_sync_engine_start (desk->engine);
+  g_assert_true (wait_for_live (desk->engine, TRUE, 30));
+  g_assert_true (wait_for_state (desk->engine, VD_SYNC_UP_TO_DATE, 30));
+  digest = desk_digest (desk);
+  g_signal_connect (desk->engine, "notify::state", G_CALLBACK (record_state_cb), states);
+
+  g_assert_cmpuint (raw_post (env, "/v1/auth/logout", desk->access, "{}"), ==, 204);
+  g_assert_true (wait_for_state (desk->engine, VD_SYNC_NEEDS_SIGN_IN, 15));
+  /* Straight there: no reconnect, no round that would only learn the same thing. */
+  g_assert_cmpuint (states->len, ==, 1);
+  g_assert_cmpint (g_array_index (states, VdSyncState, 0), ==, VD_SYNC_NEEDS_SIGN_IN);
+  g_assert_false (vd_sync_engine_get_live (desk->engine));
+  g_assert_nonnull (vd_sync_engine_get_error_message (desk->engine));
+  after = desk_digest (desk);
+  g_assert_cmpstr (after, ==, digest);
+
+  /* It does not knock again while nobody can fix it. */
+  spin (2500);
+  g_assert_false (vd_sync_engine_get_live (desk->engine));
+  g_assert_cmpint (vd_sync_engine_get_state (desk->engine), ==, VD_SYNC_NEEDS_SIGN_IN);
+  g_signal_handlers_disconnect_by_func (desk->engine, record_state_cb, states);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1182,6 +1279,8 @@ main (int    argc,
   g_test_add_func ("/sync/rate-limited", test_rate_limited);
   g_test_add_func ("/sync/cert-changed", test_cert_changed);
   g_test_add_func ("/sync/live-stream", test_live_stream);
+  g_test_add_func ("/sync/live-token-expiry", test_live_token_expiry);
+  g_test_add_func ("/sync/live-revoked", test_live_revoked);
 
   return g_test_run ();
 }
