@@ -22,6 +22,7 @@ main (int   argc,
   textdomain (GETTEXT_PACKAGE);
 
   g_set_application_name (_("VetDesk"));
+  vd_application_pick_renderer ();
 
   app = vd_application_new ();
 

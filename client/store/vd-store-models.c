@@ -278,6 +278,8 @@ typedef struct
   guint               idle_id;
   gboolean            idle_is_late;  /* idle_id is the throttled timeout, not an idle */
   gint64              pulled_at;     /* monotonic µs of the last reload for a pulled page */
+  gboolean            paused;        /* nobody looks: changes only mark the list stale */
+  gboolean            stale;         /* a change came while paused */
 } ListCore;
 
 /* Reads the current row into values (initialised here). */
@@ -328,6 +330,7 @@ core_reload (ListCore *core)
   int rc;
 
   g_clear_handle_id (&core->idle_id, g_source_remove);
+  core->stale = FALSE;
 
   stmt = core->query (core->owner);
   if (stmt == NULL)
@@ -409,6 +412,11 @@ core_schedule (ListCore *core)
   /* Several changes before the main loop is idle: one reload after them all. A reload
    * held back for pulled pages (core_schedule_pulled) comes now: this is someone's
    * own change. */
+  if (core->paused)
+    {
+      core->stale = TRUE;
+      return;
+    }
   if (core->idle_id != 0 && core->idle_is_late)
     g_clear_handle_id (&core->idle_id, g_source_remove);
   if (core->idle_id == 0)
@@ -427,6 +435,11 @@ core_schedule_pulled (ListCore *core)
   gint64 now = g_get_monotonic_time ();
   gint64 wait_ms = PULLED_RELOAD_MS - (now - core->pulled_at) / 1000;
 
+  if (core->paused)
+    {
+      core->stale = TRUE;
+      return;
+    }
   if (core->idle_id != 0)
     return;
   if (wait_ms <= 0)
@@ -1097,25 +1110,70 @@ vd_pet_list_set_client_id (VdPetList  *self,
   core_reload (&self->core);
 }
 
-static void conflict_list_reload (GListModel *list);
+static ListCore *conflict_list_core (GListModel *list);
 
 /* ---- Every list ------------------------------------------------------------------- */
+
+static ListCore *
+list_core (GListModel *list)
+{
+  if (VD_IS_APPOINTMENT_LIST (list))
+    return &VD_APPOINTMENT_LIST (list)->core;
+  if (VD_IS_STAFF_LIST (list))
+    return &VD_STAFF_LIST (list)->core;
+  if (VD_IS_CLIENT_LIST (list))
+    return &VD_CLIENT_LIST (list)->core;
+  if (VD_IS_PET_LIST (list))
+    return &VD_PET_LIST (list)->core;
+  if (VD_IS_CONFLICT_LIST (list))
+    return conflict_list_core (list);
+  return NULL;
+}
 
 void
 vd_store_list_refresh (GListModel *list)
 {
-  if (VD_IS_APPOINTMENT_LIST (list))
-    core_reload (&VD_APPOINTMENT_LIST (list)->core);
-  else if (VD_IS_STAFF_LIST (list))
-    core_reload (&VD_STAFF_LIST (list)->core);
-  else if (VD_IS_CLIENT_LIST (list))
-    core_reload (&VD_CLIENT_LIST (list)->core);
-  else if (VD_IS_PET_LIST (list))
-    core_reload (&VD_PET_LIST (list)->core);
-  else if (VD_IS_CONFLICT_LIST (list))
-    conflict_list_reload (list);
-  else
-    g_return_if_reached ();
+  ListCore *core = list_core (list);
+
+  g_return_if_fail (core != NULL);
+
+  core_reload (core);
+}
+
+void
+vd_store_list_set_paused (GListModel *list,
+                          gboolean    paused)
+{
+  ListCore *core = list_core (list);
+
+  g_return_if_fail (core != NULL);
+
+  paused = !!paused;
+  if (core->paused == paused)
+    return;
+  core->paused = paused;
+  if (paused)
+    {
+      /* A reload already scheduled is owed to the change that scheduled it. */
+      if (core->idle_id != 0)
+        {
+          g_clear_handle_id (&core->idle_id, g_source_remove);
+          core->stale = TRUE;
+        }
+      return;
+    }
+  if (core->stale)
+    core_reload (core);
+}
+
+gboolean
+vd_store_list_get_paused (GListModel *list)
+{
+  ListCore *core = list_core (list);
+
+  g_return_val_if_fail (core != NULL, FALSE);
+
+  return core->paused;
 }
 
 /* ---- Conflicts -------------------------------------------------------------------- */
@@ -1174,10 +1232,10 @@ conflict_query (GObject *owner)
 
 static const char * const conflict_tables[] = { "conflicts", NULL };
 
-static void
-conflict_list_reload (GListModel *list)
+static ListCore *
+conflict_list_core (GListModel *list)
 {
-  core_reload (&VD_CONFLICT_LIST (list)->core);
+  return &VD_CONFLICT_LIST (list)->core;
 }
 
 static void

@@ -128,6 +128,12 @@ void               vd_pet_list_set_client_id        (VdPetList         *self,
 /* Every list: reload now rather than at the next idle (for tests and after a bulk
  * change the caller wants shown at once). */
 void               vd_store_list_refresh            (GListModel        *list);
+/* Every list: while paused, the store's changes do not reload the list (nobody sees it:
+ * a hidden page, a bootstrap); they mark it stale, and unpausing reloads it at once if
+ * any came. vd_store_list_refresh still reloads a paused list. */
+void               vd_store_list_set_paused         (GListModel        *list,
+                                                     gboolean           paused);
+gboolean           vd_store_list_get_paused         (GListModel        *list);
 
 /* ---- Conflicts: the server-owned rows the Sync page shows ---- */
 

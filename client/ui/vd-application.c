@@ -28,6 +28,33 @@ enum
 
 static GParamSpec *properties[N_PROPS];
 
+static gboolean
+has_render_node (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/dev/dri", 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return FALSE;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, "renderD"))
+      return TRUE;
+  return FALSE;
+}
+
+const char *
+vd_application_pick_renderer (void)
+{
+  const char *chosen = g_getenv ("GSK_RENDERER");
+
+  if (chosen != NULL && *chosen != '\0')
+    return chosen;
+  if (has_render_node ())
+    return NULL;
+  g_setenv ("GSK_RENDERER", "cairo", TRUE);
+  return "cairo";
+}
+
 VdApplication *
 vd_application_new (void)
 {

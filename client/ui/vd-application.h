@@ -9,6 +9,12 @@ G_BEGIN_DECLS
 #define VD_TYPE_APPLICATION (vd_application_get_type ())
 G_DECLARE_FINAL_TYPE (VdApplication, vd_application, VD, APPLICATION, AdwApplication)
 
+/* Before GTK draws anything: with no GPU (no DRM render node, as in a VM, over remote
+ * desktop or a PC without graphics drivers) GTK's GL renderer would run on Mesa's
+ * software llvmpipe, costing ~100 MB and frames that wait for the CPU the desk needs to
+ * sync; the cairo renderer draws the same window for less. GSK_RENDERER, when set,
+ * decides. Returns the renderer chosen, or NULL for GTK's own choice. */
+const char    *vd_application_pick_renderer  (void);
 VdApplication *vd_application_new            (void);
 /* The server given with --server (NULL when none). */
 const char    *vd_application_get_server_url (VdApplication *self);

@@ -1,5 +1,7 @@
 /* vd-clients-page.c — the Clients section. The list is a GtkListView over VdClientList,
- * so only the rows on screen have widgets; the filter runs in SQLite as the person types. */
+ * so only the rows on screen have widgets; the filter runs in SQLite as the person types.
+ * The list (20,000 clients in a big clinic) is loaded when the page is first shown and
+ * is paused while the page is hidden, so a bootstrap's client pages do not reload it. */
 #define G_LOG_DOMAIN "vetdesk"
 
 #include "config.h"
@@ -100,6 +102,28 @@ bind_row_cb (GtkSignalListItemFactory *factory,
   gtk_widget_set_visible (details, *subtitle != '\0');
 }
 
+static void update_list_state (VdClientsPage *self);
+
+/* The list model, made the first time someone needs it (the page shown, a client opened,
+ * a test asking for it) rather than when the session starts. */
+static void
+ensure_list (VdClientsPage *self)
+{
+  if (self->store == NULL || self->clients != NULL)
+    return;
+
+  self->clients = vd_client_list_new (self->store, gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
+  g_signal_connect_object (self->clients, "items-changed", G_CALLBACK (update_list_state), self,
+                           G_CONNECT_SWAPPED);
+  self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->clients)));
+  gtk_single_selection_set_autoselect (self->selection, FALSE);
+  gtk_single_selection_set_can_unselect (self->selection, TRUE);
+  gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
+  gtk_list_view_set_model (self->client_view, GTK_SELECTION_MODEL (self->selection));
+  vd_store_list_set_paused (G_LIST_MODEL (self->clients), !gtk_widget_get_mapped (GTK_WIDGET (self)));
+  update_list_state (self);
+}
+
 static void
 update_list_state (VdClientsPage *self)
 {
@@ -132,8 +156,11 @@ static void
 select_client (VdClientsPage *self,
                const char    *client_id)
 {
-  guint pos = client_id ? position_of_client (self, client_id) : GTK_INVALID_LIST_POSITION;
+  guint pos;
 
+  if (client_id != NULL)
+    ensure_list (self);
+  pos = client_id ? position_of_client (self, client_id) : GTK_INVALID_LIST_POSITION;
   if (self->selection != NULL)
     gtk_single_selection_set_selected (self->selection, pos);
 }
@@ -352,17 +379,8 @@ vd_clients_page_set_store (VdClientsPage *self,
   show_detail (self, "none");
   adw_leaflet_set_visible_child (self->leaflet, self->list_pane);
 
-  if (store != NULL)
-    {
-      self->clients = vd_client_list_new (store, gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
-      g_signal_connect_object (self->clients, "items-changed", G_CALLBACK (update_list_state), self,
-                               G_CONNECT_SWAPPED);
-      self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->clients)));
-      gtk_single_selection_set_autoselect (self->selection, FALSE);
-      gtk_single_selection_set_can_unselect (self->selection, TRUE);
-      gtk_single_selection_set_selected (self->selection, GTK_INVALID_LIST_POSITION);
-      gtk_list_view_set_model (self->client_view, GTK_SELECTION_MODEL (self->selection));
-    }
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    ensure_list (self);
   update_list_state (self);
 }
 
@@ -371,6 +389,7 @@ vd_clients_page_get_list (VdClientsPage *self)
 {
   g_return_val_if_fail (VD_IS_CLIENTS_PAGE (self), NULL);
 
+  ensure_list (self);
   return G_LIST_MODEL (self->clients);
 }
 
@@ -409,6 +428,30 @@ vd_clients_page_get_list_state (VdClientsPage *self)
 /* ---- GObject ---- */
 
 static void
+vd_clients_page_map (GtkWidget *widget)
+{
+  VdClientsPage *self = VD_CLIENTS_PAGE (widget);
+
+  /* Loaded (or brought up to date) before the page's first frame. */
+  ensure_list (self);
+  if (self->clients != NULL)
+    vd_store_list_set_paused (G_LIST_MODEL (self->clients), FALSE);
+
+  GTK_WIDGET_CLASS (vd_clients_page_parent_class)->map (widget);
+}
+
+static void
+vd_clients_page_unmap (GtkWidget *widget)
+{
+  VdClientsPage *self = VD_CLIENTS_PAGE (widget);
+
+  if (self->clients != NULL)
+    vd_store_list_set_paused (G_LIST_MODEL (self->clients), TRUE);
+
+  GTK_WIDGET_CLASS (vd_clients_page_parent_class)->unmap (widget);
+}
+
+static void
 vd_clients_page_dispose (GObject *object)
 {
   VdClientsPage *self = VD_CLIENTS_PAGE (object);
@@ -430,6 +473,8 @@ vd_clients_page_class_init (VdClientsPageClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = vd_clients_page_dispose;
+  widget_class->map = vd_clients_page_map;
+  widget_class->unmap = vd_clients_page_unmap;
 
   g_type_ensure (VD_TYPE_CLIENT_DETAIL);
   g_type_ensure (VD_TYPE_PET_DETAIL);

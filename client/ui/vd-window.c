@@ -51,7 +51,7 @@ struct _VdWindow
   GtkButton            *banner_button;
   GtkStack             *section_stack;
   GtkStack             *today_stack;
-  GtkListBox           *today_list;
+  GtkListView          *today_list;
   VdDayView            *day_view;
   GtkWidget            *legend;
   GtkListBoxRow        *sync_row;
@@ -368,15 +368,62 @@ update_banner (VdWindow *self)
 
 /* ---- the Today list ---- */
 
-static GtkWidget *
-create_today_row (gpointer item,
-                  gpointer user_data)
+/* The Today list is a GtkListView: rows exist only for the appointments on screen and
+ * are recycled as it scrolls, so a day of 200 appointments arriving in a bootstrap or at
+ * start costs a screenful of rows. Each row is an AdwActionRow (the look and accessible
+ * labels of a boxed list); what bind changes is kept on it. */
+typedef struct
 {
-  VdAppointmentItem *appointment = item;
-  VdWindow *self = user_data;
-  GtkWidget *row = adw_action_row_new ();
-  GtkWidget *dot = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-  GtkWidget *status = gtk_label_new (vd_appointment_status_label (vd_appointment_item_get_status (appointment)));
+  VdWindow          *window;
+  GtkListItem       *list_item;
+  GtkWidget         *row;
+  GtkWidget         *dot;
+  GtkWidget         *allergy;
+  GtkWidget         *status;
+  GtkWidget         *button;
+  char              *kind_class;
+  VdAppointmentItem *item;        /* bound, or NULL */
+} TodayRow;
+
+static void
+today_row_free (TodayRow *parts)
+{
+  g_clear_object (&parts->item);
+  g_free (parts->kind_class);
+  g_free (parts);
+}
+
+static TodayRow *
+today_row_parts (GtkWidget *row)
+{
+  return g_object_get_data (G_OBJECT (row), "vd-today-row");
+}
+
+/* The list view's rows are one card: the first and last round it off (by position in the
+ * model, not among the widgets, which are only the rows on screen). */
+static void
+today_row_update_position (TodayRow *parts)
+{
+  VdWindow *self = parts->window;
+  guint pos = gtk_list_item_get_position (parts->list_item);
+  guint n = self->today_appointments
+            ? g_list_model_get_n_items (G_LIST_MODEL (self->today_appointments)) : 0;
+
+  if (pos == 0)
+    gtk_widget_add_css_class (parts->row, "first");
+  else
+    gtk_widget_remove_css_class (parts->row, "first");
+  if (n > 0 && pos == n - 1)
+    gtk_widget_add_css_class (parts->row, "last");
+  else
+    gtk_widget_remove_css_class (parts->row, "last");
+}
+
+static void
+today_row_fill (TodayRow *parts)
+{
+  VdWindow *self = parts->window;
+  VdAppointmentItem *appointment = parts->item;
   g_autoptr(GDateTime) from = vd_time_to_zone (vd_appointment_item_get_starts_at (appointment), zone (self));
   g_autoptr(GDateTime) to = vd_time_to_zone (vd_appointment_item_get_ends_at (appointment), zone (self));
   g_autofree char *from_text = g_date_time_format (from, "%H:%M");
@@ -394,43 +441,146 @@ create_today_row (gpointer item,
                               vd_appointment_item_get_client_name (appointment),
                               vd_appointment_item_get_staff_name (appointment),
                               vd_appointment_kind_label (vd_appointment_item_get_kind (appointment)));
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (parts->row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (parts->row), subtitle);
 
-  gtk_widget_add_css_class (dot, "legend-dot");
-  gtk_widget_add_css_class (dot, kind_class);
-  gtk_widget_set_valign (dot, GTK_ALIGN_CENTER);
-  adw_action_row_add_prefix (ADW_ACTION_ROW (row), dot);
+  if (g_strcmp0 (parts->kind_class, kind_class) != 0)
+    {
+      if (parts->kind_class != NULL)
+        gtk_widget_remove_css_class (parts->dot, parts->kind_class);
+      gtk_widget_add_css_class (parts->dot, kind_class);
+      g_free (parts->kind_class);
+      parts->kind_class = g_steal_pointer (&kind_class);
+    }
 
   if (allergies != NULL && *allergies != '\0')
     {
-      GtkWidget *icon = gtk_image_new_from_icon_name ("dialog-warning-symbolic");
       g_autofree char *tip = g_strdup_printf (_("Allergies: %s"), allergies);
 
-      gtk_widget_add_css_class (icon, "error");
-      gtk_widget_set_tooltip_text (icon, tip);
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), icon);
+      gtk_widget_set_tooltip_text (parts->allergy, tip);
+      gtk_widget_set_visible (parts->allergy, TRUE);
+    }
+  else
+    {
+      gtk_widget_set_tooltip_text (parts->allergy, NULL);
+      gtk_widget_set_visible (parts->allergy, FALSE);
     }
 
-  gtk_widget_add_css_class (status, "dim-label");
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), status);
+  gtk_label_set_text (GTK_LABEL (parts->status),
+                      vd_appointment_status_label (vd_appointment_item_get_status (appointment)));
 
   if (next != NULL && next[0] != NULL)
     {
-      GtkWidget *button = gtk_button_new_with_label (status_verb (next[0]));
-
-      gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
-      gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.set-status");
-      gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "(ss)",
+      gtk_button_set_label (GTK_BUTTON (parts->button), status_verb (next[0]));
+      gtk_actionable_set_action_target (GTK_ACTIONABLE (parts->button), "(ss)",
                                         vd_appointment_item_get_id (appointment), next[0]);
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (parts->button), "win.set-status");
+      gtk_widget_set_visible (parts->button, TRUE);
     }
+  else
+    gtk_widget_set_visible (parts->button, FALSE);
+}
 
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (row), "win.edit-appointment");
-  gtk_actionable_set_action_target (GTK_ACTIONABLE (row), "s", vd_appointment_item_get_id (appointment));
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
-  return row;
+/* Reloads update items in place: a bound row follows its item. */
+static void
+today_item_notify_cb (GtkWidget *row)
+{
+  TodayRow *parts = today_row_parts (row);
+
+  if (parts->item != NULL)
+    today_row_fill (parts);
+}
+
+static void
+today_position_cb (GtkWidget *row)
+{
+  today_row_update_position (today_row_parts (row));
+}
+
+static void
+today_setup_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *list_item,
+                VdWindow                 *self)
+{
+  TodayRow *parts = g_new0 (TodayRow, 1);
+
+  parts->window = self;
+  parts->list_item = list_item;
+  parts->row = adw_action_row_new ();
+  parts->dot = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  parts->allergy = gtk_image_new_from_icon_name ("dialog-warning-symbolic");
+  parts->status = gtk_label_new (NULL);
+  parts->button = gtk_button_new ();
+  g_object_set_data_full (G_OBJECT (parts->row), "vd-today-row", parts, (GDestroyNotify) today_row_free);
+
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (parts->row), FALSE);
+  /* The list view's own row takes the focus and the activation (today_activate_cb). */
+  gtk_widget_set_focusable (parts->row, FALSE);
+  gtk_widget_add_css_class (parts->row, "today-row");
+
+  gtk_widget_add_css_class (parts->dot, "legend-dot");
+  gtk_widget_set_valign (parts->dot, GTK_ALIGN_CENTER);
+  adw_action_row_add_prefix (ADW_ACTION_ROW (parts->row), parts->dot);
+
+  gtk_widget_add_css_class (parts->allergy, "error");
+  gtk_widget_set_visible (parts->allergy, FALSE);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (parts->row), parts->allergy);
+
+  gtk_widget_add_css_class (parts->status, "dim-label");
+  adw_action_row_add_suffix (ADW_ACTION_ROW (parts->row), parts->status);
+
+  /* Its action is set with its target, at bind. */
+  gtk_widget_set_valign (parts->button, GTK_ALIGN_CENTER);
+  gtk_widget_set_visible (parts->button, FALSE);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (parts->row), parts->button);
+
+  gtk_list_item_set_child (list_item, parts->row);
+  /* Connected to the row: gone with it, whatever order the list view tears down in. */
+  g_signal_connect_object (list_item, "notify::position", G_CALLBACK (today_position_cb), parts->row,
+                           G_CONNECT_SWAPPED);
+}
+
+static void
+today_bind_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *list_item,
+               VdWindow                 *self)
+{
+  GtkWidget *row = gtk_list_item_get_child (list_item);
+  TodayRow *parts = today_row_parts (row);
+
+  parts->item = g_object_ref (gtk_list_item_get_item (list_item));
+  g_signal_connect_object (parts->item, "notify", G_CALLBACK (today_item_notify_cb), row, G_CONNECT_SWAPPED);
+  today_row_fill (parts);
+  today_row_update_position (parts);
+}
+
+static void
+today_unbind_cb (GtkSignalListItemFactory *factory,
+                 GtkListItem              *list_item,
+                 VdWindow                 *self)
+{
+  GtkWidget *row = gtk_list_item_get_child (list_item);
+  TodayRow *parts = row != NULL ? today_row_parts (row) : NULL;
+
+  if (parts == NULL || parts->item == NULL)
+    return;
+  g_signal_handlers_disconnect_by_func (parts->item, today_item_notify_cb, row);
+  g_clear_object (&parts->item);
+}
+
+/* A click on a row (or Enter on it) opens the appointment, as the boxed list's rows did. */
+static void
+today_activate_cb (VdWindow *self,
+                   guint     position)
+{
+  g_autoptr(VdAppointmentItem) item = NULL;
+
+  if (self->today_appointments == NULL)
+    return;
+  item = g_list_model_get_item (G_LIST_MODEL (self->today_appointments), position);
+  if (item != NULL)
+    gtk_widget_activate_action (GTK_WIDGET (self), "win.edit-appointment", "s",
+                                vd_appointment_item_get_id (item));
 }
 
 static void
@@ -440,6 +590,17 @@ today_changed_cb (VdWindow *self)
             ? g_list_model_get_n_items (G_LIST_MODEL (self->today_appointments)) : 0;
 
   gtk_stack_set_visible_child_name (self->today_stack, n > 0 ? "list" : "empty");
+
+  /* The row that was last may still be on screen with the same position. */
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->today_list));
+       child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *row = gtk_widget_get_first_child (child);
+      TodayRow *parts = row != NULL ? today_row_parts (row) : NULL;
+
+      if (parts != NULL && parts->item != NULL)
+        today_row_update_position (parts);
+    }
 }
 
 /* ---- appointments: editor and status ---- */
@@ -1068,7 +1229,7 @@ end_session (VdWindow *self)
       g_signal_handlers_disconnect_by_data (self->engine, self);
     }
   vd_sync_indicator_set_engine (self->sync_indicator, NULL);
-  gtk_list_box_bind_model (self->today_list, NULL, NULL, NULL, NULL);
+  gtk_list_view_set_model (self->today_list, NULL);
   vd_day_view_set_appointments (self->day_view, NULL);
   vd_day_view_set_staff (self->day_view, NULL);
   if (self->today_appointments != NULL)
@@ -1091,6 +1252,7 @@ begin_session (VdWindow   *self,
                const char *fingerprint)
 {
   g_autoptr(VdClinicInfo) clinic = NULL;
+  g_autoptr(GtkNoSelection) today_model = NULL;
   int y, m, d;
   gint64 start, end;
 
@@ -1113,9 +1275,11 @@ begin_session (VdWindow   *self,
   vd_staff_list_set_show_inactive (self->staff, TRUE);
   self->day_appointments = vd_appointment_list_new (store, start, end, NULL);
   self->today_appointments = vd_appointment_list_new (store, start, end, NULL);
-  g_signal_connect_object (self->today_appointments, "items-changed", G_CALLBACK (today_changed_cb), self, G_CONNECT_SWAPPED);
-  gtk_list_box_bind_model (self->today_list, G_LIST_MODEL (self->today_appointments),
-                           create_today_row, self, NULL);
+  today_model = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->today_appointments)));
+  gtk_list_view_set_model (self->today_list, GTK_SELECTION_MODEL (today_model));
+  /* After the list view's own handler, so the rows on screen have their new positions. */
+  g_signal_connect_object (self->today_appointments, "items-changed", G_CALLBACK (today_changed_cb), self,
+                           G_CONNECT_SWAPPED | G_CONNECT_AFTER);
 
   vd_day_view_set_time_zone (self->day_view, zone (self));
   vd_day_view_set_staff (self->day_view, G_LIST_MODEL (self->staff));
@@ -1201,6 +1365,20 @@ resume (VdWindow *self)
   return TRUE;
 }
 
+/* While the first sync runs the clinic is behind the bootstrap page: its lists would
+ * reload (the day query re-run) for every page of pets and clients for nobody. */
+static void
+pause_session_lists (VdWindow *self,
+                     gboolean  paused)
+{
+  if (self->today_appointments != NULL)
+    vd_store_list_set_paused (G_LIST_MODEL (self->today_appointments), paused);
+  if (self->day_appointments != NULL)
+    vd_store_list_set_paused (G_LIST_MODEL (self->day_appointments), paused);
+  if (self->staff != NULL)
+    vd_store_list_set_paused (G_LIST_MODEL (self->staff), paused);
+}
+
 static void
 update_bootstrap (VdWindow *self)
 {
@@ -1248,6 +1426,7 @@ bootstrap_done_cb (GObject      *source,
     return;
 
   g_signal_handlers_disconnect_by_func (self->engine, update_bootstrap, self);
+  pause_session_lists (self, FALSE);
   gtk_stack_set_visible_child_name (self->stack, "main");
   show_section (self, "today");
   if (error != NULL)
@@ -1360,6 +1539,7 @@ signed_in_cb (VdWindow      *self,
   gtk_progress_bar_set_fraction (self->bootstrap_bar, 0);
   gtk_label_set_text (self->bootstrap_label, _("Connecting to the server…"));
   gtk_stack_set_visible_child_name (self->stack, "bootstrap");
+  pause_session_lists (self, TRUE);
   g_signal_connect_object (self->engine, "notify::progress", G_CALLBACK (update_bootstrap), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->engine, "notify::pulled", G_CALLBACK (update_bootstrap), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->engine, "notify::total", G_CALLBACK (update_bootstrap), self, G_CONNECT_SWAPPED);
@@ -1802,6 +1982,7 @@ vd_window_class_init (VdWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, calendar_day_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, slot_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, appointment_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, today_activate_cb);
 
   gtk_widget_class_install_action (widget_class, "win.sync-now", NULL, sync_now_cb);
   gtk_widget_class_install_action (widget_class, "win.new-appointment", NULL, new_appointment_cb);
@@ -1838,6 +2019,7 @@ vd_window_init (VdWindow *self)
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   g_autoptr(GtkBuilder) shortcuts = NULL;
+  g_autoptr(GtkListItemFactory) today_factory = gtk_signal_list_item_factory_new ();
 
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
@@ -1846,6 +2028,10 @@ vd_window_init (VdWindow *self)
   self->day = g_date_time_get_day_of_month (now);
 
   fill_legend (self);
+  g_signal_connect (today_factory, "setup", G_CALLBACK (today_setup_cb), self);
+  g_signal_connect (today_factory, "bind", G_CALLBACK (today_bind_cb), self);
+  g_signal_connect (today_factory, "unbind", G_CALLBACK (today_unbind_cb), self);
+  gtk_list_view_set_factory (self->today_list, today_factory);
   vd_sign_in_page_set_device_func (self->sign_in_page, device_for_clinic, self);
   g_signal_connect_object (self->sync_page, "notify::attention", G_CALLBACK (update_sync_badge), self, G_CONNECT_SWAPPED);
 

@@ -36,6 +36,7 @@ static char *opt_phase = NULL;
 static int opt_runs = 5;
 static gboolean opt_cold_cache;
 static gboolean opt_keep;
+static gboolean opt_empty_window;
 static guint opt_seed = BENCH_CLINIC_SEED;
 /* Internal: the two child processes this program starts. */
 static char *opt_fill_server;
@@ -49,6 +50,8 @@ static const GOptionEntry options[] = {
     "Also cold starts with the page cache dropped (needs root)", NULL },
   { "seed", 0, 0, G_OPTION_ARG_INT, &opt_seed, "Seed of the clinic (default 20261128)", "N" },
   { "keep", 0, 0, G_OPTION_ARG_NONE, &opt_keep, "Keep the home and syncd's directory", NULL },
+  { "empty-window", 0, 0, G_OPTION_ARG_NONE, &opt_empty_window,
+    "Only the memory of an empty libadwaita window of the app's size (the renderer's share)", NULL },
   { "fill-server", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_fill_server, NULL, NULL },
   { "cold-child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_cold_child, NULL, NULL },
   { "expect-id", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_expect_id, NULL, NULL },
@@ -597,6 +600,7 @@ cold_child (const char *argv0)
   textdomain (GETTEXT_PACKAGE);
 
   g_set_application_name (_("VetDesk"));
+  vd_application_pick_renderer ();
 
   app = vd_application_new ();
   g_signal_connect (app, "window-added", G_CALLBACK (child_window_added_cb), NULL);
@@ -663,6 +667,39 @@ cold_starts (const char *self_path,
            drop ? "dropped" : "warm", bench_percentile (to_paint, 50), bench_percentile (to_paint, 100), hwm_max);
 }
 
+/* ---- the baseline: an empty window ---- */
+
+static void
+count_paint_cb (GdkFrameClock *clock,
+                guint         *paints)
+{
+  (*paints)++;
+}
+
+/* What GTK, libadwaita, the fonts and the renderer cost before the app draws anything:
+ * the lead can tell the app's share of its VmHWM from the renderer's. */
+static int
+empty_window (void)
+{
+  GtkWidget *window = adw_window_new ();
+  guint paints = 0;
+  double hwm, rss;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  gtk_window_present (GTK_WINDOW (window));
+  WAIT_UNTIL (gtk_widget_get_mapped (window), 30, "the window to show");
+  g_signal_connect (gtk_widget_get_frame_clock (window), "after-paint", G_CALLBACK (count_paint_cb), &paints);
+  gtk_widget_queue_draw (window);
+  WAIT_UNTIL (paints > 0, 30, "the window to be painted");
+  settle (500);
+  bench_memory_mb (&hwm, &rss);
+  g_print ("memory of an empty AdwWindow 1280x800 (GSK_RENDERER=%s): VmHWM %.1f MB, VmRSS %.1f MB\n",
+           g_getenv ("GSK_RENDERER") ? g_getenv ("GSK_RENDERER") : "default", hwm, rss);
+  g_print ("SUMMARY_EMPTY hwm_mb=%.1f rss_mb=%.1f\n", hwm, rss);
+  gtk_window_destroy (GTK_WINDOW (window));
+  return 0;
+}
+
 /* ---- main ---- */
 
 static void
@@ -721,6 +758,13 @@ main (int   argc,
     }
   if (opt_fill_server != NULL)
     return fill_server (opt_fill_server);
+  /* As vd-main.c: cairo when there is no GPU, unless GSK_RENDERER says otherwise. */
+  if (opt_cold_child == NULL)
+    {
+      const char *renderer = vd_application_pick_renderer ();
+
+      g_print ("renderer: %s\n", renderer != NULL ? renderer : "GTK's choice (a GPU is present)");
+    }
   if (opt_cold_child != NULL)
     {
       child_section = opt_cold_child;
@@ -745,6 +789,13 @@ main (int   argc,
       return 77;
     }
   adw_init ();
+  if (opt_empty_window)
+    {
+      int rc = empty_window ();
+
+      remove_tree (home);
+      return rc;
+    }
   g_print ("bench-client-ui: %s, %u cores, seed %u, home %s\n", g_get_host_name (),
            g_get_num_processors (), opt_seed, home);
 

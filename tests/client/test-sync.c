@@ -754,7 +754,7 @@ test_bootstrap_pages (void)
   g_autofree char *da = NULL;
   g_autofree char *dl = NULL;
   gint64 now_ms = g_get_real_time () / 1000;
-  static const guint expect[] = { 1000, 6000, 11000, 12500 };
+  static const guint expect[] = { 1000, 3000, 5000, 7000, 9000, 11000, 12500 };
   guint n_pages = 0;
   guint n = 0;
 

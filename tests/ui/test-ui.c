@@ -218,6 +218,66 @@ store_status (VdStore    *store,
   return out;
 }
 
+/* The Today list: a row per appointment of the day on screen, in the day's order, made
+ * by the list view's factory; a click on a row opens that appointment in the editor. */
+static void
+check_today_list (VdWindow *window)
+{
+  VdStore *store = vd_window_get_store (window);
+  g_autoptr(VdAppointmentList) day = NULL;
+  g_autoptr(VdAppointmentItem) first = NULL;
+  g_autoptr(GDateTime) from = NULL;
+  g_autofree char *from_text = NULL;
+  GtkWidget *list_view;
+  VdAppointmentEditor *editor;
+  gboolean found_first = FALSE;
+  guint n, rows = 0;
+  gint64 start, end;
+  int y, m, d;
+
+  vd_time_today_bounds (vd_store_get_time_zone (store), g_get_real_time () / G_USEC_PER_SEC,
+                        &start, &end, &y, &m, &d);
+  day = vd_appointment_list_new (store, start, end, NULL);
+  n = g_list_model_get_n_items (G_LIST_MODEL (day));
+  if (n == 0)
+    {
+      g_test_message ("the demo clinic has no appointment today: Today list not checked");
+      return;
+    }
+  first = g_list_model_get_item (G_LIST_MODEL (day), 0);
+  from = vd_time_to_zone (vd_appointment_item_get_starts_at (first), vd_store_get_time_zone (store));
+  from_text = g_date_time_format (from, "%H:%M");
+
+  list_view = find_widget (GTK_WIDGET (window), match_class, "today-list");
+  g_assert_true (GTK_IS_LIST_VIEW (list_view));
+  WAIT_UNTIL (gtk_widget_get_mapped (list_view) && gtk_widget_get_first_child (list_view) != NULL, 10,
+              "the Today rows");
+  for (GtkWidget *child = gtk_widget_get_first_child (list_view); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *row = gtk_widget_get_first_child (child);
+      const char *title;
+
+      if (row == NULL || !ADW_IS_ACTION_ROW (row) || !gtk_widget_get_mapped (row))
+        continue;
+      rows++;
+      title = adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row));
+      if (g_str_has_prefix (title, from_text) &&
+          strstr (title, vd_appointment_item_get_pet_name (first)) != NULL &&
+          gtk_widget_has_css_class (row, "first"))
+        found_first = TRUE;
+    }
+  g_assert_cmpuint (rows, >, 0);
+  g_assert_cmpuint (rows, <=, n);
+  g_assert_true (found_first);
+
+  g_signal_emit_by_name (list_view, "activate", 0);
+  editor = vd_window_get_editor (window);
+  g_assert_nonnull (editor);
+  g_assert_cmpstr (vd_appointment_editor_get_pet_id (editor), ==, vd_appointment_item_get_pet_id (first));
+  gtk_window_destroy (GTK_WINDOW (editor));
+  g_assert_null (vd_window_get_editor (window));
+}
+
 static guint
 count_columns (VdDayView *day_view,
                GStrv     *columns)
@@ -367,6 +427,7 @@ test_desk (void)
   vd_test_ui_watch (syncd, engine);
   g_assert_cmpint (vd_store_get_cursor (store), >, 0);
   screenshot (GTK_WIDGET (window), "today");
+  check_today_list (window);
 
   /* The schedule: one column per bookable staff member. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-section", "s", "schedule"));
