@@ -1210,13 +1210,19 @@ vd_pull_answer_decode (const char  *data,
 /* ---------------------------------------------------------------------------------- */
 /* Encoding */
 
-static void
-append_string (GString    *out,
-               const char *s)
+void
+vd_json_append_string (GString    *out,
+                       const char *s)
 {
-  const char *run = s;
+  const char *run;
   const char *p;
 
+  if (s == NULL)
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  run = s;
   g_string_append_c (out, '"');
   for (p = s; *p != '\0'; p++)
     {
@@ -1306,7 +1312,7 @@ append_value (GString        *out,
       g_string_append (out, value->b ? "true" : "false");
       break;
     case VD_VALUE_TEXT:
-      append_string (out, value->s != NULL ? value->s : "");
+      vd_json_append_string (out, value->s != NULL ? value->s : "");
       break;
     default:
       g_string_append (out, "null");
@@ -1324,7 +1330,7 @@ append_change (GString        *out,
   vd_hlc_format (change->hlc, hlc);
 
   g_string_append (out, "{\"table\":");
-  append_string (out, change->table->name);
+  vd_json_append_string (out, change->table->name);
   g_string_append (out, ",\"id\":\"");
   g_string_append (out, change->id);
   g_string_append (out, "\",\"hlc\":\"");
@@ -1338,7 +1344,7 @@ append_change (GString        *out,
 
       if (i > 0)
         g_string_append_c (out, ',');
-      append_string (out, cell->column->name);
+      vd_json_append_string (out, cell->column->name);
       g_string_append_c (out, ':');
       append_value (out, cell->column, &cell->value);
     }
@@ -1373,7 +1379,7 @@ vd_push_request_encode (const char *device_id,
 
   out = g_string_sized_new (128 + 256 * changes->len);
   g_string_append (out, "{\"device_id\":");
-  append_string (out, device_id);
+  vd_json_append_string (out, device_id);
   g_string_append (out, ",\"batch_id\":");
   append_int (out, batch_id);
   g_string_append (out, ",\"changes\":[");

@@ -10,6 +10,11 @@
 
 G_BEGIN_DECLS
 
+/* Appends text as a JSON string literal (control characters escaped; the text must be
+ * valid UTF-8), or null for NULL. */
+void      vd_json_append_string (GString        *out,
+                                 const char     *s);
+
 typedef struct
 {
   const VdColumn *column;

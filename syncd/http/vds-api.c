@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "vds-activity.h"
+#include "vds-listing.h"
 #include "vds-api.h"
 #include "vds-auth.h"
 #include "vds-limits.h"
@@ -73,6 +74,7 @@ struct _VdsApi
   char          **allowed_origins;
   VdsMetrics     *metrics;
   VdsActivityLog *activity;
+  VdsListing     *listing;
 
   GMutex          conflicts_lock;
   gint64          conflicts;
@@ -349,6 +351,8 @@ vds_api_new (VdsStore              *store,
   self->allowed_origins = g_strdupv (config->allowed_origins);
   self->metrics = vds_metrics_new ();
   self->activity = vds_activity_log_new (store, MAX (config->activity_flush_s, 1));
+  self->listing = vds_listing_new (store, self->activity, self->metrics,
+                                   config->listing_max_age_ms);
   g_mutex_init (&self->conflicts_lock);
   vds_store_set_offline_after (store, config->offline_after_s > 0 ? config->offline_after_s
                                                                   : 30 * 60);
@@ -369,6 +373,7 @@ vds_api_free (VdsApi *self)
   vds_limiter_free (self->per_address);
   vds_limiter_free (self->per_clinic);
   vds_limiter_free (self->logins);
+  vds_listing_free (self->listing);
   vds_activity_log_free (self->activity);
   vds_metrics_free (self->metrics);
   g_strfreev (self->allowed_origins);
@@ -628,17 +633,11 @@ set_unauthorized (VdsRequest *req,
   vds_request_add_header (req, "WWW-Authenticate", "Bearer realm=\"vetdesk\"");
 }
 
-/* The access token of the request, checked: known, an access token, not expired, its
- * session neither revoked nor past its absolute limit. NULL when req is answered. */
-static VdsToken *
-authenticate (VdsApi     *self,
-              VdsRequest *req)
+/* The SHA-256 of the request's bearer token; NULL when req is answered (none sent). */
+static char *
+bearer_hash (VdsRequest *req)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(VdsToken) token = NULL;
-  g_autofree char *hash = NULL;
   const char *value = req->authorization;
-  gint64 now = now_seconds ();
 
   if (value == NULL || g_ascii_strncasecmp (value, "Bearer ", 7) != 0
       || value[7] == '\0' || strlen (value + 7) > 256)
@@ -646,22 +645,47 @@ authenticate (VdsApi     *self,
       set_unauthorized (req, _("Sign in first: this call needs an access token."));
       return NULL;
     }
+  return vds_auth_token_hash (value + 7);
+}
 
-  hash = vds_auth_token_hash (value + 7);
-  token = vds_store_lookup_token (self->store, hash, &error);
-  if (error != NULL)
-    {
-      set_store_failed (req, error);
-      return NULL;
-    }
+/* Known, an access token, not expired, its session neither revoked nor past its absolute
+ * limit; else req is answered. */
+static gboolean
+token_usable (VdsRequest *req,
+              VdsToken   *token)
+{
+  gint64 now = now_seconds ();
+
   if (token == NULL || g_strcmp0 (token->kind, "access") != 0
       || token->expires_at <= now || token->session_revoked
       || token->session_expires_at <= now)
     {
       set_unauthorized (req, _("The access token is not valid or has expired. Refresh it "
                                "or sign in again."));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The access token of the request, checked (token_usable). NULL when req is answered. */
+static VdsToken *
+authenticate (VdsApi     *self,
+              VdsRequest *req)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdsToken) token = NULL;
+  g_autofree char *hash = bearer_hash (req);
+
+  if (hash == NULL)
+    return NULL;
+  token = vds_store_lookup_token (self->store, hash, &error);
+  if (error != NULL)
+    {
+      set_store_failed (req, error);
       return NULL;
     }
+  if (!token_usable (req, token))
+    return NULL;
   return g_steal_pointer (&token);
 }
 
@@ -952,29 +976,20 @@ run_me (VdsApi     *self,
   set_answer (req, builder);
 }
 
-/* The clinic of the path, for the caller: a member passes; an administrator is refused
- * (monitoring only, §5); for anyone else the clinic does not exist, so that ids of other
- * clinics cannot be probed. Then the clinic's rate limit. */
+/* The clinic of the path, for the caller whose role there is role (NULL: none): a
+ * member passes; an administrator is refused (monitoring only, §5); for anyone else the
+ * clinic does not exist, so that ids of other clinics cannot be probed. Then the clinic's
+ * rate limit. */
 static gboolean
 check_tenant (VdsApi     *self,
               VdsRequest *req,
               VdsToken   *token,
-              const char *tenant_id)
+              const char *tenant_id,
+              const char *role)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *role = NULL;
   g_autoptr(VdsUser) user = NULL;
   guint retry_after = 1;
-
-  if (vd_uuid_is_valid (tenant_id))
-    {
-      role = vds_store_get_membership (self->store, token->user_id, tenant_id, &error);
-      if (error != NULL)
-        {
-          set_store_failed (req, error);
-          return FALSE;
-        }
-    }
 
   if (role == NULL)
     {
@@ -1008,6 +1023,35 @@ check_tenant (VdsApi     *self,
   req->member_device = g_strdup (token->device_id);
   req->member_user = g_strdup (token->user_id);
   return TRUE;
+}
+
+/* A sync call's checks, asked of the database in one statement: the access token
+ * (authenticate), the caller's membership of the clinic of the path (check_tenant) and
+ * the clinic's seq (*out_seq, for the pull cache and the stream). Every call asks again,
+ * so a revocation through any syncd process stops the token at once. NULL when req is
+ * answered. */
+static VdsToken *
+authenticate_member (VdsApi     *self,
+                     VdsRequest *req,
+                     const char *tenant_id,
+                     gint64     *out_seq)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdsToken) token = NULL;
+  g_autofree char *hash = bearer_hash (req);
+  g_autofree char *role = NULL;
+
+  if (hash == NULL)
+    return NULL;
+  token = vds_store_lookup_member (self->store, hash, tenant_id, &role, out_seq, &error);
+  if (error != NULL)
+    {
+      set_store_failed (req, error);
+      return NULL;
+    }
+  if (!token_usable (req, token) || !check_tenant (self, req, token, tenant_id, role))
+    return NULL;
+  return g_steal_pointer (&token);
 }
 
 /* "VetDesk/1.2.3 …" → "1.2.3"; NULL when the agent is something else. */
@@ -1055,6 +1099,8 @@ report_device (VdsApi         *self,
     .now = now_seconds (),
   };
 
+  /* This device's last pull, still in memory, must not land after this. */
+  vds_activity_log_flush_device (self->activity, tenant_id, token->device_id);
   if (!vds_store_report_device (self->store, &report, &error))
     g_warning ("Could not record device %s of clinic %s: %s", token->device_id, tenant_id,
                error->message);
@@ -1066,25 +1112,23 @@ run_push (VdsApi     *self,
           const char *tenant_id)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(VdsToken) token = authenticate (self, req);
+  g_autoptr(VdsToken) token = NULL;
   g_autoptr(VdPushRequest) push = NULL;
   g_autofree char *answer = NULL;
   VdsPushResult result = { 0, };
   const VdRejection *last = NULL;
+  gint64 seq = 0;
   gsize len = 0;
   const char *data;
 
-  if (token == NULL || !check_tenant (self, req, token, tenant_id))
+  token = authenticate_member (self, req, tenant_id, &seq);
+  if (token == NULL)
     return;
 
   data = req->body ? g_bytes_get_data (req->body, &len) : NULL;
   if (data == NULL)
     data = "";
-  if (!vd_json_precheck (data, len, VD_PROTOCOL_MAX_BODY, &error))
-    {
-      set_vd_error (req, error);
-      return;
-    }
+  /* The decoder runs vd_json_precheck (depth, size, UTF-8) before parsing. */
   push = vd_push_request_decode (data, len, &error);
   if (push == NULL)
     {
@@ -1167,12 +1211,15 @@ run_pull (VdsApi     *self,
           const char *tenant_id)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(VdsToken) token = authenticate (self, req);
-  gint64 cursor, limit, new_cursor = 0;
+  g_autoptr(VdsToken) token = NULL;
+  g_autofree char *version = NULL;
+  gint64 cursor, limit, new_cursor = 0, seq = 0;
   gboolean more = FALSE;
   GBytes *answer;
+  VdsDeviceReport report = { 0, };
 
-  if (token == NULL || !check_tenant (self, req, token, tenant_id))
+  token = authenticate_member (self, req, tenant_id, &seq);
+  if (token == NULL)
     return;
 
   if (!query_int (req, "cursor", 0, G_MAXINT64, 0, &cursor))
@@ -1190,17 +1237,30 @@ run_pull (VdsApi     *self,
       return;
     }
 
-  /* Cached while the clinic's seq stays: 20 desks pulling one clinic cost one pull. */
-  answer = vds_store_pull_answer (self->store, tenant_id, cursor, (guint) limit, &new_cursor,
-                                  &more, &error);
+  /* Cached while the clinic's seq stays: 20 desks pulling one clinic cost one pull. The
+   * seq was read with the token, just now. */
+  answer = vds_store_pull_answer_at (self->store, tenant_id, seq, cursor, (guint) limit,
+                                     &new_cursor, &more, &error);
   if (answer == NULL)
     {
       set_store_failed (req, error);
       return;
     }
 
-  vds_activity_log_add (self->activity, tenant_id, now_seconds (), 0, 1, 0, 0, 0);
-  report_device (self, req, token, tenant_id, VDS_DEVICE_PULLED, new_cursor, 0, NULL, NULL);
+  /* Monitoring learns of the pull within a second, written with the others: a pull
+   * itself writes nothing. */
+  version = app_version (req->user_agent);
+  report.tenant_id = tenant_id;
+  report.device_id = token->device_id;
+  report.user_id = token->user_id;
+  report.app_version = version;
+  report.event = VDS_DEVICE_PULLED;
+  report.cursor = new_cursor;
+  report.pending = req->pending;
+  report.now = now_seconds ();
+  report.reached = new_cursor >= seq;
+  vds_activity_log_add (self->activity, tenant_id, report.now, 0, 1, 0, 0, 0);
+  vds_activity_log_pulled (self->activity, &report);
   req->status = 200;
   req->answer = answer;
 }
@@ -1212,17 +1272,12 @@ run_stream (VdsApi     *self,
             VdsRequest *req,
             const char *tenant_id)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(VdsToken) token = authenticate (self, req);
+  g_autoptr(VdsToken) token = NULL;
   gint64 seq = 0;
 
-  if (token == NULL || !check_tenant (self, req, token, tenant_id))
+  token = authenticate_member (self, req, tenant_id, &seq);
+  if (token == NULL)
     return;
-  if (!vds_store_get_seq (self->store, tenant_id, &seq, &error))
-    {
-      set_store_failed (req, error);
-      return;
-    }
 
   /* 101: the main thread completes the handshake and keeps the connection. */
   req->status = 101;
@@ -1411,83 +1466,36 @@ run_admin_tenants (VdsApi     *self,
   g_autoptr(GError) error = NULL;
   g_autoptr(VdsToken) token = authenticate (self, req);
   g_auto(GStrv) company_ids = NULL;
-  g_autoptr(GPtrArray) stats = NULL;
-  GString *out;
+  const char * const no_company[] = { NULL };
+  GBytes *answer;
   Scope scope;
 
   if (token == NULL)
     return;
   if (!admin_scope (self, req, token, &scope, &company_ids))
     return;
-
-  /* This process's own counts are in before the figures are read. */
-  if (scope != SCOPE_NONE)
-    vds_activity_log_flush (self->activity);
-
-  if (scope == SCOPE_ALL)
-    stats = vds_store_admin_tenants (self->store, NULL, &error);
-  else if (scope == SCOPE_COMPANIES)
-    {
-      /* No company: nothing to see (never NULL, which would mean every clinic). */
-      if (company_ids == NULL || company_ids[0] == NULL)
-        stats = g_ptr_array_new ();
-      else
-        stats = vds_store_admin_tenants (self->store,
-                                         (const char * const *) company_ids, &error);
-    }
-  else
+  if (scope == SCOPE_NONE)
     {
       set_not_admin (req);
       return;
     }
-  if (stats == NULL)
+
+  /* A company admin of no company sees nothing (never NULL, which would mean every clinic). */
+  answer = vds_listing_get (self->listing,
+                            scope == SCOPE_ALL ? NULL
+                            : company_ids != NULL ? (const char * const *) company_ids : no_company,
+                            req->accept_gzip, &error);
+  if (answer == NULL)
     {
       set_store_failed (req, error);
       return;
     }
-  g_ptr_array_set_free_func (stats, (GDestroyNotify) vds_tenant_stats_free);
-
-  out = g_string_sized_new (256 + stats->len * 512);
-  g_string_append (out, "{\"tenants\":[");
-  for (guint i = 0; i < stats->len; i++)
-    {
-      const VdsTenantStats *s = g_ptr_array_index (stats, i);
-
-      if (i > 0)
-        g_string_append_c (out, ',');
-      g_string_append_c (out, '{');
-      append_member (out, TRUE, "id");
-      append_json_string (out, s->id);
-      append_member (out, FALSE, "slug");
-      append_json_string (out, s->slug);
-      append_member (out, FALSE, "name");
-      append_json_string (out, s->name);
-      append_member (out, FALSE, "company_id");
-      append_json_string (out, s->company_id);
-      append_member (out, FALSE, "timezone");
-      append_json_string (out, s->timezone);
-      g_string_append_printf (out, ",\"counts\":{\"clients\":%" G_GINT64_FORMAT
-                              ",\"pets\":%" G_GINT64_FORMAT ",\"appointments\":%" G_GINT64_FORMAT
-                              ",\"staff\":%" G_GINT64_FORMAT "}",
-                              s->clients, s->pets, s->appointments, s->staff);
-      g_string_append_printf (out, ",\"devices\":%" G_GINT64_FORMAT, s->devices);
-      append_member (out, FALSE, "last_sync_at");
-      append_time_or_null (out, s->last_sync_at);
-      g_string_append_printf (out, ",\"open_conflicts\":%" G_GINT64_FORMAT
-                              ",\"seq\":%" G_GINT64_FORMAT, s->open_conflicts, s->seq);
-      append_member (out, FALSE, "health");
-      append_json_string (out, s->health);
-      g_string_append_printf (out, ",\"devices_online\":%" G_GINT64_FORMAT
-                              ",\"rejected_24h\":%" G_GINT64_FORMAT
-                              ",\"errors_1h\":%" G_GINT64_FORMAT ",\"activity\":[",
-                              s->devices_online, s->rejected_24h, s->errors_1h);
-      for (guint h = 0; h < G_N_ELEMENTS (s->activity); h++)
-        g_string_append_printf (out, h > 0 ? ",%" G_GINT64_FORMAT : "%" G_GINT64_FORMAT,
-                                s->activity[h]);
-      g_string_append (out, "]}");
-    }
-  g_string_append (out, "]}");
-  set_answer_text (req, out);
+  req->status = 200;
+  g_clear_pointer (&req->answer, g_bytes_unref);
+  req->answer = answer;
+  if (req->accept_gzip)
+    vds_request_add_header (req, "Content-Encoding", "gzip");
+  vds_request_add_header (req, "Vary", "Accept-Encoding");
 }
 
 static void
@@ -1503,6 +1511,8 @@ run_admin_devices (VdsApi     *self,
   if (token == NULL || !check_admin_tenant (self, req, token, tenant_id))
     return;
 
+  /* This process's pulls of the last second are in before the devices are read. */
+  vds_activity_log_flush_pulls (self->activity);
   devices = vds_store_admin_devices (self->store, tenant_id, &error);
   if (devices == NULL)
     {
@@ -1781,6 +1791,7 @@ vds_api_run (VdsApi     *self,
       };
 
       vds_activity_log_add (self->activity, req->member_tenant, report.now, 0, 0, 0, 0, 1);
+      vds_activity_log_flush_device (self->activity, req->member_tenant, req->member_device);
       if (!vds_store_report_device (self->store, &report, &error))
         g_warning ("Could not record the failure of device %s: %s", req->member_device,
                    error->message);

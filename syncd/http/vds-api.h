@@ -25,6 +25,7 @@ typedef struct
   char       *origin;          /* Origin header (browsers send it; desks do not) */
   gint64      pending;         /* X-VetDesk-Pending, -1 when absent or malformed */
   gboolean    metrics_only;    /* from the metrics listener: /metrics, no auth */
+  gboolean    accept_gzip;     /* Accept-Encoding allows gzip */
   gint64      started_us;      /* monotonic, when the headers were in */
 
   /* out */

@@ -31,6 +31,8 @@ struct _VdsMetrics
   GHashTable *rejected;     /* code → guint64* */
   guint64     pushes;
   guint64     merged;
+  guint64     listing_builds;
+  double      listing_seconds;
   gint        streams;      /* atomic */
 };
 
@@ -123,6 +125,18 @@ vds_metrics_count_push (VdsMetrics *self,
         const VdRejection *r = rejected->pdata[i];
         bump (self->rejected, r->code != NULL ? r->code : "unknown", 1);
       }
+  g_mutex_unlock (&self->lock);
+}
+
+void
+vds_metrics_count_listing_build (VdsMetrics *self,
+                                 double      seconds)
+{
+  g_return_if_fail (self != NULL);
+
+  g_mutex_lock (&self->lock);
+  self->listing_builds++;
+  self->listing_seconds += seconds;
   g_mutex_unlock (&self->lock);
 }
 
@@ -265,6 +279,16 @@ vds_metrics_render (VdsMetrics *self,
   header (out, "vetdesk_changes_merged_total", "counter", "Changes accepted and merged.");
   g_string_append_printf (out, "vetdesk_changes_merged_total %" G_GUINT64_FORMAT "\n",
                           self->merged);
+
+  header (out, "vetdesk_admin_listing_builds_total", "counter",
+          "Snapshots of every clinic's figures read for the admin listing.");
+  g_string_append_printf (out, "vetdesk_admin_listing_builds_total %" G_GUINT64_FORMAT "\n",
+                          self->listing_builds);
+  header (out, "vetdesk_admin_listing_build_seconds_total", "counter",
+          "Time spent reading those snapshots.");
+  g_string_append (out, "vetdesk_admin_listing_build_seconds_total ");
+  append_double (out, self->listing_seconds);
+  g_string_append_c (out, '\n');
 
   header (out, "vetdesk_changes_rejected_total", "counter", "Changes refused, by code.");
   keys = sorted_keys (self->rejected);

@@ -21,6 +21,9 @@ void        vds_metrics_observe_request  (VdsMetrics  *self,
 void        vds_metrics_count_push       (VdsMetrics  *self,
                                           guint        merged,
                                           GPtrArray   *rejected);
+/* One snapshot of the admin listing read, and how long it took. */
+void        vds_metrics_count_listing_build (VdsMetrics *self,
+                                             double      seconds);
 void        vds_metrics_add_streams      (VdsMetrics  *self,
                                           gint         delta);
 gint64      vds_metrics_get_streams      (VdsMetrics  *self);

@@ -89,6 +89,7 @@ vds_server_config_init (VdsServerConfig *config)
   config->access_ttl_s = VD_PROTOCOL_ACCESS_TTL_S;
   config->offline_after_s = 30 * 60;
   config->activity_flush_s = 5;
+  config->listing_max_age_ms = 2000;
   config->stream_keepalive_s = VDS_STREAM_KEEPALIVE_S;
   config->stream_threads = 8;
 }
@@ -229,6 +230,8 @@ vds_server_config_load (VdsServerConfig *config,
       || !load_uint (kf, "monitor", "offline-after", 60, 7 * 24 * 3600,
                      &config->offline_after_s, error)
       || !load_uint (kf, "monitor", "activity-flush", 1, 300, &config->activity_flush_s, error)
+      || !load_uint (kf, "monitor", "listing-max-age-ms", 0, 60000, &config->listing_max_age_ms,
+                     error)
       || !load_uint (kf, "monitor", "stream-keepalive", 1, 3600,
                      &config->stream_keepalive_s, error)
       || !load_uint (kf, "monitor", "stream-threads", 1, 256, &config->stream_threads, error)
@@ -656,14 +659,14 @@ apply_answer (VdsServer         *self,
   if (self->draining)
     soup_message_headers_replace (headers, "Connection", "close");
 
+  /* The body takes a reference, not a copy: a pull answer is ~200 kB, and this runs on
+   * the main thread that every connection shares. */
   if (req->answer != NULL && !g_str_equal (req->method, "HEAD"))
     {
-      gsize len;
-      const char *data = g_bytes_get_data (req->answer, &len);
-
-      soup_server_message_set_response (msg, req->answer_type != NULL ? req->answer_type
-                                        : "application/json; charset=utf-8",
-                                        SOUP_MEMORY_COPY, data, len);
+      soup_message_headers_replace (headers, "Content-Type", req->answer_type != NULL
+                                    ? req->answer_type : "application/json; charset=utf-8");
+      soup_message_body_append_bytes (soup_server_message_get_response_body (msg),
+                                      req->answer);
     }
   else if (req->answer != NULL)
     soup_message_headers_replace (headers, "Content-Type", req->answer_type != NULL
@@ -903,6 +906,34 @@ parse_pending (const char *text)
   return (gint64) value;
 }
 
+/* Whether an Accept-Encoding list allows gzip: named (or "*") without q=0. */
+static gboolean
+accepts_gzip (const char *header)
+{
+  g_auto(GStrv) codings = NULL;
+
+  if (header == NULL)
+    return FALSE;
+  codings = g_strsplit (header, ",", -1);
+  for (guint i = 0; codings[i] != NULL; i++)
+    {
+      g_auto(GStrv) parts = g_strsplit (codings[i], ";", -1);
+      const char *name = g_strstrip (parts[0]);
+
+      if (g_ascii_strcasecmp (name, "gzip") != 0 && g_strcmp0 (name, "*") != 0)
+        continue;
+      for (guint p = 1; parts[p] != NULL; p++)
+        {
+          const char *param = g_strstrip (parts[p]);
+
+          if (g_ascii_strncasecmp (param, "q=", 2) == 0 && g_ascii_strtod (param + 2, NULL) <= 0.0)
+            return FALSE;
+        }
+      return TRUE;
+    }
+  return FALSE;
+}
+
 static VdsRequest *
 request_from_message (SoupServerMessage *msg,
                       const char        *path,
@@ -934,6 +965,7 @@ request_from_message (SoupServerMessage *msg,
     req->remote = g_strdup ("unknown");
   req->origin = g_strdup (soup_message_headers_get_one (headers, "Origin"));
   req->pending = parse_pending (soup_message_headers_get_one (headers, "X-VetDesk-Pending"));
+  req->accept_gzip = accepts_gzip (soup_message_headers_get_list (headers, "Accept-Encoding"));
   req->started_us = g_get_monotonic_time ();
   if (body != NULL && body->length > 0)
     req->body = soup_message_body_flatten (body);

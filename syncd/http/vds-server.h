@@ -35,6 +35,7 @@ typedef struct
   guint     access_ttl_s;      /* access token lifetime; 900 (§6), shorter only for tests */
   guint     offline_after_s;   /* opening-time seconds without a sync = offline */
   guint     activity_flush_s;  /* how often activity counters are written */
+  guint     listing_max_age_ms; /* how long an admin listing snapshot is served; 0: never */
   guint     stream_keepalive_s;
   guint     stream_threads;    /* shards holding the streams (vds-streams.c) */
 } VdsServerConfig;

@@ -411,6 +411,78 @@ vds_store_lookup_token (VdsStore   *self,
   return lt.token;
 }
 
+/* The token's row, the user's role in the clinic and the clinic's seq in one statement:
+ * a pull asks the database once, and still asks it every time (a revocation through any
+ * syncd process on the same database counts at once). */
+#define MEMBER_SELECT \
+  "SELECT s.id, s.user_id, s.device_id, t.kind, t.expires_at, t.spent, s.revoked, " \
+  "s.expires_at, m.role, " \
+  "COALESCE ((SELECT q.seq FROM vd_seq q WHERE q.tenant_id = $2), 0) " \
+  "FROM tokens t JOIN sessions s ON s.id = t.session_id " \
+  "LEFT JOIN memberships m ON m.user_id = s.user_id AND m.tenant_id = $2 " \
+  "WHERE t.hash = $1"
+
+typedef struct
+{
+  const char *hash;
+  const char *tenant_id;
+  VdsToken   *token;   /* out */
+  char       *role;    /* out */
+  gint64      seq;     /* out */
+} LookupMember;
+
+static gboolean
+lookup_member_txn (VdsStore *self,
+                   VdsDb    *db,
+                   gpointer  data,
+                   GError  **error)
+{
+  LookupMember *lm = data;
+  g_autoptr(VdsResult) result = NULL;
+  VdsParam params[2] = { VDS_TEXT (lm->hash), VDS_TEXT (lm->tenant_id) };
+
+  g_clear_pointer (&lm->token, vds_token_free);
+  g_clear_pointer (&lm->role, g_free);
+  lm->seq = 0;
+  result = vds_db_query (db, MEMBER_SELECT, params, 2, error);
+  if (result == NULL)
+    return FALSE;
+  if (vds_result_n_rows (result) == 0)
+    return TRUE;
+  lm->token = token_from_result (result);
+  lm->role = g_strdup (vds_result_get_text (result, 0, 8));
+  lm->seq = vds_result_get_int (result, 0, 9);
+  return TRUE;
+}
+
+VdsToken *
+vds_store_lookup_member (VdsStore    *self,
+                         const char  *token_hash,
+                         const char  *tenant_id,
+                         char       **out_role,
+                         gint64      *out_seq,
+                         GError     **error)
+{
+  LookupMember lm = { token_hash, tenant_id, NULL, NULL, 0 };
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (out_role != NULL && out_seq != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  *out_role = NULL;
+  *out_seq = 0;
+  if (token_hash == NULL)
+    return NULL;
+  /* PostgreSQL would refuse a malformed uuid: such a clinic has no members. */
+  if (tenant_id == NULL || !vd_uuid_is_valid (tenant_id))
+    return vds_store_lookup_token (self, token_hash, error);
+  if (!vds_store_run (self, VDS_TXN_NONE, lookup_member_txn, &lm, error))
+    return NULL;
+  *out_role = lm.role;
+  *out_seq = lm.seq;
+  return lm.token;
+}
+
 static gboolean
 revoke_family (VdsDb      *db,
         const char *session_id,

@@ -165,6 +165,7 @@ vds_tenant_stats_free (VdsTenantStats *stats)
   g_free (stats->slug);
   g_free (stats->name);
   g_free (stats->company_id);
+  g_free (stats->company_name);
   g_free (stats->timezone);
   g_free (stats);
 }
@@ -259,7 +260,8 @@ listing_txn (VdsStore *self,
   if (l->list != NULL)
     in_list = vds_store_in_list (self, "t.company_id", 1);
   sql = g_strdup_printf ("SELECT t.id, t.slug, t.name, t.company_id, t.timezone, t.created_at, "
-                         "s.seq FROM tenants t LEFT JOIN vd_seq s ON s.tenant_id = t.id "
+                         "s.seq, c.name FROM tenants t LEFT JOIN vd_seq s ON s.tenant_id = t.id "
+                         "LEFT JOIN companies c ON c.id = t.company_id "
                          "%s%s ORDER BY t.name, t.id",
                          in_list != NULL ? "WHERE " : "", in_list != NULL ? in_list : "");
   params[0] = VDS_TEXT (l->list);
@@ -278,6 +280,7 @@ listing_txn (VdsStore *self,
       s->company_id = g_strdup (vds_result_get_text (tenants, r, 3));
       s->timezone = g_strdup (vds_result_get_text (tenants, r, 4));
       s->seq = int_or_zero (tenants, r, 6);
+      s->company_name = g_strdup (vds_result_get_text (tenants, r, 7));
       s->health = "ok";
       g_ptr_array_add (l->out, s);
       g_hash_table_insert (l->by_id, s->id, GUINT_TO_POINTER (l->out->len));

@@ -339,6 +339,17 @@ push_insert (Push *push,
 /* Loads the rows of table whose column is one of ids into the push's cache. The cache
  * holds the truth for rows already in it. out (may be NULL) receives every matching row. */
 static gboolean
+load_rows_either (VdsStore      *self,
+                  VdsDb         *db,
+                  Push          *push,
+                  const VdTable *table,
+                  const char    *column,
+                  const char    *column2,
+                  GPtrArray     *ids,
+                  GPtrArray     *out,
+                  GError       **error);
+
+static gboolean
 load_rows (VdsStore      *self,
            VdsDb         *db,
            Push          *push,
@@ -348,10 +359,27 @@ load_rows (VdsStore      *self,
            GPtrArray     *out,
            GError       **error)
 {
+  return load_rows_either (self, db, push, table, column, NULL, ids, out, error);
+}
+
+/* load_rows of the rows whose column or column2 (may be NULL) is one of ids, in one
+ * statement. */
+static gboolean
+load_rows_either (VdsStore      *self,
+                  VdsDb         *db,
+                  Push          *push,
+                  const VdTable *table,
+                  const char    *column,
+                  const char    *column2,
+                  GPtrArray     *ids,
+                  GPtrArray     *out,
+                  GError       **error)
+{
   const VdsTableSql *ts = vds_store_table_sql (self, table);
   g_autoptr(VdsResult) result = NULL;
   g_autofree char *list = NULL;
   g_autofree char *filter = NULL;
+  g_autofree char *filter2 = NULL;
   g_autofree char *sql = NULL;
   VdsParam params[2];
 
@@ -360,8 +388,15 @@ load_rows (VdsStore      *self,
 
   list = vds_store_id_list (self, (const char * const *) ids->pdata, ids->len);
   filter = vds_store_in_list (self, column, 2);
-  sql = g_strdup_printf ("SELECT %s FROM %s WHERE tenant_id = $1 AND %s",
-                         ts->select_list, table->name, filter);
+  if (column2 != NULL)
+    {
+      filter2 = vds_store_in_list (self, column2, 2);
+      sql = g_strdup_printf ("SELECT %s FROM %s WHERE tenant_id = $1 AND (%s OR %s)",
+                             ts->select_list, table->name, filter, filter2);
+    }
+  else
+    sql = g_strdup_printf ("SELECT %s FROM %s WHERE tenant_id = $1 AND %s",
+                           ts->select_list, table->name, filter);
   params[0] = VDS_TEXT (push->tenant_id);
   params[1] = VDS_TEXT (list);
   result = vds_db_query (db, sql, params, 2, error);
@@ -459,6 +494,29 @@ free_ids (GPtrArray **ids,
   g_free (ids);
 }
 
+/* "SELECT table index, id FROM each table WHERE id in $2 …" for load_batch_rows. */
+static const char *
+owner_sql (VdsStore *self)
+{
+  static char *sql[2];
+  gboolean pg = vds_store_is_postgres (self);
+
+  if (g_once_init_enter (&sql[pg]))
+    {
+      guint n_tables;
+      const VdTable *tables = vd_schema_tables (&n_tables);
+      g_autofree char *filter = vds_store_in_list (self, "id", 2);
+      GString *out = g_string_new (NULL);
+
+      for (guint t = 0; t < n_tables; t++)
+        g_string_append_printf (out, "%sSELECT %u, id%s FROM %s WHERE tenant_id = $1 AND %s",
+                                t > 0 ? " UNION ALL " : "", t, pg ? "::text" : "",
+                                tables[t].name, filter);
+      g_once_init_leave (&sql[pg], g_string_free (out, FALSE));
+    }
+  return sql[pg];
+}
+
 /* Loads the rows the batch touches (one query per table), then finds in which table the
  * ids that are new to their own table live, so a row id cannot cross tables. */
 static gboolean
@@ -480,22 +538,24 @@ load_batch_rows (VdsStore  *self,
       if (push_lookup (push, &tables[t], g_ptr_array_index (ids[t], i)) == NULL)
         g_ptr_array_add (fresh, g_ptr_array_index (ids[t], i));
 
-  for (guint t = 0; ok && fresh->len > 0 && t < push->n_tables; t++)
+  /* Every table in one statement (one round trip, one list), built once per process. */
+  if (ok && fresh->len > 0)
     {
       g_autoptr(VdsResult) result = NULL;
       g_autofree char *list = vds_store_id_list (self, (const char * const *) fresh->pdata,
                                                  fresh->len);
-      g_autofree char *filter = vds_store_in_list (self, "id", 2);
-      g_autofree char *sql = g_strdup_printf ("SELECT id%s FROM %s WHERE tenant_id = $1 AND %s",
-                                              vds_store_is_postgres (self) ? "::text" : "",
-                                              tables[t].name, filter);
       VdsParam params[2] = { VDS_TEXT (push->tenant_id), VDS_TEXT (list) };
 
-      result = vds_db_query (db, sql, params, 2, error);
+      result = vds_db_query (db, owner_sql (self), params, 2, error);
       ok = result != NULL;
       for (guint r = 0; ok && r < vds_result_n_rows (result); r++)
-        g_hash_table_replace (push->owner, g_strdup (vds_result_get_text (result, r, 0)),
-                              (gpointer) &tables[t]);
+        {
+          gint64 t = vds_result_get_int (result, r, 0);
+
+          if (t >= 0 && t < (gint64) push->n_tables)
+            g_hash_table_replace (push->owner, g_strdup (vds_result_get_text (result, r, 1)),
+                                  (gpointer) &tables[t]);
+        }
     }
 
   free_ids (ids, push->n_tables);
@@ -839,11 +899,50 @@ appointment_active (const Row *row)
          starts != NULL && ends != NULL && strcmp (starts, ends) < 0;
 }
 
+/* A changed appointment to check, and an active appointment that may overlap it. */
+typedef struct
+{
+  const Row  *row;
+  const char *staff;
+  gint64      s, e;
+} Probe;
+
+typedef struct
+{
+  char   id[VD_UUID_LEN + 1];
+  gint64 s, e;
+} Candidate;
+
+static gint
+probe_compare (gconstpointer a,
+               gconstpointer b)
+{
+  const Probe *pa = a, *pb = b;
+  int c = strcmp (pa->staff, pb->staff);
+
+  if (c != 0)
+    return c;
+  return pa->s < pb->s ? -1 : pa->s > pb->s;
+}
+
+static gint
+candidate_compare (gconstpointer a,
+                   gconstpointer b)
+{
+  const Candidate *ca = a, *cb = b;
+
+  return ca->s < cb->s ? -1 : ca->s > cb->s;
+}
+
 /* For every active appointment of rows, the other active appointments of the same staff
- * member whose [starts_at, ends_at) overlaps its own, in one query: out maps a row's id to
- * a GPtrArray of the other ids. No appointment lasts more than MAX_APPOINTMENT_SECONDS,
- * so "starts after my start minus that" bounds the index scan from below; without it the
- * search walked the staff member's whole history once per changed appointment. */
+ * member whose [starts_at, ends_at) overlaps its own: out maps a row's id to a GPtrArray
+ * of the other ids. No appointment lasts more than MAX_APPOINTMENT_SECONDS, so only
+ * appointments starting in (start − that, end) can overlap one, and the index
+ * (tenant_id, staff_id, starts_at) is scanned over that window only. The windows of one
+ * staff member that touch are scanned once as one range, in one query for the whole
+ * push: a push of consecutive bookings reads each neighbour once rather than once per
+ * booking whose day it falls in (24 times over for hourly slots). The exact test per
+ * appointment is then made here. */
 static gboolean
 find_overlaps (VdsStore    *self,
                VdsDb       *db,
@@ -853,45 +952,66 @@ find_overlaps (VdsStore    *self,
                GError     **error)
 {
   gboolean pg = vds_store_is_postgres (self);
-  /* PostgreSQL: five array literals (ids, staff, low, start, end); SQLite: one JSON array
-   * of [id, staff, low, start, end]. */
-  GString *lists[5];
+  /* PostgreSQL: three array literals (staff, low, high); SQLite: one JSON array of
+   * [staff, low, high]. */
+  GString *lists[3];
+  g_autoptr(GArray) probes = g_array_new (FALSE, FALSE, sizeof (Probe));
+  g_autoptr(GHashTable) by_staff = NULL;
   g_autoptr(VdsResult) result = NULL;
-  VdsParam params[6];
-  guint n = 0;
-
-  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
-    lists[l] = g_string_new (pg ? "{" : "[");
+  VdsParam params[4];
+  guint n_windows = 0;
 
   for (guint i = 0; i < rows->len; i++)
     {
       const Row *row = g_ptr_array_index (rows, i);
-      char low[21], start[21], end[21];
-      const char *fields[5];
-      gint64 s, e;
+      Probe probe = { row, NULL, 0, 0 };
 
       if (!appointment_active (row) ||
-          !vd_time_parse_utc (row_text (row, "starts_at"), &s, NULL) ||
-          !vd_time_parse_utc (row_text (row, "ends_at"), &e, NULL) ||
+          !vd_time_parse_utc (row_text (row, "starts_at"), &probe.s, NULL) ||
+          !vd_time_parse_utc (row_text (row, "ends_at"), &probe.e, NULL) ||
           !vd_uuid_is_valid (row_text (row, "staff_id")))
         continue;
-      vd_time_format_utc (s - MAX_APPOINTMENT_SECONDS, low);
-      vd_time_format_utc (s, start);
-      vd_time_format_utc (e, end);
-      fields[0] = row->id;
-      fields[1] = row_text (row, "staff_id");
-      fields[2] = low;
-      fields[3] = start;
-      fields[4] = end;
+      probe.staff = row_text (row, "staff_id");
+      g_array_append_val (probes, probe);
+    }
+  if (probes->len == 0)
+    return TRUE;
+  g_array_sort (probes, probe_compare);
+
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    lists[l] = g_string_new (pg ? "{" : "[");
+  for (guint i = 0; i < probes->len; )
+    {
+      const Probe *first = &g_array_index (probes, Probe, i);
+      gint64 low = first->s - MAX_APPOINTMENT_SECONDS, high = first->e;
+      char low_text[21], high_text[21];
+      guint j = i + 1;
+
+      /* Sorted by start, so the lows come in order too: merge while they touch. */
+      for (; j < probes->len; j++)
+        {
+          const Probe *next = &g_array_index (probes, Probe, j);
+
+          if (strcmp (next->staff, first->staff) != 0 ||
+              next->s - MAX_APPOINTMENT_SECONDS > high)
+            break;
+          high = MAX (high, next->e);
+        }
+      vd_time_format_utc (low, low_text);
+      vd_time_format_utc (high, high_text);
       /* Canonical uuids and instants only: nothing in them needs quoting. */
       if (pg)
-        for (guint l = 0; l < 5; l++)
-          g_string_append_printf (lists[l], "%s%s", n > 0 ? "," : "", fields[l]);
+        {
+          const char *fields[3] = { first->staff, low_text, high_text };
+
+          for (guint l = 0; l < 3; l++)
+            g_string_append_printf (lists[l], "%s%s", n_windows > 0 ? "," : "", fields[l]);
+        }
       else
-        g_string_append_printf (lists[0], "%s[\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]",
-                                n > 0 ? "," : "", fields[0], fields[1], fields[2], fields[3],
-                                fields[4]);
-      n++;
+        g_string_append_printf (lists[0], "%s[\"%s\",\"%s\",\"%s\"]",
+                                n_windows > 0 ? "," : "", first->staff, low_text, high_text);
+      n_windows++;
+      i = j;
     }
   for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
     g_string_append_c (lists[l], pg ? '}' : ']');
@@ -899,48 +1019,105 @@ find_overlaps (VdsStore    *self,
   params[0] = VDS_TEXT (push->tenant_id);
   for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
     params[l + 1] = VDS_TEXT (lists[l]->str);
-  if (n > 0)
-    result = vds_db_query (db,
-                           pg
-                           ? "SELECT x.xid::text, a.id::text FROM unnest ($2::uuid[], $3::uuid[], "
-                             "$4::timestamptz[], $5::timestamptz[], $6::timestamptz[]) "
-                             "AS x (xid, staff, low, s, e) "
-                             "JOIN appointments a ON a.tenant_id = $1 AND a.staff_id = x.staff "
-                             "AND a.starts_at > x.low AND a.starts_at < x.e AND a.ends_at > x.s "
-                             "AND a.id <> x.xid AND NOT a.deleted "
-                             "AND COALESCE (a.status, '') NOT IN ('cancelled', 'no_show') "
-                             "AND NOT COALESCE (a.allow_overlap, false) AND a.starts_at < a.ends_at"
-                           : "SELECT x.xid, a.id FROM "
-                             "(SELECT json_extract (value, '$[0]') AS xid, "
-                             "json_extract (value, '$[1]') AS staff, "
-                             "json_extract (value, '$[2]') AS low, "
-                             "json_extract (value, '$[3]') AS s, "
-                             "json_extract (value, '$[4]') AS e FROM json_each ($2)) AS x "
-                             /* CROSS: the list outside, else SQLite walks the clinic */
-                             "CROSS JOIN appointments a WHERE a.tenant_id = $1 "
-                             "AND a.staff_id = x.staff "
-                             "AND a.starts_at > x.low AND a.starts_at < x.e AND a.ends_at > x.s "
-                             "AND a.id <> x.xid AND NOT a.deleted "
-                             "AND COALESCE (a.status, '') NOT IN ('cancelled', 'no_show') "
-                             "AND NOT COALESCE (a.allow_overlap, false) AND a.starts_at < a.ends_at",
-                           params, pg ? 6 : 2, error);
+  result = vds_db_query (db,
+                         pg
+                         ? "SELECT a.id::text, a.staff_id::text, "
+                           "CAST (EXTRACT (EPOCH FROM a.starts_at) AS BIGINT), "
+                           "CAST (EXTRACT (EPOCH FROM a.ends_at) AS BIGINT) "
+                           "FROM unnest ($2::uuid[], $3::timestamptz[], $4::timestamptz[]) "
+                           "AS x (staff, low, high) "
+                           "JOIN appointments a ON a.tenant_id = $1 AND a.staff_id = x.staff "
+                           "AND a.starts_at > x.low AND a.starts_at < x.high AND NOT a.deleted "
+                           "AND COALESCE (a.status, '') NOT IN ('cancelled', 'no_show') "
+                           "AND NOT COALESCE (a.allow_overlap, false) AND a.starts_at < a.ends_at"
+                         : "SELECT a.id, a.staff_id, a.starts_at, a.ends_at FROM "
+                           "(SELECT json_extract (value, '$[0]') AS staff, "
+                           "json_extract (value, '$[1]') AS low, "
+                           "json_extract (value, '$[2]') AS high FROM json_each ($2)) AS x "
+                           /* CROSS: the list outside, else SQLite walks the clinic */
+                           "CROSS JOIN appointments a WHERE a.tenant_id = $1 "
+                           "AND a.staff_id = x.staff "
+                           "AND a.starts_at > x.low AND a.starts_at < x.high AND NOT a.deleted "
+                           "AND COALESCE (a.status, '') NOT IN ('cancelled', 'no_show') "
+                           "AND NOT COALESCE (a.allow_overlap, false) AND a.starts_at < a.ends_at",
+                         params, pg ? 4 : 2, error);
   for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
     g_string_free (lists[l], TRUE);
-  if (n == 0)
-    return TRUE;
   if (result == NULL)
     return FALSE;
+
+  /* The candidates per staff member, by start. */
+  by_staff = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                    (GDestroyNotify) g_array_unref);
   for (guint r = 0; r < vds_result_n_rows (result); r++)
     {
-      const char *id = vds_result_get_text (result, r, 0);
-      GPtrArray *others = g_hash_table_lookup (out, id);
+      const char *staff = vds_result_get_text (result, r, 1);
+      GArray *list = g_hash_table_lookup (by_staff, staff);
+      Candidate c;
 
-      if (others == NULL)
+      if (pg)
         {
-          others = g_ptr_array_new_with_free_func (g_free);
-          g_hash_table_insert (out, g_strdup (id), others);
+          c.s = vds_result_get_int (result, r, 2);
+          c.e = vds_result_get_int (result, r, 3);
         }
-      g_ptr_array_add (others, g_strdup (vds_result_get_text (result, r, 1)));
+      else if (!vd_time_parse_utc (vds_result_get_text (result, r, 2), &c.s, NULL) ||
+               !vd_time_parse_utc (vds_result_get_text (result, r, 3), &c.e, NULL))
+        continue;
+      g_strlcpy (c.id, vds_result_get_text (result, r, 0), sizeof c.id);
+      if (list == NULL)
+        {
+          list = g_array_new (FALSE, FALSE, sizeof (Candidate));
+          g_hash_table_insert (by_staff, g_strdup (staff), list);
+        }
+      g_array_append_val (list, c);
+    }
+  {
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init (&iter, by_staff);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      g_array_sort (value, candidate_compare);
+  }
+
+  /* Exactly the old per-appointment test: starts in (s − max, e), ends after s, not
+   * itself. */
+  for (guint i = 0; i < probes->len; i++)
+    {
+      const Probe *p = &g_array_index (probes, Probe, i);
+      GArray *list = g_hash_table_lookup (by_staff, p->staff);
+      guint lo = 0, hi;
+
+      if (list == NULL)
+        continue;
+      /* The first candidate starting after s − max. */
+      hi = list->len;
+      while (lo < hi)
+        {
+          guint mid = lo + (hi - lo) / 2;
+
+          if (g_array_index (list, Candidate, mid).s > p->s - MAX_APPOINTMENT_SECONDS)
+            hi = mid;
+          else
+            lo = mid + 1;
+        }
+      for (guint k = lo; k < list->len; k++)
+        {
+          const Candidate *c = &g_array_index (list, Candidate, k);
+          GPtrArray *others;
+
+          if (c->s >= p->e)
+            break;
+          if (c->e <= p->s || strcmp (c->id, p->row->id) == 0)
+            continue;
+          others = g_hash_table_lookup (out, p->row->id);
+          if (others == NULL)
+            {
+              others = g_ptr_array_new_with_free_func (g_free);
+              g_hash_table_insert (out, g_strdup (p->row->id), others);
+            }
+          g_ptr_array_add (others, g_strdup (c->id));
+        }
     }
   return TRUE;
 }
@@ -973,8 +1150,8 @@ detect_double_bookings (VdsStore    *self,
     }
 
   /* The conflicts these appointments already take part in, open or not. */
-  if (!load_rows (self, db, push, conflicts, "row_id", ids, involved, error) ||
-      !load_rows (self, db, push, conflicts, "other_row_id", ids, involved, error))
+  if (!load_rows_either (self, db, push, conflicts, "row_id", "other_row_id", ids, involved,
+                         error))
     return FALSE;
 
   if (!find_overlaps (self, db, push, appointments, overlaps, error))
@@ -1068,6 +1245,8 @@ detect_dangling (VdsStore    *self,
   const VdTable *appt_table = vd_schema_lookup_table ("appointments");
   g_autoptr(GHashTable) check = g_hash_table_new (NULL, NULL);
   g_autoptr(GPtrArray) check_rows = g_ptr_array_new ();
+  /* row_id of every cached conflict (strings owned by the cache) */
+  g_autoptr(GHashTable) named = g_hash_table_new (g_str_hash, g_str_equal);
   GHashTableIter iter;
   Row *row;
 
@@ -1158,6 +1337,17 @@ detect_dangling (VdsStore    *self,
       return FALSE;
   }
 
+  /* So every conflict about a check row is in the cache now: a row none names needs no
+   * conflict id (a SHA-256 per reference) unless a reference of it dangles. */
+  {
+    Row *conflict;
+
+    g_hash_table_iter_init (&iter, push->rows[conflicts->index]);
+    while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conflict))
+      if (row_text (conflict, "row_id") != NULL)
+        g_hash_table_add (named, (gpointer) row_text (conflict, "row_id"));
+  }
+
   for (guint i = 0; i < check_rows->len; i++)
     {
       row = g_ptr_array_index (check_rows, i);
@@ -1179,6 +1369,8 @@ detect_dangling (VdsStore    *self,
           /* Every row in the cache exists: loaded, or created and written by this push. */
           dangling = !row_is_deleted (row) && target != NULL &&
                      (target_row == NULL || row_is_deleted (target_row));
+          if (!dangling && !g_hash_table_contains (named, row->id))
+            continue;
 
           conflict_id (push->tenant_id, "dangling_reference", row->table->name, row->id,
                        column->name, id);
@@ -1891,6 +2083,28 @@ vds_store_pull_answer (VdsStore    *self,
                        gboolean    *out_more,
                        GError     **error)
 {
+  gint64 seq = 0;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_tenant_id (tenant_id, error) ||
+      !vds_store_get_seq (self, tenant_id, &seq, error))
+    return NULL;
+  return vds_store_pull_answer_at (self, tenant_id, seq, cursor, limit, out_cursor, out_more,
+                                   error);
+}
+
+GBytes *
+vds_store_pull_answer_at (VdsStore    *self,
+                          const char  *tenant_id,
+                          gint64       seq,
+                          gint64       cursor,
+                          guint        limit,
+                          gint64      *out_cursor,
+                          gboolean    *out_more,
+                          GError     **error)
+{
   VdsPullCache *cache;
   g_autofree char *key = NULL;
   Pull pull = { tenant_id, MAX (cursor, 0), MAX (limit, 1), TRUE, NULL, 0, FALSE, 0 };
@@ -1899,13 +2113,11 @@ vds_store_pull_answer (VdsStore    *self,
   GBytes *patched;
   char *data;
   gsize len = 0;
-  gint64 seq = 0;
 
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!check_tenant_id (tenant_id, error) ||
-      !vds_store_get_seq (self, tenant_id, &seq, error))
+  if (!check_tenant_id (tenant_id, error))
     return NULL;
 
   cache = self->pull_cache;
@@ -2062,6 +2274,85 @@ vds_store_report_device (VdsStore              *self,
   td.params[11] = report->error_code != NULL ? VDS_TEXT (report->error_message) : VDS_NULL;
   td.params[12] = VDS_INT (MAX (report->rejected, 0));
   return vds_store_run (self, VDS_TXN_NONE, touch_device_txn, &td, error);
+}
+
+typedef struct
+{
+  const VdsDeviceReport *reports;
+  guint                  n_reports;
+} ReportPulls;
+
+static gboolean
+report_pulls_txn (VdsStore *self,
+                  VdsDb    *db,
+                  gpointer  data,
+                  GError  **error)
+{
+  ReportPulls *rp = data;
+
+  for (guint i = 0; i < rp->n_reports; i++)
+    {
+      const VdsDeviceReport *r = &rp->reports[i];
+      const char *user_id = r->user_id != NULL && vd_uuid_is_valid (r->user_id) ? r->user_id
+                                                                                : NULL;
+      VdsParam params[8] = {
+        VDS_TEXT (r->tenant_id),
+        VDS_TEXT (r->device_id),
+        VDS_TEXT (user_id),
+        VDS_TEXT (r->app_version),
+        VDS_INT (r->now),
+        VDS_INT (r->cursor),
+        r->pending >= 0 ? VDS_INT (r->pending) : VDS_NULL,
+        VDS_BOOL (r->reached),
+      };
+
+      /* As touch_device_txn for a pull, except last_seen (never backwards: a push of the
+       * same device may have been written meanwhile) and lag_since (see the header). */
+      if (!vds_db_exec (db,
+                        "INSERT INTO devices (tenant_id, device_id, user_id, app_version, "
+                        "first_seen, last_seen, last_pull_at, cursor, pending, lag_since) "
+                        "VALUES ($1, $2, $3, $4, $5, $5, $5, $6, $7, "
+                        "CASE WHEN CAST ($6 AS BIGINT) >= "
+                        "COALESCE ((SELECT s.seq FROM vd_seq s WHERE s.tenant_id = $1), 0) "
+                        "THEN NULL ELSE CAST ($5 AS BIGINT) END) "
+                        "ON CONFLICT (tenant_id, device_id) DO UPDATE SET "
+                        "user_id = COALESCE (excluded.user_id, devices.user_id), "
+                        "app_version = COALESCE (excluded.app_version, devices.app_version), "
+                        "last_seen = CASE WHEN excluded.last_seen > devices.last_seen "
+                        "THEN excluded.last_seen ELSE devices.last_seen END, "
+                        "last_pull_at = excluded.last_pull_at, "
+                        "cursor = excluded.cursor, "
+                        "pending = COALESCE (excluded.pending, devices.pending), "
+                        "lag_since = CASE WHEN excluded.lag_since IS NULL THEN NULL "
+                        "WHEN CAST ($8 AS BOOLEAN) THEN excluded.lag_since "
+                        "ELSE COALESCE (devices.lag_since, excluded.lag_since) END",
+                        params, G_N_ELEMENTS (params), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+vds_store_report_pulls (VdsStore              *self,
+                        const VdsDeviceReport *reports,
+                        guint                  n_reports,
+                        GError               **error)
+{
+  ReportPulls rp = { reports, n_reports };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (reports != NULL || n_reports == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  for (guint i = 0; i < n_reports; i++)
+    {
+      g_return_val_if_fail (reports[i].device_id != NULL, FALSE);
+      if (!check_tenant_id (reports[i].tenant_id, error))
+        return FALSE;
+    }
+  if (n_reports == 0)
+    return TRUE;
+  return vds_store_run (self, VDS_TXN_WRITE, report_pulls_txn, &rp, error);
 }
 
 gboolean

@@ -191,6 +191,15 @@ gboolean    vds_store_create_session (VdsStore   *self,
 VdsToken   *vds_store_lookup_token   (VdsStore   *self,
                                       const char *token_hash,
                                       GError    **error);
+/* vds_store_lookup_token, and in the same statement the user's clinic role in tenant_id
+ * (*out_role NULL when not a member or tenant_id is not a uuid) and the clinic's sequence
+ * (*out_seq, 0 when nothing was pushed): one round trip for a sync call's checks. */
+VdsToken   *vds_store_lookup_member  (VdsStore   *self,
+                                      const char *token_hash,
+                                      const char *tenant_id,
+                                      char      **out_role,
+                                      gint64     *out_seq,
+                                      GError    **error);
 
 typedef enum
 {
@@ -257,6 +266,9 @@ typedef struct
   const char     *error_code;
   const char     *error_message;
   gint64          now;
+  /* vds_store_report_pulls only: the answer's cursor reached the clinic's seq as read for
+   * that pull (so the device was up to date then, whatever came since). */
+  gboolean        reached;
 } VdsDeviceReport;
 
 /* The upsert of vds_store_touch_device with the report's extra fields. A pull that
@@ -264,6 +276,15 @@ typedef struct
  * it first fell behind. */
 gboolean    vds_store_report_device (VdsStore              *self,
                                      const VdsDeviceReport *report,
+                                     GError               **error);
+/* Pull reports (event VDS_DEVICE_PULLED, no error) gathered in memory and written later,
+ * in one transaction: the device's last pull, cursor, pending count and last seen. Since
+ * they land up to a few seconds late, last_seen never moves backwards, and a device that
+ * was up to date at its pull (reached) but is behind now counts as behind since that
+ * pull, not since an older lag. */
+gboolean    vds_store_report_pulls  (VdsStore              *self,
+                                     const VdsDeviceReport *reports,
+                                     guint                  n_reports,
                                      GError               **error);
 
 /* ---- sync (ARCHITECTURE §4) ---- */
@@ -335,6 +356,16 @@ GBytes     *vds_store_pull_answer  (VdsStore       *self,
                                     gint64         *out_cursor,
                                     gboolean       *out_more,
                                     GError        **error);
+/* The same with the clinic's seq already read from the database by the caller just
+ * before (vds_store_lookup_member), so a cached answer costs no statement at all. */
+GBytes     *vds_store_pull_answer_at (VdsStore     *self,
+                                      const char   *tenant_id,
+                                      gint64        seq,
+                                      gint64        cursor,
+                                      guint         limit,
+                                      gint64       *out_cursor,
+                                      gboolean     *out_more,
+                                      GError      **error);
 
 /* ---- monitoring ---- */
 
@@ -344,6 +375,7 @@ typedef struct
   char   *slug;
   char   *name;
   char   *company_id;
+  char   *company_name;   /* may be NULL: a clinic of no company */
   char   *timezone;
   gint64  clients;        /* rows not deleted */
   gint64  pets;

@@ -25,7 +25,9 @@
 #include "vds-store.h"
 
 /* Test settings: fast lockout expiry, a short header timeout for the slow-loris test,
- * and rate limits out of the way (the rate-limit test starts its own daemon). */
+ * and rate limits out of the way (the rate-limit test starts its own daemon); the admin
+ * listing read anew for every call, since these tests look at it right after a push
+ * (test-monitor covers its shared snapshot). */
 #define HEADER_TIMEOUT_S 3
 #define LOCKOUT_S        2
 #define TEST_CONFIG \
@@ -35,7 +37,9 @@
   "lockout-seconds=2\n" \
   "address-rate=0\n" \
   "clinic-rate=0\n" \
-  "login-rate=0\n"
+  "login-rate=0\n" \
+  "[monitor]\n" \
+  "listing-max-age-ms=0\n"
 
 #define PASSWORD "correct horse battery"
 
@@ -733,7 +737,7 @@ test_shapes (gconstpointer data)
   static const char * const me_keys[] = { "user", "tenants", NULL };
   static const char * const push_keys[] = { "batch_id", "accepted", "rejected", "cursor", "server_hlc", NULL };
   static const char * const pull_keys[] = { "changes", "cursor", "more", "server_hlc", NULL };
-  static const char * const admin_keys[] = { "id", "slug", "name", "company_id", "timezone", "counts", "devices", "last_sync_at", "open_conflicts", "seq", "health", "devices_online", "rejected_24h", "errors_1h", "activity", NULL };
+  static const char * const admin_keys[] = { "id", "slug", "name", "company_id", "company_name", "timezone", "counts", "devices", "last_sync_at", "open_conflicts", "seq", "health", "devices_online", "rejected_24h", "errors_1h", "activity", NULL };
   static const char * const count_keys[] = { "clients", "pets", "appointments", "staff", NULL };
   g_autoptr(Answer) a = NULL;
   VdHlc hlc;

@@ -25,6 +25,8 @@
 #define ALLOWED_ORIGIN "https://monitor.vetdesk.example"
 /* Rate limits out of the way; activity written every second; a metrics listener on a
  * free loopback port; one browser origin allowed. */
+/* How long one admin listing snapshot is served in these tests. */
+#define LISTING_MAX_AGE_MS 400
 #define TEST_CONFIG \
   "[server]\n" \
   "metrics-listen=127.0.0.1:0\n" \
@@ -34,7 +36,8 @@
   "clinic-rate=0\n" \
   "login-rate=0\n" \
   "[monitor]\n" \
-  "activity-flush=1\n"
+  "activity-flush=1\n" \
+  "listing-max-age-ms=" G_STRINGIFY (LISTING_MAX_AGE_MS) "\n"
 /* The same, with 2-second access tokens. */
 #define SHORT_TTL_CONFIG \
   "[server]\n" \
@@ -114,6 +117,7 @@ typedef struct
   char     *body;
   gsize     len;
   char     *content_type;
+  char     *content_encoding;
   JsonNode *json;
 } Answer;
 
@@ -124,6 +128,7 @@ answer_free (Answer *a)
     return;
   g_free (a->body);
   g_free (a->content_type);
+  g_free (a->content_encoding);
   g_clear_pointer (&a->json, json_node_unref);
   g_free (a);
 }
@@ -195,6 +200,8 @@ call_url (Env        *env,
   a->status = soup_message_get_status (msg);
   a->content_type = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (msg),
                                                             "Content-Type"));
+  a->content_encoding = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (msg),
+                                                                "Content-Encoding"));
   a->len = g_bytes_get_size (bytes);
   a->body = g_strndup (g_bytes_get_data (bytes, NULL), a->len);
   if (a->len > 0 && a->content_type != NULL && g_str_has_prefix (a->content_type, "application/json"))
@@ -804,6 +811,9 @@ test_frames (gconstpointer data)
   }
 }
 
+static JsonObject *find_device (Answer     *a,
+                                const char *device_id);
+
 /* Delivery to a desk connected to another syncd process (PostgreSQL: NOTIFY). */
 static void
 test_cross_process (gconstpointer data)
@@ -879,6 +889,50 @@ test_cross_process (gconstpointer data)
 
     assert_status (a, 204);
     wait_closed (s, 4003);
+  }
+
+  /* …and stops its calls on B at once (B caches no token check), while the other desk
+   * pulls on B. B writes that pull's report (cursor, pending) about a second later: A's
+   * listing shows it without B being asked. */
+  {
+    g_autofree char *path = g_strdup_printf ("/v1/tenants/%s/sync/pull?cursor=0",
+                                             env->clinics[C_A1]);
+    g_autofree char *devices_path = g_strdup_printf ("/v1/admin/tenants/%s/devices",
+                                                     env->clinics[C_A1]);
+    g_autofree char *fp_a = g_strdup (env->fingerprint);
+    g_autoptr(Answer) refused = NULL;
+    g_autoptr(Answer) p = NULL;
+    gint64 pulled_at, pulled_cursor;
+
+    g_free (env->fingerprint);
+    env->fingerprint = g_strdup (vd_test_syncd_get_fingerprint (other));
+    refused = call_url (env, vd_test_syncd_get_url (other), "GET", path,
+                        env->desks[D2].access, NULL, NULL);
+    assert_error (refused, 401, "unauthorized");
+    p = call_url (env, vd_test_syncd_get_url (other), "GET", path, env->desks[D1].access,
+                  NULL, "7");
+    assert_status (p, 200);
+    pulled_at = g_get_monotonic_time ();
+    pulled_cursor = json_object_get_int_member (obj (p), "cursor");
+    g_free (env->fingerprint);
+    env->fingerprint = g_steal_pointer (&fp_a);
+
+    for (;;)
+      {
+        g_autoptr(Answer) d = call (env, "GET", devices_path, env->tokens[U_PADMIN], NULL);
+        JsonObject *device;
+
+        assert_status (d, 200);
+        device = find_device (d, env->desks[D1].device_id);
+        g_assert_nonnull (device);
+        if (json_object_get_int_member (device, "pending") == 7 &&
+            json_object_get_int_member (device, "cursor") == pulled_cursor)
+          break;
+        g_assert_cmpint (g_get_monotonic_time () - pulled_at, <, DELIVERY_LIMIT_US);
+        g_usleep (50 * 1000);
+      }
+    g_test_message ("a pull on B reached the device listing on A after %.0f ms",
+                    (g_get_monotonic_time () - pulled_at) / 1000.0);
   }
   env->desks[D2].access = (g_free (env->desks[D2].access),
                            login_at (env, env->url, U_FD_A1, env->desks[D2].device_id));
@@ -1076,7 +1130,9 @@ test_devices (gconstpointer data)
   g_assert_cmpint (pushes, >=, 3);
 
   /* The listing: the refused change makes the clinic "errors", its sparkline counts the
-   * pushes and pulls, the desks are online. */
+   * pushes and pulls, the desks are online. (The snapshot listing0 came from is too old
+   * to serve by now.) */
+  g_usleep ((LISTING_MAX_AGE_MS + 50) * 1000);
   listing = call (env, "GET", "/v1/admin/tenants", env->tokens[U_PADMIN], NULL);
   assert_status (listing, 200);
   t = find_tenant (listing, env->clinics[C_A1]);
@@ -1593,6 +1649,111 @@ test_health (void)
   }
 }
 
+/* The seq of clinic in a listing's answer. */
+static gint64
+listed_seq (Answer     *listing,
+            const char *clinic)
+{
+  JsonObject *t = find_tenant (listing, clinic);
+
+  g_assert_nonnull (t);
+  return json_object_get_int_member (t, "seq");
+}
+
+/* The listing of every clinic is a snapshot shared for LISTING_MAX_AGE_MS: a push in that
+ * time is not in it yet, and is once it has aged; company admins get theirs filtered from
+ * the same snapshot; an answer is gzip-compressed for a client that accepts it. */
+static void
+test_listing (gconstpointer data)
+{
+  Env *env = (Env *) data;
+  g_autoptr(Answer) before = NULL;
+  g_autoptr(Answer) cached = NULL;
+  g_autoptr(Answer) company = NULL;
+  g_autoptr(Answer) later = NULL;
+  gint64 started, seq0, pushed;
+
+  REQUIRE_ENV (env);
+
+  /* Let whatever snapshot an earlier case left run out. */
+  g_usleep ((LISTING_MAX_AGE_MS + 50) * 1000);
+  started = g_get_monotonic_time ();
+  before = call (env, "GET", "/v1/admin/tenants", env->tokens[U_PADMIN], NULL);
+  assert_status (before, 200);
+  seq0 = listed_seq (before, env->clinics[C_A1]);
+  pushed = push_ok (env, &env->desks[D1]);
+  g_assert_cmpint (pushed, >, seq0);
+  cached = call (env, "GET", "/v1/admin/tenants", env->tokens[U_PADMIN], NULL);
+  company = call (env, "GET", "/v1/admin/tenants", env->tokens[U_CADMIN_A], NULL);
+  assert_status (cached, 200);
+  assert_status (company, 200);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (obj (company), "tenants")), ==, 2);
+  g_assert_null (find_tenant (company, env->clinics[C_B1]));
+  if (g_get_monotonic_time () - started < (LISTING_MAX_AGE_MS - 50) * 1000)
+    {
+      /* Same snapshot: same bytes, the push not in them yet. */
+      g_assert_cmpstr (cached->body, ==, before->body);
+      g_assert_cmpint (listed_seq (company, env->clinics[C_A1]), ==, seq0);
+    }
+  else
+    g_test_message ("the machine took longer than a snapshot's life; not compared");
+
+  /* Aged: the next listing reads the clinics again. */
+  g_usleep ((LISTING_MAX_AGE_MS + 50) * 1000);
+  later = call (env, "GET", "/v1/admin/tenants", env->tokens[U_PADMIN], NULL);
+  assert_status (later, 200);
+  g_assert_cmpint (listed_seq (later, env->clinics[C_A1]), >=, pushed);
+
+  /* Company name, for the monitor's rows. */
+  g_assert_nonnull (json_object_get_string_member (find_tenant (later, env->clinics[C_A1]),
+                                                   "company_name"));
+
+  /* gzip when accepted (libsoup's session asks for it and decodes), plain when not. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *uri = g_strconcat (env->url, "/v1/admin/tenants", NULL);
+      g_autofree char *auth = g_strconcat ("Bearer ", env->tokens[U_PADMIN], NULL);
+      g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+      g_autoptr(GBytes) body = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+      const char *encoding;
+
+      g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb),
+                        env->fingerprint);
+      soup_message_headers_replace (headers, "Authorization", auth);
+      soup_message_headers_replace (headers, "Accept-Encoding", i == 0 ? "gzip, deflate" : "identity");
+      body = soup_session_send_and_read (env->session, msg, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+      encoding = soup_message_headers_get_one (soup_message_get_response_headers (msg),
+                                               "Content-Encoding");
+      if (i == 0)
+        g_assert_cmpstr (encoding, ==, "gzip");
+      else
+        g_assert_null (encoding);
+      g_assert_true (json_parser_load_from_data (parser, g_bytes_get_data (body, NULL),
+                                                 g_bytes_get_size (body), &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (
+                          json_node_get_object (json_parser_get_root (parser)), "tenants")), ==, 3);
+    }
+
+  /* While an admin watches, syncd renews the snapshot before it ages, without waiting for
+   * a listing to ask: a few lifetimes later it has been read again several times. */
+  {
+    g_autofree char *m0 = scrape (env);
+    g_autofree char *m1 = NULL;
+    double builds = metric_value (m0, "vetdesk_admin_listing_builds_total");
+
+    g_assert_cmpfloat (builds, >=, 1);
+    g_usleep (LISTING_MAX_AGE_MS * 4 * 1000);
+    m1 = scrape (env);
+    g_assert_cmpfloat (metric_value (m1, "vetdesk_admin_listing_builds_total"), >=, builds + 2);
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1608,6 +1769,7 @@ main (int    argc,
     { "frames", test_frames },
     { "devices", test_devices },
     { "scope", test_scope },
+    { "listing", test_listing },
     { "revoke", test_revoke },
     { "metrics", test_metrics },
     { "cross-process", test_cross_process },

@@ -15,6 +15,7 @@
 #include "vd-change.h"
 #include "vd-id.h"
 #include "vd-protocol.h"
+#include "vd-time.h"
 #include "vds-store.h"
 #include "../vd-test-pg.h"
 
@@ -1750,6 +1751,415 @@ test_pull_cache (Fixture       *f,
                                   g_bytes_get_size (after_own), "Rex II"));
 }
 
+/* ---- Cases: what a sync call reads and writes besides the data --------------------- */
+
+/* The one-statement check of a sync call: the token as vds_store_lookup_token sees it,
+ * the role in the clinic, the clinic's seq, and nothing cached: a revocation shows at
+ * once. */
+static void
+test_member_lookup (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) changes = changes_new ();
+  g_autoptr(JsonObject) answer = NULL;
+  g_autofree char *user_id = NULL;
+  g_autofree char *session_id = NULL;
+  g_autofree char *other_tenant = NULL;
+  g_autofree char *staff = vd_uuid_new ();
+  const gint64 now = 1000000;
+  char *role = NULL;
+  gint64 seq = -1;
+
+  g_assert_true (vds_store_add_user (f->store, "ana", "Ana", "$argon2id$fake", "none",
+                                     &user_id, &error));
+  g_assert_true (vds_store_create_session (f->store, user_id, f->site, "Front desk PC", now,
+                                           now + VD_PROTOCOL_SESSION_MAX_S, "a1", now + 900,
+                                           "r1", now + 86400, &session_id, &error));
+  g_assert_true (vds_store_add_tenant (f->store, "sur", "Clínica Sur", "Europe/Madrid", "EUR",
+                                       f->company_id, &other_tenant, &error));
+  g_assert_no_error (error);
+
+  /* Not a member yet: the token, no role, the (empty) clinic's seq. */
+  {
+    g_autoptr(VdsToken) token = vds_store_lookup_member (f->store, "a1", f->tenant_id, &role,
+                                                         &seq, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (token);
+    g_assert_cmpstr (token->kind, ==, "access");
+    g_assert_cmpstr (token->user_id, ==, user_id);
+    g_assert_cmpstr (token->session_id, ==, session_id);
+    g_assert_cmpstr (token->device_id, ==, f->site);
+    g_assert_cmpint (token->expires_at, ==, now + 900);
+    g_assert_false (token->session_revoked);
+    g_assert_null (role);
+    g_assert_cmpint (seq, ==, 0);
+  }
+
+  g_assert_true (vds_store_add_membership (f->store, user_id, f->tenant_id, "front_desk",
+                                           &error));
+  g_ptr_array_add (changes, staff_change (f, staff, "Dra. López"));
+  answer = push_ok (f, changes);
+  assert_all_accepted (answer, 1);
+  {
+    g_autoptr(VdsToken) token = vds_store_lookup_member (f->store, "a1", f->tenant_id, &role,
+                                                         &seq, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (token);
+    g_assert_cmpstr (role, ==, "front_desk");
+    g_assert_cmpint (seq, ==, tenant_seq (f, f->tenant_id));
+    g_assert_cmpint (seq, >, 0);
+    g_clear_pointer (&role, g_free);
+  }
+  /* Another clinic: a member of one is not a member of the other. */
+  {
+    g_autoptr(VdsToken) token = vds_store_lookup_member (f->store, "a1", other_tenant, &role,
+                                                         &seq, &error);
+    g_assert_nonnull (token);
+    g_assert_null (role);
+    g_assert_cmpint (seq, ==, 0);
+  }
+  /* Not a uuid: the token still, no role, and no database error on PostgreSQL. */
+  {
+    g_autoptr(VdsToken) token = vds_store_lookup_member (f->store, "a1", "not-a-uuid", &role,
+                                                         &seq, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (token);
+    g_assert_null (role);
+  }
+  /* Unknown token. */
+  g_assert_null (vds_store_lookup_member (f->store, "nope", f->tenant_id, &role, &seq, &error));
+  g_assert_no_error (error);
+  g_assert_null (role);
+
+  /* Revoked: the very next lookup says so. */
+  g_assert_true (vds_store_revoke_session (f->store, session_id, &error));
+  {
+    g_autoptr(VdsToken) token = vds_store_lookup_member (f->store, "a1", f->tenant_id, &role,
+                                                         &seq, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (token);
+    g_assert_true (token->session_revoked);
+    g_clear_pointer (&role, g_free);
+  }
+}
+
+static VdsDeviceInfo *
+find_device_info (GPtrArray  *devices,
+                  const char *device_id)
+{
+  for (guint i = 0; i < devices->len; i++)
+    {
+      VdsDeviceInfo *d = devices->pdata[i];
+
+      if (g_str_equal (d->device_id, device_id))
+        return d;
+    }
+  g_assert_not_reached ();
+}
+
+static const char *
+clinic_health (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) stats = vds_store_admin_tenants (f->store, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats->len, ==, 1);
+  return ((VdsTenantStats *) stats->pdata[0])->health;
+}
+
+static void
+pulled (Fixture    *f,
+        const char *device_id,
+        gint64      cursor,
+        gint64      at,
+        gint64      pending,
+        gboolean    reached)
+{
+  g_autoptr(GError) error = NULL;
+  VdsDeviceReport r = {
+    .tenant_id = f->tenant_id,
+    .device_id = device_id,
+    .app_version = pending >= 0 ? "0.2.0" : NULL,
+    .event = VDS_DEVICE_PULLED,
+    .cursor = cursor,
+    .pending = pending,
+    .now = at,
+    .reached = reached,
+  };
+
+  g_assert_true (vds_store_report_pulls (f->store, &r, 1, &error));
+  g_assert_no_error (error);
+}
+
+/* Pulls are reported late and in batches (syncd writes them once a second): what they
+ * tell lands as told, last_seen never moves back, and a desk that was up to date at its
+ * pull counts as behind since that pull, not since an older lag. */
+static void
+test_pull_reports (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) changes = changes_new ();
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(JsonObject) answer2 = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autofree char *d1 = vd_uuid_new ();
+  g_autofree char *d2 = vd_uuid_new ();
+  g_autofree char *staff = vd_uuid_new ();
+  g_autofree char *staff2 = vd_uuid_new ();
+  const gint64 now = WALL_MS / 1000;
+  VdsDeviceReport both[2];
+  VdsDeviceInfo *info;
+  gint64 seq, seq2;
+
+  /* Only the lag rule matters here, not opening hours. */
+  vds_store_set_offline_after (f->store, 100000);
+  g_ptr_array_add (changes, staff_change (f, staff, "Dra. López"));
+  answer = push_ok (f, changes);
+  seq = tenant_seq (f, f->tenant_id);
+
+  /* Two desks pulled from 0 an hour ago: behind since then. */
+  memset (both, 0, sizeof both);
+  for (guint i = 0; i < 2; i++)
+    {
+      both[i].tenant_id = f->tenant_id;
+      both[i].device_id = i == 0 ? d1 : d2;
+      both[i].event = VDS_DEVICE_PULLED;
+      both[i].cursor = 0;
+      both[i].pending = -1;
+      both[i].now = now - 3600;
+    }
+  g_assert_true (vds_store_report_pulls (f->store, both, 2, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (clinic_health (f), ==, "lagging");
+
+  /* Both pull up to seq; a push moves the clinic on before their reports are written. */
+  g_ptr_array_set_size (changes, 0);
+  g_ptr_array_add (changes, staff_change (f, staff2, "Dr. Gil"));
+  answer2 = push_ok (f, changes);
+  seq2 = tenant_seq (f, f->tenant_id);
+  g_assert_cmpint (seq2, >, seq);
+
+  /* d1 had reached the clinic's seq at its pull: behind since then only (10 s). */
+  pulled (f, d1, seq, now - 10, 3, TRUE);
+  g_assert_cmpstr (clinic_health (f), ==, "lagging");   /* d2 still is */
+  /* d2's pull told more pages: still behind since an hour ago. */
+  pulled (f, d2, seq, now - 10, -1, FALSE);
+  g_assert_cmpstr (clinic_health (f), ==, "lagging");
+  pulled (f, d2, seq, now - 5, -1, TRUE);
+  g_assert_cmpstr (clinic_health (f), ==, "ok");
+
+  devices = vds_store_admin_devices (f->store, f->tenant_id, &error);
+  g_assert_no_error (error);
+  info = find_device_info (devices, d1);
+  g_assert_cmpint (info->cursor, ==, seq);
+  g_assert_cmpint (info->lag, ==, seq2 - seq);
+  g_assert_cmpint (info->last_pull_at, ==, now - 10);
+  g_assert_cmpint (info->last_seen, ==, now - 10);
+  g_assert_cmpint (info->first_seen, ==, now - 3600);
+  g_assert_cmpint (info->pending, ==, 3);
+  g_assert_cmpstr (info->app_version, ==, "0.2.0");
+  g_clear_pointer (&devices, g_ptr_array_unref);
+
+  /* d1 pushes (written at once), then a pull older than the push is written: last_seen
+   * stays at the push, the pull's cursor lands, what it did not tell stays. */
+  {
+    VdsDeviceReport push = {
+      .tenant_id = f->tenant_id, .device_id = d1, .event = VDS_DEVICE_PUSHED,
+      .cursor = -1, .pending = -1, .now = now,
+    };
+
+    g_assert_true (vds_store_report_device (f->store, &push, &error));
+    g_assert_no_error (error);
+  }
+  pulled (f, d1, seq2, now - 2, -1, TRUE);
+  devices = vds_store_admin_devices (f->store, f->tenant_id, &error);
+  info = find_device_info (devices, d1);
+  g_assert_cmpint (info->last_seen, ==, now);
+  g_assert_cmpint (info->last_push_at, ==, now);
+  g_assert_cmpint (info->last_pull_at, ==, now - 2);
+  g_assert_cmpint (info->cursor, ==, seq2);
+  g_assert_cmpint (info->lag, ==, 0);
+  g_assert_cmpint (info->pending, ==, 3);
+  g_assert_cmpstr (info->app_version, ==, "0.2.0");
+  g_assert_cmpstr (clinic_health (f), ==, "ok");
+
+  /* A report of a clinic that is not a uuid is refused whole. */
+  both[0].tenant_id = "nope";
+  g_assert_false (vds_store_report_pulls (f->store, both, 2, &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND);
+}
+
+typedef struct
+{
+  char    *id;
+  guint    staff;
+  gint64   s, e;
+  gboolean active;
+} Booking;
+
+static void
+booking_clear (gpointer data)
+{
+  g_free (((Booking *) data)->id);
+}
+
+/* The open double bookings in the replica, as "low high" pairs, sorted. */
+static GPtrArray *
+replica_pairs (Fixture *f)
+{
+  GPtrArray *pairs = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (f->replica_db,
+                                       "SELECT row_id, other_row_id FROM conflicts WHERE "
+                                       "kind = 'double_booking' AND resolved_at IS NULL "
+                                       "AND NOT deleted ORDER BY row_id, other_row_id",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_ptr_array_add (pairs, g_strdup_printf ("%s %s", sqlite3_column_text (stmt, 0),
+                                             sqlite3_column_text (stmt, 1)));
+  sqlite3_finalize (stmt);
+  return pairs;
+}
+
+static gint
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The overlapping pairs of active bookings of one staff member, by brute force. */
+static GPtrArray *
+expected_pairs (GArray *bookings)
+{
+  GPtrArray *pairs = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < bookings->len; i++)
+    for (guint j = i + 1; j < bookings->len; j++)
+      {
+        const Booking *a = &g_array_index (bookings, Booking, i);
+        const Booking *b = &g_array_index (bookings, Booking, j);
+        gboolean a_low = strcmp (a->id, b->id) < 0;
+
+        if (a->active && b->active && a->staff == b->staff && a->s < b->e && b->s < a->e)
+          g_ptr_array_add (pairs, g_strdup_printf ("%s %s", a_low ? a->id : b->id,
+                                                   a_low ? b->id : a->id));
+      }
+  g_ptr_array_sort (pairs, compare_strings);
+  return pairs;
+}
+
+/* Double bookings found per push (one window per run of touching bookings of a staff
+ * member) are exactly the overlapping pairs: random bookings of three vets, lengths up to
+ * the 24-hour maximum, pushed in batches, then moved, cancelled and allowed to overlap. */
+static void
+test_overlaps_random (Fixture       *f,
+                      gconstpointer  data)
+{
+  const char *env = g_getenv ("VD_SEED");
+  guint32 seed = env != NULL ? (guint32) g_ascii_strtoull (env, NULL, 10) : 20261128;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+  g_autoptr(GArray) bookings = g_array_new (FALSE, TRUE, sizeof (Booking));
+  g_autoptr(GPtrArray) changes = changes_new ();
+  g_autofree char *client = vd_uuid_new ();
+  g_autofree char *pet = vd_uuid_new ();
+  char *staff[3];
+  /* 2024-05-06T08:00:00Z, a Monday: bookings over three days from there. */
+  const gint64 base = 1714982400;
+  guint total_pairs = 0;
+
+  g_array_set_clear_func (bookings, booking_clear);
+  g_test_message ("seed %u (replay with VD_SEED=%u)", seed, seed);
+
+  for (guint i = 0; i < G_N_ELEMENTS (staff); i++)
+    {
+      staff[i] = vd_uuid_new ();
+      g_ptr_array_add (changes, staff_change (f, staff[i], "Vet"));
+    }
+  g_ptr_array_add (changes, client_change (f, client, "Ana", "Ruiz"));
+  g_ptr_array_add (changes, pet_change (f, pet, client, "Rex"));
+  {
+    g_autoptr(JsonObject) answer = push_ok (f, changes);
+
+    assert_all_accepted (answer, 5);
+  }
+
+  for (guint round = 0; round < 6; round++)
+    {
+      g_autoptr(GPtrArray) got = NULL;
+      g_autoptr(GPtrArray) want = NULL;
+      g_autoptr(JsonObject) answer = NULL;
+      guint n = 0;
+
+      g_ptr_array_set_size (changes, 0);
+      /* Rounds 0–2 book 40 each; later rounds change 25 existing ones. */
+      for (guint k = 0; k < (round < 3 ? 40u : 25u); k++)
+        {
+          Booking *b;
+          VdChange *c;
+          char starts[21], ends[21];
+          gint64 length;
+
+          if (round < 3)
+            {
+              Booking fresh = { vd_uuid_new (), 0, 0, 0, TRUE };
+
+              g_array_append_val (bookings, fresh);
+              b = &g_array_index (bookings, Booking, bookings->len - 1);
+            }
+          else
+            b = &g_array_index (bookings, Booking, g_rand_int_range (rand, 0, bookings->len));
+
+          if (round < 3 || g_rand_int_range (rand, 0, 3) == 0)
+            {
+              b->staff = g_rand_int_range (rand, 0, 3);
+              b->s = base + 900 * g_rand_int_range (rand, 0, 3 * 96);
+              length = g_rand_int_range (rand, 0, 20) == 0 ? 24 * 3600
+                       : 900 * g_rand_int_range (rand, 1, 13);
+              b->e = b->s + length;
+              vd_time_format_utc (b->s, starts);
+              vd_time_format_utc (b->e, ends);
+              c = appointment_change (f, b->id, pet, client, staff[b->staff], starts, ends);
+              b->active = TRUE;
+            }
+          else
+            {
+              /* Cancelled, allowed to overlap, or back to normal. */
+              guint what = g_rand_int_range (rand, 0, 3);
+
+              c = change_new (f, "appointments", b->id);
+              put_text (c, "status", what == 0 ? "cancelled" : "confirmed");
+              put_bool (c, "allow_overlap", what == 1);
+              b->active = what == 2;
+            }
+          g_ptr_array_add (changes, c);
+          n++;
+        }
+      answer = push_ok (f, changes);
+      assert_all_accepted (answer, n);
+      sync_replica (f);
+
+      got = replica_pairs (f);
+      want = expected_pairs (bookings);
+      if (got->len != want->len)
+        g_test_message ("round %u: %u open double bookings, %u overlapping pairs", round,
+                        got->len, want->len);
+      g_assert_cmpuint (got->len, ==, want->len);
+      for (guint i = 0; i < want->len; i++)
+        g_assert_cmpstr (got->pdata[i], ==, want->pdata[i]);
+      total_pairs += want->len;
+    }
+  /* The draw must have made overlaps to check at all. */
+  g_assert_cmpuint (total_pairs, >, 10);
+
+  for (guint i = 0; i < G_N_ELEMENTS (staff); i++)
+    g_free (staff[i]);
+}
+
 /* ---- Main -------------------------------------------------------------------------- */
 
 typedef void (*CaseFunc) (Fixture *, gconstpointer);
@@ -1774,6 +2184,9 @@ static const struct
   { "concurrent-pushes", test_concurrent_pushes },
   { "appointment-times", test_appointment_times },
   { "pull-cache", test_pull_cache },
+  { "member-lookup", test_member_lookup },
+  { "pull-reports", test_pull_reports },
+  { "overlaps-random", test_overlaps_random },
 };
 
 static void

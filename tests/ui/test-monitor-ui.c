@@ -633,8 +633,17 @@ test_monitor (void)
    * open clinic stays selected ---- */
   vetgroom = login (desk, VETGROOM_DESK, "Recepción Vetgroom");
   push (desk, vetgroom, TRUE);
-  later = server_listing (desk, platform);
-  t = find_tenant (later, "Vetgroom1");
+  /* The server's listing is a snapshot of up to 2 s: wait for one taken after the push. */
+  for (gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;;)
+    {
+      g_clear_pointer (&later, answer_free);
+      later = server_listing (desk, platform);
+      t = find_tenant (later, "Vetgroom1");
+      if (g_strcmp0 (json_object_get_string_member (t, "health"), "errors") == 0
+          || g_get_monotonic_time () > until)
+        break;
+      vd_test_ui_settle (200);
+    }
   g_assert_cmpstr (json_object_get_string_member (t, "health"), ==, "errors");
   VD_TEST_UI_WAIT_UNTIL (row_shows (page, t), 25, "Vetgroom1 to show its errors");
   g_assert_nonnull (vd_monitor_page_get_selected (page));
