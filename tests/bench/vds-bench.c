@@ -50,6 +50,7 @@ typedef struct
   double   warmup;
   int      requests;
   int      concurrency;
+  int      bursts;
   int      batches;
   int      batch_size;
   int      connections;
@@ -1469,9 +1470,24 @@ scenario_a (Bench   *bench,
   usage_begin (bench);
   elapsed = run_closed_pulls (bench, opt->concurrency, opt->requests, TRUE);
   usage_end (bench, "a", usage);
-  g_print ("  results:\n");
+  g_print ("  results, %d closed loops (each pull follows the last at once: the machine's "
+           "throughput, shared with this generator, sets the latency):\n", opt->concurrency);
   stats_print (bench, &bench->stats_all, "full pulls", elapsed, FALSE, "pull");
   g_print ("%s", usage->str);
+
+  /* The seed's moment: the clinic's desks all pull at once, then nothing for a while.
+   * Each burst starts on a quiet machine; the latency of all its pulls is recorded. */
+  stats_clear (&bench->stats_all);
+  stats_init (&bench->stats_all);
+  elapsed = 0;
+  for (int b = 0; b < opt->bursts; b++)
+    {
+      g_usleep (100 * 1000);
+      elapsed += run_closed_pulls (bench, opt->concurrency, opt->concurrency, TRUE);
+    }
+  g_print ("  results, %d bursts of %d pulls sent at the same moment, 100 ms apart:\n",
+           opt->bursts, opt->concurrency);
+  stats_print (bench, &bench->stats_all, "full pulls in bursts", elapsed, FALSE, "burst");
   return TRUE;
 }
 
@@ -2194,7 +2210,7 @@ main (int    argc,
   g_autoptr(GOptionContext) context = NULL;
   Options opt = {
     .clinics = -1, .devices_per_clinic = 2, .seconds = 60, .warmup = 5, .requests = 2000,
-    .concurrency = 20, .batches = 25, .batch_size = 500, .connections = 64, .workers = 0,
+    .concurrency = 20, .bursts = 50, .batches = 25, .batch_size = 500, .connections = 64, .workers = 0,
     .calls_per_day = 1000, .day_hours = 10, .peak = 3, .push_percent = 20, .http_logins = 4,
     .bare_connections = 4, .setup_threads = 4, .seed = 1,
   };
@@ -2214,6 +2230,7 @@ main (int    argc,
     { "seconds", 't', 0, G_OPTION_ARG_DOUBLE, &opt.seconds, "b: measured seconds (60)", "S" },
     { "warmup", 0, 0, G_OPTION_ARG_DOUBLE, &opt.warmup, "b: unmeasured seconds first (5)", "S" },
     { "requests", 0, 0, G_OPTION_ARG_INT, &opt.requests, "a: measured pulls (2000)", "N" },
+    { "bursts", 0, 0, G_OPTION_ARG_INT, &opt.bursts, "a: bursts of --concurrency pulls (50)", "N" },
     { "concurrency", 'c', 0, G_OPTION_ARG_INT, &opt.concurrency,
       "a: concurrent requests (20)", "N" },
     { "batches", 0, 0, G_OPTION_ARG_INT, &opt.batches, "c: pushes per device and phase (25)", "N" },
@@ -2269,7 +2286,7 @@ main (int    argc,
   if (opt.clinics < 1 || opt.devices_per_clinic < 1 || opt.concurrency < 1
       || opt.batches < 1 || opt.batch_size < 1 || opt.batch_size > VD_PROTOCOL_MAX_PUSH
       || opt.connections < 1 || opt.bare_connections < 1 || opt.setup_threads < 1
-      || opt.seconds <= 0 || opt.requests < 1)
+      || opt.seconds <= 0 || opt.requests < 1 || opt.bursts < 1)
     {
       g_printerr ("vds-bench: counts must be positive (and a batch at most %d)\n",
                   VD_PROTOCOL_MAX_PUSH);
