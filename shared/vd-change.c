@@ -1,5 +1,5 @@
 /* vd-change.c — the change model and its JSON codec: untrusted bytes are checked by a
- * linear scan before json-glib sees them, and encoding writes JSON text directly. */
+ * linear scan, read into a compact tree (vd-json.c), and encoding writes JSON text directly. */
 #define G_LOG_DOMAIN "vdshared"
 
 #include "config.h"
@@ -13,6 +13,7 @@
 
 #include "vd-change.h"
 #include "vd-error.h"
+#include "vd-json.h"
 #include "vd-protocol.h"
 
 /* A pull page of 5,000 changes may carry long notes, so the desk accepts answers larger
@@ -201,6 +202,18 @@ vd_pull_answer_free (VdPullAnswer *answer)
 /* ---------------------------------------------------------------------------------- */
 /* Checks before parsing */
 
+/* Bytes that end a run of plain text inside a JSON string: controls, '"' and '\\'. The
+ * scans below spend most of their time in strings, so they skip runs with one load per
+ * byte. (The rest of the 256 entries are 0.) */
+static const guint8 string_stop[256] = {
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+};
+
 gboolean
 vd_json_precheck (const char *data,
                   gsize       len,
@@ -229,14 +242,18 @@ vd_json_precheck (const char *data,
       return FALSE;
     }
 
-  /* json-glib parses recursively with no depth limit, so deep nesting must be refused
-   * here, by a scan that itself keeps no stack. */
+  /* Deep nesting is refused here, by a scan that itself keeps no stack: the tree's
+   * builder holds VD_PROTOCOL_MAX_DEPTH open containers, and readers that recurse (as
+   * json-glib does, with no limit) would overflow theirs. */
   for (gsize i = 0; i < len; i++)
     {
       char c = data[i];
 
       if (in_string)
         {
+          while (!string_stop[(guchar) data[i]] && i + 1 < len)
+            i++;
+          c = data[i];
           if (c == '\\')
             i++;
           else if (c == '"')
@@ -315,8 +332,9 @@ read_hex4 (const char *data,
 }
 
 /* A string from the opening quote at *pos; leaves *pos after the closing quote. Escapes
- * json-glib would turn into something else than what they mean are refused: \u0000
- * (it truncates the string there) and unpaired surrogates (it writes invalid UTF-8). */
+ * json-glib (which decoded requests before vd-json.c) turned into something else than
+ * what they mean stay refused: \u0000 (it truncated the string there) and unpaired
+ * surrogates (it wrote invalid UTF-8). */
 static gboolean
 scan_string (const char *data,
              gsize       len,
@@ -327,8 +345,13 @@ scan_string (const char *data,
 
   while (i < len)
     {
-      guchar c = (guchar) data[i];
+      guchar c;
 
+      while (i < len && !string_stop[(guchar) data[i]])
+        i++;
+      if (i >= len)
+        break;
+      c = (guchar) data[i];
       if (c == '"')
         {
           *pos = i + 1;
@@ -387,26 +410,18 @@ scan_string (const char *data,
   return syntax_error (len, error);
 }
 
-/* A number at *pos (RFC 8259 grammar). An integer json-glib would wrap around (beyond
- * the 64-bit range) is noted in big_ints by the offset just past it. */
+/* A number at *pos (RFC 8259 grammar). Which numbers are integers is decided when the
+ * tree is built (vd-json.c). */
 static gboolean
 scan_number (const char *data,
              gsize       len,
              gsize      *pos,
-             GArray     *big_ints,
              GError    **error)
 {
   gsize i = *pos;
-  gboolean negative = FALSE;
-  gboolean fraction = FALSE;
-  gsize digits_start, n_digits;
 
   if (data[i] == '-')
-    {
-      negative = TRUE;
-      i++;
-    }
-  digits_start = i;
+    i++;
   if (i >= len || !g_ascii_isdigit (data[i]))
     return syntax_error (i, error);
   if (data[i] == '0')
@@ -414,11 +429,9 @@ scan_number (const char *data,
   else
     while (i < len && g_ascii_isdigit (data[i]))
       i++;
-  n_digits = i - digits_start;
 
   if (i < len && data[i] == '.')
     {
-      fraction = TRUE;
       i++;
       if (i >= len || !g_ascii_isdigit (data[i]))
         return syntax_error (i, error);
@@ -427,7 +440,6 @@ scan_number (const char *data,
     }
   if (i < len && (data[i] == 'e' || data[i] == 'E'))
     {
-      fraction = TRUE;
       i++;
       if (i < len && (data[i] == '+' || data[i] == '-'))
         i++;
@@ -435,15 +447,6 @@ scan_number (const char *data,
         return syntax_error (i, error);
       while (i < len && g_ascii_isdigit (data[i]))
         i++;
-    }
-
-  if (!fraction)
-    {
-      const char *limit = negative ? "9223372036854775808" : "9223372036854775807";
-
-      if (n_digits > 19 ||
-          (n_digits == 19 && memcmp (data + digits_start, limit, 19) > 0))
-        g_array_append_val (big_ints, i);
     }
 
   *pos = i;
@@ -461,15 +464,13 @@ typedef enum
   EXPECT_END,              /* after the root value */
 } SyntaxState;
 
-/* The whole RFC 8259 grammar, linear and with a bounded stack. json-glib 1.6 accepts far
- * more than JSON, so it is only ever given text that passed this: of JSONTestSuite's n_
- * files it takes 32 (leading zeros, "2.", ".2", hex, "- 1", single quotes, comments,
- * raw tabs and newlines in strings, \x escapes, a BOM, an empty document, "[][]"), and
- * it overflows its stack on n_structure_open_array_object. It takes every y_ file. */
+/* The whole RFC 8259 grammar, linear and with a bounded stack. The tree builder relies on
+ * it. (It was written for json-glib 1.6, which accepts far more than JSON: of
+ * JSONTestSuite's n_ files it takes 32, leading zeros, "2.", ".2", hex, "- 1", comments,
+ * raw tabs in strings, \x escapes, a BOM, "[][]"; it takes every y_ file.) */
 static gboolean
 check_syntax (const char *data,
               gsize       len,
-              GArray     *big_ints,
               GError    **error)
 {
   char stack[VD_PROTOCOL_MAX_DEPTH];
@@ -553,7 +554,7 @@ check_syntax (const char *data,
             }
           else if (c == '-' || g_ascii_isdigit (c))
             {
-              if (!scan_number (data, len, &i, big_ints, error))
+              if (!scan_number (data, len, &i, error))
                 return FALSE;
             }
           else if (c == 't' && len - i >= 4 && memcmp (data + i, "true", 4) == 0)
@@ -578,121 +579,19 @@ check_syntax (const char *data,
 /* ---------------------------------------------------------------------------------- */
 /* Parsing */
 
-/* json-glib keeps the last of repeated object members silently; a repeated member could
- * let two readers see two different changes, so it is noticed while parsing. */
-typedef struct
-{
-  GHashTable *repeated;   /* JsonObject * → the first repeated member name */
-  guint       counts[VD_PROTOCOL_MAX_DEPTH + 1];
-  guint       depth;
-} ParseState;
-
-static void
-object_start_cb (JsonParser *parser,
-                 gpointer    user_data)
-{
-  ParseState *state = user_data;
-
-  state->depth++;
-  if (state->depth < G_N_ELEMENTS (state->counts))
-    state->counts[state->depth] = 0;
-}
-
-static void
-object_member_cb (JsonParser *parser,
-                  JsonObject *object,
-                  const char *member_name,
-                  gpointer    user_data)
-{
-  ParseState *state = user_data;
-
-  if (state->depth == 0 || state->depth >= G_N_ELEMENTS (state->counts))
-    return;
-
-  /* A repeated name replaces a member instead of adding one. */
-  if (++state->counts[state->depth] > json_object_get_size (object) &&
-      !g_hash_table_contains (state->repeated, object))
-    g_hash_table_insert (state->repeated, object, g_strdup (member_name));
-}
-
-static void
-object_end_cb (JsonParser *parser,
-               JsonObject *object,
-               gpointer    user_data)
-{
-  ParseState *state = user_data;
-
-  if (state->depth > 0)
-    state->depth--;
-}
-
-/* Untrusted bytes to a parsed document. On success the parser owns the tree and
- * *repeated maps every object with a repeated member name to that name. */
-static JsonParser *
+/* Untrusted bytes to a tree, refusing what json-glib used to be kept from seeing (and
+ * so what was refused before this decoder replaced it). */
+static VdJsonDoc *
 parse_untrusted (const char  *data,
                  gsize        len,
                  gsize        max_size,
-                 GHashTable **repeated,
                  GError     **error)
 {
-  g_autoptr(GArray) big_ints = NULL;
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GHashTable) seen = NULL;
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GString) rewritten = NULL;
-  ParseState state = { 0 };
-
   if (!vd_json_precheck (data, len, max_size, error))
     return NULL;
-
-  big_ints = g_array_new (FALSE, FALSE, sizeof (gsize));
-  if (!check_syntax (data, len, big_ints, error))
+  if (!check_syntax (data, len, error))
     return NULL;
-
-  /* json-glib reads integers with strtoull and wraps them into 64 bits, so
-   * 18446744073709551615 would arrive as -1. Such numbers are turned into fractions,
-   * which is what they are to JSON: a number, too large for an integer cell. */
-  if (big_ints->len > 0)
-    {
-      gsize from = 0;
-
-      rewritten = g_string_sized_new (len + 2 * big_ints->len);
-      for (guint k = 0; k < big_ints->len; k++)
-        {
-          gsize end = g_array_index (big_ints, gsize, k);
-
-          g_string_append_len (rewritten, data + from, end - from);
-          g_string_append (rewritten, ".0");
-          from = end;
-        }
-      g_string_append_len (rewritten, data + from, len - from);
-      data = rewritten->str;
-      len = rewritten->len;
-    }
-
-  seen = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-  state.repeated = seen;
-  parser = json_parser_new ();
-  g_signal_connect (parser, "object-start", G_CALLBACK (object_start_cb), &state);
-  g_signal_connect (parser, "object-member", G_CALLBACK (object_member_cb), &state);
-  g_signal_connect (parser, "object-end", G_CALLBACK (object_end_cb), &state);
-
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
-    {
-      g_set_error (error, VD_ERROR, VD_ERROR_BAD_REQUEST,
-                   _("The request is not valid JSON: %s"), local_error->message);
-      return NULL;
-    }
-  g_signal_handlers_disconnect_by_data (parser, &state);
-
-  if (json_parser_get_root (parser) == NULL)
-    {
-      syntax_error (0, error);
-      return NULL;
-    }
-
-  *repeated = g_steal_pointer (&seen);
-  return g_steal_pointer (&parser);
+  return vd_json_doc_parse (data, len, error);
 }
 
 /* Text from a peer as it may appear in a sentence: short, one line. */
@@ -722,84 +621,115 @@ quote (const char *s)
   return g_string_free (out, FALSE);
 }
 
+#define NAME_IS(doc, index, literal) \
+  ((doc)->nodes[index].name_len == sizeof (literal) - 1 && \
+   memcmp ((doc)->text + (doc)->nodes[index].name, literal, sizeof (literal) - 1) == 0)
+
 static const char *
-node_string (JsonNode *node)
+node_string (const VdJsonDoc *doc,
+             guint            index)
 {
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-    return json_node_get_string (node);
+  if (index != VD_JSON_NONE && doc->nodes[index].kind == VD_JSON_STRING)
+    return vd_json_string (doc, index);
   return NULL;
 }
 
 static gboolean
-node_is_int (JsonNode *node)
+node_is_int (const VdJsonDoc *doc,
+             guint            index)
 {
-  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64;
+  return index != VD_JSON_NONE && doc->nodes[index].kind == VD_JSON_INT;
 }
 
-gboolean
-vd_value_from_json (const VdColumn *column,
-                    JsonNode       *node,
-                    VdValue        *out,
-                    GError        **error)
+/* The members of an object in the order json-glib 1.6 visited them: its
+ * json_object_iter_next walks a GHashTable of the names. Only used when something is
+ * wrong, so a message names the same one of several faulty members as it always did. */
+static GArray *
+members_in_json_glib_order (const VdJsonDoc *doc,
+                            guint            object)
 {
-  const char *label;
-  GType type;
+  guint n = doc->nodes[object].n;
+  GArray *order = g_array_sized_new (FALSE, FALSE, sizeof (guint), n);
+  guint m = vd_json_first (object);
 
-  g_return_val_if_fail (column != NULL, FALSE);
-  g_return_val_if_fail (node != NULL, FALSE);
-  g_return_val_if_fail (out != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  if (doc->json_glib_order)
+    {
+      for (guint k = 0; k < n; k++, m = vd_json_next (doc, m))
+        g_array_append_val (order, m);
+    }
+  else
+    {
+      g_autoptr(GHashTable) members = g_hash_table_new (g_str_hash, g_str_equal);
+      GHashTableIter iter;
+      gpointer value;
 
-  label = vd_column_label (column);
+      for (guint k = 0; k < n; k++, m = vd_json_next (doc, m))
+        g_hash_table_replace (members, (gpointer) vd_json_name (doc, m), GUINT_TO_POINTER (m));
+      g_hash_table_iter_init (&iter, members);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          guint index = GPOINTER_TO_UINT (value);
+
+          g_array_append_val (order, index);
+        }
+    }
+  return order;
+}
+
+/* The rules for one JSON value as a cell of column, shared by both decoders. */
+static gboolean
+cell_value_from_node (const VdColumn  *column,
+                      const VdJsonDoc *doc,
+                      guint            index,
+                      VdValue         *out,
+                      GError         **error)
+{
+  const VdJsonNode *node = vd_json_node (doc, index);
+
+  /* The column's label is translated, so it is looked up only for a message. */
   vd_value_clear (out);
 
-  switch (json_node_get_node_type (node))
+  switch (node->kind)
     {
-    case JSON_NODE_NULL:
+    case VD_JSON_NULL:
       break;
 
-    case JSON_NODE_ARRAY:
+    case VD_JSON_ARRAY:
       g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
-                   _("The %s must be a single value, not a list."), label);
+                   _("The %s must be a single value, not a list."), vd_column_label (column));
       return FALSE;
 
-    case JSON_NODE_OBJECT:
+    case VD_JSON_OBJECT:
       g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
-                   _("The %s must be a single value, not an object."), label);
+                   _("The %s must be a single value, not an object."), vd_column_label (column));
       return FALSE;
 
-    case JSON_NODE_VALUE:
-      type = json_node_get_value_type (node);
-      if (type == G_TYPE_INT64)
-        {
-          gint64 i = json_node_get_int (node);
-
-          if (column->type == VD_TYPE_INTEGER && (i > SAFE_INTEGER_MAX || i < -SAFE_INTEGER_MAX))
-            goto out_of_range;
-          vd_value_set_int (out, i);
-        }
-      else if (type == G_TYPE_DOUBLE)
-        {
-          double r = json_node_get_double (node);
-
-          if (column->type == VD_TYPE_INTEGER && r == floor (r) && fabs (r) > (double) SAFE_INTEGER_MAX)
-            goto out_of_range;
-          vd_value_set_real (out, r);
-        }
-      else if (type == G_TYPE_BOOLEAN)
-        vd_value_set_bool (out, json_node_get_boolean (node));
-      else if (type == G_TYPE_STRING)
-        vd_value_set_text (out, json_node_get_string (node));
-      else
-        {
-          g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
-                       _("The %s has a value of an unknown kind."), label);
-          return FALSE;
-        }
+    case VD_JSON_INT:
+      if (column->type == VD_TYPE_INTEGER && (node->i > SAFE_INTEGER_MAX || node->i < -SAFE_INTEGER_MAX))
+        goto out_of_range;
+      vd_value_set_int (out, node->i);
       break;
 
+    case VD_JSON_REAL:
+      if (column->type == VD_TYPE_INTEGER && node->r == floor (node->r) &&
+          fabs (node->r) > (double) SAFE_INTEGER_MAX)
+        goto out_of_range;
+      vd_value_set_real (out, node->r);
+      break;
+
+    case VD_JSON_BOOL:
+      vd_value_set_bool (out, node->b);
+      break;
+
+    case VD_JSON_STRING:
+      vd_value_take_text (out, g_strndup (vd_json_string (doc, index), node->str.len));
+      break;
+
+    case VD_JSON_UNKNOWN:
     default:
-      g_assert_not_reached ();
+      g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                   _("The %s has a value of an unknown kind."), vd_column_label (column));
+      return FALSE;
     }
 
   if (!vd_value_validate (column, out, error))
@@ -813,19 +743,126 @@ out_of_range:
   g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
                _("The %s is too large: it must be a whole number between -%" PRId64
                  " and %" PRId64 "."),
-               label, SAFE_INTEGER_MAX, SAFE_INTEGER_MAX);
+               vd_column_label (column), SAFE_INTEGER_MAX, SAFE_INTEGER_MAX);
   return FALSE;
 }
 
-static gboolean
-repeated_member_error (GHashTable  *repeated,
-                       JsonObject  *object,
-                       GError     **error)
+/* A json-glib node as a tree, for the public json-glib entry points. Containers below
+ * levels are kept without their contents: the change decoder never looks that deep. */
+static void
+append_json_node (VdJsonDoc  *doc,
+                  guint       parent,
+                  const char *name,
+                  JsonNode   *node,
+                  guint       levels)
 {
-  const char *name;
+  guint index;
+
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_OBJECT:
+      index = vd_json_doc_append (doc, parent, VD_JSON_OBJECT, name);
+      if (levels > 0)
+        {
+          JsonObjectIter iter;
+          const char *member_name;
+          JsonNode *member;
+
+          json_object_iter_init (&iter, json_node_get_object (node));
+          while (json_object_iter_next (&iter, &member_name, &member))
+            append_json_node (doc, index, member_name, member, levels - 1);
+        }
+      vd_json_doc_close (doc, index);
+      break;
+
+    case JSON_NODE_ARRAY:
+      index = vd_json_doc_append (doc, parent, VD_JSON_ARRAY, name);
+      if (levels > 0)
+        {
+          JsonArray *array = json_node_get_array (node);
+
+          for (guint k = 0; k < json_array_get_length (array); k++)
+            append_json_node (doc, index, NULL, json_array_get_element (array, k), levels - 1);
+        }
+      vd_json_doc_close (doc, index);
+      break;
+
+    case JSON_NODE_NULL:
+      vd_json_doc_append (doc, parent, VD_JSON_NULL, name);
+      break;
+
+    case JSON_NODE_VALUE:
+    default:
+      {
+        GType type = json_node_get_value_type (node);
+
+        if (type == G_TYPE_INT64)
+          {
+            index = vd_json_doc_append (doc, parent, VD_JSON_INT, name);
+            doc->nodes[index].i = json_node_get_int (node);
+          }
+        else if (type == G_TYPE_DOUBLE)
+          {
+            index = vd_json_doc_append (doc, parent, VD_JSON_REAL, name);
+            doc->nodes[index].r = json_node_get_double (node);
+          }
+        else if (type == G_TYPE_BOOLEAN)
+          {
+            index = vd_json_doc_append (doc, parent, VD_JSON_BOOL, name);
+            doc->nodes[index].b = json_node_get_boolean (node);
+          }
+        else if (type == G_TYPE_STRING && json_node_get_string (node) == NULL)
+          vd_json_doc_append (doc, parent, VD_JSON_NULL, name);   /* as vd_value_set_text takes it */
+        else if (type == G_TYPE_STRING)
+          {
+            index = vd_json_doc_append (doc, parent, VD_JSON_STRING, name);
+            vd_json_doc_set_string (doc, index, json_node_get_string (node));
+          }
+        else
+          vd_json_doc_append (doc, parent, VD_JSON_UNKNOWN, name);
+      }
+      break;
+    }
+}
+
+static VdJsonDoc *
+doc_from_json_node (JsonNode *node,
+                    guint     levels)
+{
+  VdJsonDoc *doc = vd_json_doc_new ();
+
+  /* Members go in as json-glib iterates them, so faults are met in the same order. */
+  doc->json_glib_order = TRUE;
+  append_json_node (doc, 0, NULL, node, levels);
+  return doc;
+}
+
+gboolean
+vd_value_from_json (const VdColumn *column,
+                    JsonNode       *node,
+                    VdValue        *out,
+                    GError        **error)
+{
+  g_autoptr(VdJsonDoc) doc = NULL;
+
+  g_return_val_if_fail (column != NULL, FALSE);
+  g_return_val_if_fail (node != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  doc = doc_from_json_node (node, 0);
+  return cell_value_from_node (column, doc, 0, out, error);
+}
+
+static gboolean
+repeated_member_error (const VdJsonDoc  *doc,
+                       guint             object,
+                       GError          **error)
+{
+  const char *name = vd_json_object_repeated (doc, object);
   g_autofree char *quoted = NULL;
 
-  if (repeated == NULL || (name = g_hash_table_lookup (repeated, object)) == NULL)
+  if (name == NULL)
     return FALSE;
 
   quoted = quote (name);
@@ -836,11 +873,12 @@ repeated_member_error (GHashTable  *repeated,
 
 /* The text member name of a change, or NULL with an error. */
 static const char *
-get_text_member (JsonObject  *object,
-                 const char  *name,
-                 GError     **error)
+get_text_member (const VdJsonDoc  *doc,
+                 guint             index,
+                 const char       *name,
+                 GError          **error)
 {
-  const char *text = node_string (json_object_get_member (object, name));
+  const char *text = node_string (doc, index);
 
   if (text == NULL)
     g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
@@ -848,49 +886,120 @@ get_text_member (JsonObject  *object,
   return text;
 }
 
+static gboolean
+is_change_member (const VdJsonDoc *doc,
+                  guint            member,
+                  VdChangeOrigin   origin)
+{
+  return NAME_IS (doc, member, "table") || NAME_IS (doc, member, "id") ||
+         NAME_IS (doc, member, "hlc") || NAME_IS (doc, member, "site") ||
+         NAME_IS (doc, member, "set") ||
+         (NAME_IS (doc, member, "seq") && origin == VD_CHANGE_FROM_SERVER);
+}
+
+/* One member of a change's set, as a cell of change. */
+static gboolean
+take_set_member (VdChange         *change,
+                 const VdJsonDoc  *doc,
+                 guint             member,
+                 VdChangeOrigin    origin,
+                 GError          **error)
+{
+  const char *name = vd_json_name (doc, member);
+  const VdColumn *column = vd_table_lookup_column (change->table, name);
+  VdValue value = { .kind = VD_VALUE_NULL };
+
+  if (column == NULL)
+    {
+      g_autofree char *quoted = quote (name);
+
+      if (strcmp (name, "id") == 0)
+        g_set_error_literal (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                             _("The id of a row cannot be changed."));
+      else
+        g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                     _("The table “%s” has no column “%s”."), change->table->name, quoted);
+      return FALSE;
+    }
+  if (column->server_owned && origin == VD_CHANGE_FROM_CLIENT)
+    {
+      g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                   _("The %s is written by the server only."), vd_column_label (column));
+      return FALSE;
+    }
+  if (!cell_value_from_node (column, doc, member, &value, error))
+    return FALSE;
+  vd_change_take_cell (change, column, &value);
+  return TRUE;
+}
+
 static VdChange *
-change_from_json (JsonNode        *node,
-                  VdChangeOrigin   origin,
-                  GHashTable      *repeated,
-                  GError         **error)
+change_from_doc (const VdJsonDoc  *doc,
+                 guint             index,
+                 VdChangeOrigin    origin,
+                 GError          **error)
 {
   g_autoptr(VdChange) change = NULL;
-  JsonObject *object, *set;
-  JsonNode *set_node, *seq_node;
+  g_autoptr(GError) set_error = NULL;
+  guint table_node = VD_JSON_NONE, id_node = VD_JSON_NONE, hlc_node = VD_JSON_NONE;
+  guint site_node = VD_JSON_NONE, set_node = VD_JSON_NONE, seq_node = VD_JSON_NONE;
   const char *table_name, *id, *hlc_text, *site;
   const VdTable *table;
-  JsonObjectIter iter;
-  const char *name;
-  JsonNode *member;
+  guint n_unknown = 0, unknown = VD_JSON_NONE;
+  guint m, n;
   VdHlc hlc;
 
-  if (!JSON_NODE_HOLDS_OBJECT (node))
+  if (doc->nodes[index].kind != VD_JSON_OBJECT)
     {
       g_set_error_literal (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
                            _("The change is not a JSON object."));
       return NULL;
     }
-  object = json_node_get_object (node);
-  if (repeated_member_error (repeated, object, error))
+  if (repeated_member_error (doc, index, error))
     return NULL;
 
-  json_object_iter_init (&iter, object);
-  while (json_object_iter_next (&iter, &name, &member))
+  /* One walk over the members finds the known ones (no name repeats by now). */
+  n = doc->nodes[index].n;
+  m = vd_json_first (index);
+  for (guint k = 0; k < n; k++, m = vd_json_next (doc, m))
     {
-      if (!(strcmp (name, "table") == 0 || strcmp (name, "id") == 0 ||
-            strcmp (name, "hlc") == 0 || strcmp (name, "site") == 0 ||
-            strcmp (name, "set") == 0 ||
-            (strcmp (name, "seq") == 0 && origin == VD_CHANGE_FROM_SERVER)))
-        {
-          g_autofree char *quoted = quote (name);
+      if (NAME_IS (doc, m, "table"))
+        table_node = m;
+      else if (NAME_IS (doc, m, "id"))
+        id_node = m;
+      else if (NAME_IS (doc, m, "hlc"))
+        hlc_node = m;
+      else if (NAME_IS (doc, m, "site"))
+        site_node = m;
+      else if (NAME_IS (doc, m, "set"))
+        set_node = m;
+      else if (NAME_IS (doc, m, "seq") && origin == VD_CHANGE_FROM_SERVER)
+        seq_node = m;
+      else if (n_unknown++ == 0)
+        unknown = m;
+    }
+  if (n_unknown > 0)
+    {
+      g_autofree char *quoted = NULL;
 
-          g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
-                       _("The change has an unknown member “%s”."), quoted);
-          return NULL;
+      if (n_unknown > 1)
+        {
+          g_autoptr(GArray) order = members_in_json_glib_order (doc, index);
+
+          for (guint k = 0; k < order->len; k++)
+            if (!is_change_member (doc, g_array_index (order, guint, k), origin))
+              {
+                unknown = g_array_index (order, guint, k);
+                break;
+              }
         }
+      quoted = quote (vd_json_name (doc, unknown));
+      g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
+                   _("The change has an unknown member “%s”."), quoted);
+      return NULL;
     }
 
-  table_name = get_text_member (object, "table", error);
+  table_name = get_text_member (doc, table_node, "table", error);
   if (table_name == NULL)
     return NULL;
   table = vd_schema_lookup_table (table_name);
@@ -909,9 +1018,9 @@ change_from_json (JsonNode        *node,
       return NULL;
     }
 
-  if ((id = get_text_member (object, "id", error)) == NULL ||
-      (hlc_text = get_text_member (object, "hlc", error)) == NULL ||
-      (site = get_text_member (object, "site", error)) == NULL)
+  if ((id = get_text_member (doc, id_node, "id", error)) == NULL ||
+      (hlc_text = get_text_member (doc, hlc_node, "hlc", error)) == NULL ||
+      (site = get_text_member (doc, site_node, "site", error)) == NULL)
     return NULL;
 
   change = g_new0 (VdChange, 1);
@@ -937,62 +1046,52 @@ change_from_json (JsonNode        *node,
       return NULL;
     }
 
-  seq_node = json_object_get_member (object, "seq");
-  if (seq_node != NULL)
+  if (seq_node != VD_JSON_NONE)
     {
-      if (!node_is_int (seq_node) || json_node_get_int (seq_node) <= 0)
+      if (!node_is_int (doc, seq_node) || doc->nodes[seq_node].i <= 0)
         {
           g_set_error_literal (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
                                _("The change’s seq must be a positive whole number."));
           return NULL;
         }
-      change->seq = json_node_get_int (seq_node);
+      change->seq = doc->nodes[seq_node].i;
     }
 
-  set_node = json_object_get_member (object, "set");
-  if (set_node == NULL || !JSON_NODE_HOLDS_OBJECT (set_node))
+  if (set_node == VD_JSON_NONE || doc->nodes[set_node].kind != VD_JSON_OBJECT)
     {
       g_set_error_literal (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
                            _("The change has no “set” object with the columns it sets."));
       return NULL;
     }
-  set = json_node_get_object (set_node);
-  if (json_object_get_size (set) == 0)
+  n = doc->nodes[set_node].n;
+  if (n == 0)
     {
       g_set_error_literal (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
                            _("The change sets no column."));
       return NULL;
     }
-  if (repeated_member_error (repeated, set, error))
+  if (repeated_member_error (doc, set_node, error))
     return NULL;
 
-  json_object_iter_init (&iter, set);
-  while (json_object_iter_next (&iter, &name, &member))
+  m = vd_json_first (set_node);
+  for (guint k = 0; k < n; k++, m = vd_json_next (doc, m))
+    if (!take_set_member (change, doc, m, origin, &set_error))
+      break;
+  if (set_error != NULL)
     {
-      const VdColumn *column = vd_table_lookup_column (table, name);
-      VdValue value = { .kind = VD_VALUE_NULL };
-
-      if (column == NULL)
+      /* Of several faulty columns, name the one json-glib's order met first. */
+      if (n > 1)
         {
-          g_autofree char *quoted = quote (name);
+          g_autoptr(GArray) order = members_in_json_glib_order (doc, set_node);
 
-          if (strcmp (name, "id") == 0)
-            g_set_error_literal (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
-                                 _("The id of a row cannot be changed."));
-          else
-            g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
-                         _("The table “%s” has no column “%s”."), table->name, quoted);
-          return NULL;
+          g_clear_error (&set_error);
+          for (guint k = 0; k < order->len; k++)
+            if (!take_set_member (change, doc, g_array_index (order, guint, k), origin, &set_error))
+              break;
         }
-      if (column->server_owned && origin == VD_CHANGE_FROM_CLIENT)
-        {
-          g_set_error (error, VD_ERROR, VD_ERROR_INVALID_CHANGE,
-                       _("The %s is written by the server only."), vd_column_label (column));
-          return NULL;
-        }
-      if (!vd_value_from_json (column, member, &value, error))
-        return NULL;
-      vd_change_take_cell (change, column, &value);
+      g_assert (set_error != NULL);
+      g_propagate_error (error, g_steal_pointer (&set_error));
+      return NULL;
     }
 
   return g_steal_pointer (&change);
@@ -1003,10 +1102,15 @@ vd_change_from_json (JsonNode        *node,
                      VdChangeOrigin   origin,
                      GError         **error)
 {
+  g_autoptr(VdJsonDoc) doc = NULL;
+
   g_return_val_if_fail (node != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return change_from_json (node, origin, NULL, error);
+  /* The change, its members, the set's members: values inside those are refused as
+   * lists or objects without a look inside. */
+  doc = doc_from_json_node (node, 2);
+  return change_from_doc (doc, 0, origin, error);
 }
 
 static gboolean
@@ -1019,11 +1123,10 @@ bad_request (GError     **error,
 
 /* A repeated member at the top of a request cannot be a change's fault. */
 static gboolean
-check_top_repeated (GHashTable  *repeated,
-                    JsonObject  *object,
-                    GError     **error)
+check_top_repeated (const VdJsonDoc  *doc,
+                    GError          **error)
 {
-  const char *name = g_hash_table_lookup (repeated, object);
+  const char *name = vd_json_object_repeated (doc, 0);
   g_autofree char *quoted = NULL;
 
   if (name == NULL)
@@ -1034,64 +1137,84 @@ check_top_repeated (GHashTable  *repeated,
   return FALSE;
 }
 
+static gboolean
+is_push_member (const VdJsonDoc *doc,
+                guint            member)
+{
+  return NAME_IS (doc, member, "device_id") || NAME_IS (doc, member, "batch_id") ||
+         NAME_IS (doc, member, "changes");
+}
+
 VdPushRequest *
 vd_push_request_decode (const char  *data,
                         gsize        len,
                         GError     **error)
 {
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GHashTable) repeated = NULL;
+  g_autoptr(VdJsonDoc) doc = NULL;
   g_autoptr(VdPushRequest) request = NULL;
-  JsonNode *root, *member;
-  JsonObject *object;
-  JsonArray *changes;
-  JsonObjectIter iter;
-  const char *name, *device_id;
+  guint device_node = VD_JSON_NONE, batch_node = VD_JSON_NONE, changes_node = VD_JSON_NONE;
+  guint n_unknown = 0, unknown = VD_JSON_NONE;
+  const char *device_id;
+  guint m;
 
   g_return_val_if_fail (data != NULL || len == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  parser = parse_untrusted (data, len, VD_PROTOCOL_MAX_BODY, &repeated, error);
-  if (parser == NULL)
+  doc = parse_untrusted (data, len, VD_PROTOCOL_MAX_BODY, error);
+  if (doc == NULL)
     return NULL;
 
-  root = json_parser_get_root (parser);
-  if (!JSON_NODE_HOLDS_OBJECT (root))
+  if (doc->nodes[0].kind != VD_JSON_OBJECT)
     return bad_request (error, _("The push must be a JSON object.")), NULL;
-  object = json_node_get_object (root);
-  if (!check_top_repeated (repeated, object, error))
+  if (!check_top_repeated (doc, error))
     return NULL;
 
-  json_object_iter_init (&iter, object);
-  while (json_object_iter_next (&iter, &name, &member))
+  m = vd_json_first (0);
+  for (guint k = 0; k < doc->nodes[0].n; k++, m = vd_json_next (doc, m))
     {
-      if (strcmp (name, "device_id") != 0 && strcmp (name, "batch_id") != 0 &&
-          strcmp (name, "changes") != 0)
-        {
-          g_autofree char *quoted = quote (name);
+      if (NAME_IS (doc, m, "device_id"))
+        device_node = m;
+      else if (NAME_IS (doc, m, "batch_id"))
+        batch_node = m;
+      else if (NAME_IS (doc, m, "changes"))
+        changes_node = m;
+      else if (n_unknown++ == 0)
+        unknown = m;
+    }
+  if (n_unknown > 0)
+    {
+      g_autofree char *quoted = NULL;
 
-          g_set_error (error, VD_ERROR, VD_ERROR_BAD_REQUEST,
-                       _("The push has an unknown member “%s”."), quoted);
-          return NULL;
+      if (n_unknown > 1)
+        {
+          g_autoptr(GArray) order = members_in_json_glib_order (doc, 0);
+
+          for (guint k = 0; k < order->len; k++)
+            if (!is_push_member (doc, g_array_index (order, guint, k)))
+              {
+                unknown = g_array_index (order, guint, k);
+                break;
+              }
         }
+      quoted = quote (vd_json_name (doc, unknown));
+      g_set_error (error, VD_ERROR, VD_ERROR_BAD_REQUEST,
+                   _("The push has an unknown member “%s”."), quoted);
+      return NULL;
     }
 
   request = g_new0 (VdPushRequest, 1);
 
-  device_id = node_string (json_object_get_member (object, "device_id"));
+  device_id = node_string (doc, device_node);
   if (device_id == NULL || !vd_uuid_normalize (device_id, request->device_id))
     return bad_request (error, _("The push needs a “device_id” that is a UUID.")), NULL;
 
-  member = json_object_get_member (object, "batch_id");
-  if (!node_is_int (member) || json_node_get_int (member) <= 0)
+  if (!node_is_int (doc, batch_node) || doc->nodes[batch_node].i <= 0)
     return bad_request (error, _("The push needs a “batch_id” that is a positive whole number.")), NULL;
-  request->batch_id = json_node_get_int (member);
+  request->batch_id = doc->nodes[batch_node].i;
 
-  member = json_object_get_member (object, "changes");
-  if (member == NULL || !JSON_NODE_HOLDS_ARRAY (member))
+  if (changes_node == VD_JSON_NONE || doc->nodes[changes_node].kind != VD_JSON_ARRAY)
     return bad_request (error, _("The push needs a “changes” list.")), NULL;
-  changes = json_node_get_array (member);
-  request->n_total = json_array_get_length (changes);
+  request->n_total = doc->nodes[changes_node].n;
   if (request->n_total > VD_PROTOCOL_MAX_PUSH)
     {
       g_set_error (error, VD_ERROR, VD_ERROR_PAYLOAD_TOO_LARGE,
@@ -1104,13 +1227,13 @@ vd_push_request_decode (const char  *data,
   request->indices = g_array_sized_new (FALSE, FALSE, sizeof (guint), request->n_total);
   request->rejected = g_ptr_array_new_with_free_func ((GDestroyNotify) vd_rejection_free);
 
-  for (guint i = 0; i < request->n_total; i++)
+  m = vd_json_first (changes_node);
+  for (guint i = 0; i < request->n_total; i++, m = vd_json_next (doc, m))
     {
       g_autoptr(GError) change_error = NULL;
       VdChange *change;
 
-      change = change_from_json (json_array_get_element (changes, i), VD_CHANGE_FROM_CLIENT,
-                                 repeated, &change_error);
+      change = change_from_doc (doc, m, VD_CHANGE_FROM_CLIENT, &change_error);
       if (change != NULL)
         {
           g_ptr_array_add (request->changes, change);
@@ -1135,60 +1258,52 @@ vd_pull_answer_decode (const char  *data,
                        gsize        len,
                        GError     **error)
 {
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GHashTable) repeated = NULL;
+  g_autoptr(VdJsonDoc) doc = NULL;
   g_autoptr(VdPullAnswer) answer = NULL;
-  JsonNode *root, *member;
-  JsonObject *object;
-  JsonArray *changes;
-  guint n_changes;
+  guint member, changes_node, n_changes, m;
 
   g_return_val_if_fail (data != NULL || len == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  parser = parse_untrusted (data, len, PULL_MAX_ANSWER, &repeated, error);
-  if (parser == NULL)
+  doc = parse_untrusted (data, len, PULL_MAX_ANSWER, error);
+  if (doc == NULL)
     return NULL;
 
-  root = json_parser_get_root (parser);
-  if (!JSON_NODE_HOLDS_OBJECT (root))
+  if (doc->nodes[0].kind != VD_JSON_OBJECT)
     return bad_request (error, _("The pull answer is not a JSON object.")), NULL;
-  object = json_node_get_object (root);
-  if (!check_top_repeated (repeated, object, error))
+  if (!check_top_repeated (doc, error))
     return NULL;
 
   /* Members this version does not know are ignored: a newer server may add some. */
   answer = g_new0 (VdPullAnswer, 1);
 
-  member = json_object_get_member (object, "cursor");
-  if (!node_is_int (member) || json_node_get_int (member) < 0)
+  member = vd_json_object_get (doc, 0, "cursor");
+  if (!node_is_int (doc, member) || doc->nodes[member].i < 0)
     return bad_request (error, _("The pull answer has no valid “cursor”.")), NULL;
-  answer->cursor = json_node_get_int (member);
+  answer->cursor = doc->nodes[member].i;
 
-  member = json_object_get_member (object, "more");
-  if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) ||
-      json_node_get_value_type (member) != G_TYPE_BOOLEAN)
+  member = vd_json_object_get (doc, 0, "more");
+  if (member == VD_JSON_NONE || doc->nodes[member].kind != VD_JSON_BOOL)
     return bad_request (error, _("The pull answer has no valid “more”.")), NULL;
-  answer->more = json_node_get_boolean (member);
+  answer->more = doc->nodes[member].b;
 
-  if (!vd_hlc_parse (node_string (json_object_get_member (object, "server_hlc")),
+  if (!vd_hlc_parse (node_string (doc, vd_json_object_get (doc, 0, "server_hlc")),
                      &answer->server_hlc, NULL))
     return bad_request (error, _("The pull answer has no valid “server_hlc”.")), NULL;
 
-  member = json_object_get_member (object, "changes");
-  if (member == NULL || !JSON_NODE_HOLDS_ARRAY (member))
+  changes_node = vd_json_object_get (doc, 0, "changes");
+  if (changes_node == VD_JSON_NONE || doc->nodes[changes_node].kind != VD_JSON_ARRAY)
     return bad_request (error, _("The pull answer has no “changes” list.")), NULL;
-  changes = json_node_get_array (member);
-  n_changes = json_array_get_length (changes);
+  n_changes = doc->nodes[changes_node].n;
 
   answer->changes = g_ptr_array_new_full (n_changes, (GDestroyNotify) vd_change_free);
-  for (guint i = 0; i < n_changes; i++)
+  m = vd_json_first (changes_node);
+  for (guint i = 0; i < n_changes; i++, m = vd_json_next (doc, m))
     {
       g_autoptr(GError) change_error = NULL;
       VdChange *change;
 
-      change = change_from_json (json_array_get_element (changes, i), VD_CHANGE_FROM_SERVER,
-                                 repeated, &change_error);
+      change = change_from_doc (doc, m, VD_CHANGE_FROM_SERVER, &change_error);
       if (change != NULL && change->seq == 0)
         {
           g_clear_pointer (&change, vd_change_free);

@@ -1,5 +1,5 @@
-/* vd-change.h — the change model and its JSON codec (json-glib). A change sets some
- * columns of one row; all of them take the change's (hlc, site). */
+/* vd-change.h — the change model and its JSON codec (decoded through vd-json.h, encoded
+ * directly). A change sets some columns of one row; all of them take the change’s (hlc, site). */
 #pragma once
 
 #include <glib.h>

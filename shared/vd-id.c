@@ -66,7 +66,8 @@ vd_uuid_normalize (const char *str,
         {
           if (hex_value (str[i]) < 0)
             return FALSE;
-          out[i] = g_ascii_tolower (str[i]);
+          /* A hex digit: setting 0x20 lowercases A–F and leaves 0–9 as they are. */
+          out[i] = (char) (str[i] | 0x20);
         }
     }
   out[VD_UUID_LEN] = '\0';
