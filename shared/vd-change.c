@@ -15,6 +15,7 @@
 #include "vd-error.h"
 #include "vd-json.h"
 #include "vd-protocol.h"
+#include "vd-time.h"
 
 /* A pull page of 5,000 changes may carry long notes, so the desk accepts answers larger
  * than the 4 MiB the server accepts in a request. */
@@ -1362,6 +1363,21 @@ vd_json_append_string (GString    *out,
     }
   g_string_append_len (out, run, p - run);
   g_string_append_c (out, '"');
+}
+
+void
+vd_json_append_utc_or_null (GString *out,
+                            gint64   unix_time)
+{
+  char text[32];
+
+  if (unix_time <= 0)
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  vd_time_format_utc (unix_time, text);
+  vd_json_append_string (out, text);
 }
 
 /* The shortest of %.15g, %.16g, %.17g that reads back as the same double, so 0.1 is

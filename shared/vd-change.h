@@ -14,6 +14,9 @@ G_BEGIN_DECLS
  * valid UTF-8), or null for NULL. */
 void      vd_json_append_string (GString        *out,
                                  const char     *s);
+/* Appends a Unix time as a JSON string in the protocol's UTC form, or null for 0 or less. */
+void      vd_json_append_utc_or_null (GString   *out,
+                                      gint64     unix_time);
 
 typedef struct
 {

@@ -1379,48 +1379,8 @@ check_admin_tenant (VdsApi     *self,
   return TRUE;
 }
 
-/* JSON text written directly: the tenant listing of a large platform is thousands of
- * objects, and a JsonBuilder tree of them costs more than the queries. */
-static void
-append_json_string (GString    *out,
-                    const char *text)
-{
-  if (text == NULL)
-    {
-      g_string_append (out, "null");
-      return;
-    }
-  g_string_append_c (out, '"');
-  for (const guchar *p = (const guchar *) text; *p != '\0'; p++)
-    {
-      switch (*p)
-        {
-        case '"':
-          g_string_append (out, "\\\"");
-          break;
-        case '\\':
-          g_string_append (out, "\\\\");
-          break;
-        case '\n':
-          g_string_append (out, "\\n");
-          break;
-        case '\r':
-          g_string_append (out, "\\r");
-          break;
-        case '\t':
-          g_string_append (out, "\\t");
-          break;
-        default:
-          if (*p < 0x20)
-            g_string_append_printf (out, "\\u%04x", *p);
-          else
-            g_string_append_c (out, (char) *p);
-          break;
-        }
-    }
-  g_string_append_c (out, '"');
-}
-
+/* JSON text written directly: a JsonBuilder tree of many objects costs more than the
+ * queries behind them. */
 static void
 append_member (GString    *out,
                gboolean    first,
@@ -1431,21 +1391,6 @@ append_member (GString    *out,
   g_string_append_c (out, '"');
   g_string_append (out, name);
   g_string_append (out, "\":");
-}
-
-static void
-append_time_or_null (GString *out,
-                     gint64   unix_time)
-{
-  char text[32];
-
-  if (unix_time <= 0)
-    {
-      g_string_append (out, "null");
-      return;
-    }
-  vd_time_format_utc (unix_time, text);
-  append_json_string (out, text);
 }
 
 static void
@@ -1530,21 +1475,21 @@ run_admin_devices (VdsApi     *self,
         g_string_append_c (out, ',');
       g_string_append_c (out, '{');
       append_member (out, TRUE, "device_id");
-      append_json_string (out, d->device_id);
+      vd_json_append_string (out, d->device_id);
       append_member (out, FALSE, "name");
-      append_json_string (out, d->name);
+      vd_json_append_string (out, d->name);
       append_member (out, FALSE, "user");
-      append_json_string (out, d->username);
+      vd_json_append_string (out, d->username);
       append_member (out, FALSE, "app_version");
-      append_json_string (out, d->app_version);
+      vd_json_append_string (out, d->app_version);
       append_member (out, FALSE, "first_seen");
-      append_time_or_null (out, d->first_seen);
+      vd_json_append_utc_or_null (out, d->first_seen);
       append_member (out, FALSE, "last_seen");
-      append_time_or_null (out, d->last_seen);
+      vd_json_append_utc_or_null (out, d->last_seen);
       append_member (out, FALSE, "last_push_at");
-      append_time_or_null (out, d->last_push_at);
+      vd_json_append_utc_or_null (out, d->last_push_at);
       append_member (out, FALSE, "last_pull_at");
-      append_time_or_null (out, d->last_pull_at);
+      vd_json_append_utc_or_null (out, d->last_pull_at);
       append_member (out, FALSE, "cursor");
       if (d->cursor >= 0)
         g_string_append_printf (out, "%" G_GINT64_FORMAT, d->cursor);
@@ -1561,11 +1506,11 @@ run_admin_devices (VdsApi     *self,
       if (d->last_error_code != NULL)
         {
           g_string_append (out, "{\"code\":");
-          append_json_string (out, d->last_error_code);
+          vd_json_append_string (out, d->last_error_code);
           g_string_append (out, ",\"message\":");
-          append_json_string (out, d->last_error_message != NULL ? d->last_error_message : "");
+          vd_json_append_string (out, d->last_error_message != NULL ? d->last_error_message : "");
           g_string_append (out, ",\"at\":");
-          append_time_or_null (out, d->last_error_at);
+          vd_json_append_utc_or_null (out, d->last_error_at);
           g_string_append_c (out, '}');
         }
       else
@@ -1607,7 +1552,7 @@ run_admin_activity (VdsApi     *self,
 
       g_string_append (out, i > 0 ? ",{" : "{");
       append_member (out, TRUE, "minute");
-      append_time_or_null (out, a->minute * 60);
+      vd_json_append_utc_or_null (out, a->minute * 60);
       g_string_append_printf (out, ",\"pushes\":%" G_GINT64_FORMAT ",\"pulls\":%" G_GINT64_FORMAT
                               ",\"changes\":%" G_GINT64_FORMAT "}",
                               a->pushes, a->pulls, a->changes);

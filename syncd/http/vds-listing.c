@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "vd-change.h"
-#include "vd-time.h"
 #include "vds-metrics.h"
 
 /* While an admin has looked within this many seconds, a thread keeps the snapshot fresh,
@@ -109,21 +108,6 @@ vds_listing_free (VdsListing *self)
 /* ---- JSON ---- */
 
 static void
-append_time_or_null (GString *out,
-                     gint64   unix_time)
-{
-  char text[32];
-
-  if (unix_time <= 0)
-    {
-      g_string_append (out, "null");
-      return;
-    }
-  vd_time_format_utc (unix_time, text);
-  vd_json_append_string (out, text);
-}
-
-static void
 append_tenant (GString              *out,
                const VdsTenantStats *s)
 {
@@ -144,7 +128,7 @@ append_tenant (GString              *out,
                           ",\"staff\":%" G_GINT64_FORMAT "},\"devices\":%" G_GINT64_FORMAT,
                           s->clients, s->pets, s->appointments, s->staff, s->devices);
   g_string_append (out, ",\"last_sync_at\":");
-  append_time_or_null (out, s->last_sync_at);
+  vd_json_append_utc_or_null (out, s->last_sync_at);
   g_string_append_printf (out, ",\"open_conflicts\":%" G_GINT64_FORMAT
                           ",\"seq\":%" G_GINT64_FORMAT ",\"health\":",
                           s->open_conflicts, s->seq);
