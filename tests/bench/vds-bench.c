@@ -177,6 +177,7 @@ struct _Bench
   GRand        *rand;
   gint64        base_time;      /* Unix seconds of slot 0 */
   guint         in_flight;
+  GHashTable   *sent;           /* Call* in flight, for what is left at the end */
   guint         queued;         /* arrivals not sent yet */
   GQueue        ready;          /* Device: has a waiting arrival and nothing in flight */
   GPtrArray    *clinics;        /* Clinic */
@@ -620,6 +621,7 @@ call_finished_cb (GObject      *source,
 
   call->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   call->bench->in_flight--;
+  g_hash_table_remove (call->bench->sent, call);
   call->status = soup_message_get_status (call->msg);
   if (call->body == NULL)
     call->error = g_strdup_printf ("transport: %s", error->message);
@@ -685,6 +687,7 @@ call_send (Call       *call,
   g_signal_connect (call->msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), bench);
   call->sent_us = now_us ();
   bench->in_flight++;
+  g_hash_table_add (bench->sent, call);
   soup_session_send_and_read_async (bench->session, call->msg, G_PRIORITY_DEFAULT, NULL,
                                     call_finished_cb, call);
 }
@@ -1726,12 +1729,30 @@ scenario_b (Bench   *bench,
     g_main_context_iteration (NULL, TRUE);
   usage_end (bench, "b", usage);
   drain_deadline = now_us () + 60 * G_USEC_PER_SEC;
+  g_print ("  the end: %u calls in flight, waiting up to 60 s for them\n", bench->in_flight);
   while ((bench->in_flight > 0 || bench->queued > 0) && now_us () < drain_deadline)
     g_main_context_iteration (NULL, TRUE);
   unfinished = bench->in_flight + bench->queued;
   if (unfinished > 0)
-    for (guint64 i = 0; i < unfinished; i++)
-      stats_count_error (&bench->stats_all, "unanswered 60 s after the end");
+    {
+      GHashTableIter iter;
+      gpointer key;
+
+      g_print ("  unfinished 60 s after the end: %u sent and unanswered, %" G_GUINT64_FORMAT
+               " never sent (waiting for their device or a connection)\n",
+               bench->in_flight, (guint64) bench->queued);
+      g_hash_table_iter_init (&iter, bench->sent);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        {
+          Call *call = key;
+
+          g_print ("    %s %s sent at +%.3f s\n", soup_message_get_method (call->msg),
+                   g_uri_get_path (soup_message_get_uri (call->msg)),
+                   (call->sent_us - bench->measure_start_us) / 1e6);
+        }
+      for (guint64 i = 0; i < unfinished; i++)
+        stats_count_error (&bench->stats_all, "unanswered 60 s after the end");
+    }
 
   g_print ("  results (%" G_GUINT64_FORMAT " arrivals; the generator dispatched at most "
            "%.1f ms late):\n", bench->arrivals, bench->max_dispatch_lag_us / 1000.0);
@@ -2352,6 +2373,7 @@ main (int    argc,
            "(VDS_RATE_SCALE=0)\n", syncd_path, vd_test_syncd_get_data_dir (bench.syncd),
            bench.database, opt.workers > 0 ? "set" : "default");
 
+  bench.sent = g_hash_table_new (NULL, NULL);
   bench.session = soup_session_new_with_options ("max-conns", opt.connections,
                                                  "max-conns-per-host", opt.connections,
                                                  "timeout", 120,
