@@ -526,6 +526,41 @@ test_last_sync_sentence (void)
   g_assert_cmpstr (hours, ==, "Synced 3 hours ago");
 }
 
+/* The renderer: the user's GSK_RENDERER always wins; otherwise cairo exactly when this
+ * machine has no GPU render node (GL would run on the CPU), and GTK's choice when it has. */
+static void
+test_renderer_choice (void)
+{
+  g_autofree char *saved = g_strdup (g_getenv ("GSK_RENDERER"));
+  g_autoptr(GDir) dri = g_dir_open ("/dev/dri", 0, NULL);
+  gboolean gpu = FALSE;
+  const char *name;
+
+  while (dri != NULL && (name = g_dir_read_name (dri)) != NULL)
+    gpu = gpu || g_str_has_prefix (name, "renderD");
+
+  g_setenv ("GSK_RENDERER", "ngl", TRUE);
+  g_assert_cmpstr (vd_application_pick_renderer (), ==, "ngl");
+  g_assert_cmpstr (g_getenv ("GSK_RENDERER"), ==, "ngl");
+
+  g_unsetenv ("GSK_RENDERER");
+  if (gpu)
+    {
+      g_assert_null (vd_application_pick_renderer ());
+      g_assert_null (g_getenv ("GSK_RENDERER"));
+    }
+  else
+    {
+      g_assert_cmpstr (vd_application_pick_renderer (), ==, "cairo");
+      g_assert_cmpstr (g_getenv ("GSK_RENDERER"), ==, "cairo");
+    }
+
+  if (saved != NULL)
+    g_setenv ("GSK_RENDERER", saved, TRUE);
+  else
+    g_unsetenv ("GSK_RENDERER");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -538,6 +573,7 @@ main (int   argc,
     }
 
   g_test_add_func ("/ui/last-sync-sentence", test_last_sync_sentence);
+  g_test_add_func ("/ui/renderer-choice", test_renderer_choice);
   g_test_add_func ("/ui/desk", test_desk);
   return vd_test_ui_finish (g_test_run ());
 }
