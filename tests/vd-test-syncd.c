@@ -425,3 +425,31 @@ vd_test_syncd_free (VdTestSyncd *self)
   g_ptr_array_unref (self->env);
   g_free (self);
 }
+
+char *
+vd_test_certificate_fingerprint (GTlsCertificate *cert)
+{
+  g_autoptr(GByteArray) der = NULL;
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 digest[32];
+  gsize len = sizeof digest;
+  GString *out = g_string_sized_new (96);
+
+  g_object_get (cert, "certificate", &der, NULL);
+  g_checksum_update (sum, der->data, der->len);
+  g_checksum_get_digest (sum, digest, &len);
+  for (gsize i = 0; i < len; i++)
+    g_string_append_printf (out, i ? ":%02X" : "%02X", digest[i]);
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+vd_test_accept_fingerprint_cb (gpointer             msg,
+                               GTlsCertificate     *cert,
+                               GTlsCertificateFlags errors,
+                               gpointer             expected)
+{
+  g_autofree char *actual = vd_test_certificate_fingerprint (cert);
+
+  return g_strcmp0 (actual, expected) == 0;
+}

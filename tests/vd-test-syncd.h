@@ -3,7 +3,7 @@
  * stderr in files there, stopped with SIGTERM (or killed -9) and started again. */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -48,6 +48,16 @@ const char  *vd_test_syncd_get_database    (VdTestSyncd  *self);
 const char  *vd_test_syncd_get_data_dir    (VdTestSyncd  *self);
 /* What the daemon wrote to stderr so far (for failure messages). */
 char        *vd_test_syncd_get_log         (VdTestSyncd  *self);
+
+/* The SHA-256 of cert's DER as "AA:BB:…" (uppercase), computed by the tests themselves
+ * rather than by syncd's code, so the two can be checked against each other. */
+char        *vd_test_certificate_fingerprint (GTlsCertificate *cert);
+/* A SoupMessage "accept-certificate" handler: accepts exactly the certificate whose
+ * fingerprint is expected (a const char *, "AA:BB:…", that outlives the message). */
+gboolean     vd_test_accept_fingerprint_cb   (gpointer             msg,
+                                              GTlsCertificate     *cert,
+                                              GTlsCertificateFlags errors,
+                                              gpointer             expected);
 
 /* Runs an administrative subcommand (migrate, add-user…) on the same database, with
  * stdin_text as its standard input. Returns its stdout without the final newline; NULL

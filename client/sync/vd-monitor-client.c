@@ -1139,11 +1139,33 @@ request_async (VdMonitorClient     *self,
   request_send (task);
 }
 
-/* A path segment: ids are uuids, but nothing unescaped reaches the URL. */
-static char *
-escape (const char *segment)
+/* One public call: its task (tagged source_tag, answering callback) gets the body of the
+ * answer through body_cb, which turns it into the call's result. */
+static void
+call_async (VdMonitorClient     *self,
+            const char          *method,
+            const char          *path,
+            gpointer             source_tag,
+            GAsyncReadyCallback  body_cb,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
 {
-  return g_uri_escape_string (segment, NULL, FALSE);
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  request_async (self, method, path, source_tag, cancellable, body_cb, task);
+}
+
+/* "/v1/admin/tenants/ID/suffix", the id escaped: ids are uuids, but nothing unescaped
+ * reaches the URL. */
+static char *
+clinic_path (const char *tenant_id,
+             const char *suffix)
+{
+  g_autofree char *id = g_uri_escape_string (tenant_id, NULL, FALSE);
+
+  return g_strconcat ("/v1/admin/tenants/", id, "/", suffix, NULL);
 }
 
 /* ---- the calls ---- */
@@ -1203,14 +1225,10 @@ vd_monitor_client_list_tenants_async (VdMonitorClient     *self,
                                       GAsyncReadyCallback  callback,
                                       gpointer             user_data)
 {
-  GTask *task;
-
   g_return_if_fail (VD_IS_MONITOR_CLIENT (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, vd_monitor_client_list_tenants_async);
-  request_async (self, SOUP_METHOD_GET, "/v1/admin/tenants", vd_monitor_client_list_tenants_async,
-                 cancellable, tenants_body_cb, task);
+  call_async (self, SOUP_METHOD_GET, "/v1/admin/tenants", vd_monitor_client_list_tenants_async,
+              tenants_body_cb, cancellable, callback, user_data);
 }
 
 GPtrArray *
@@ -1259,19 +1277,14 @@ vd_monitor_client_list_devices_async (VdMonitorClient     *self,
                                       GAsyncReadyCallback  callback,
                                       gpointer             user_data)
 {
-  g_autofree char *id = NULL;
   g_autofree char *path = NULL;
-  GTask *task;
 
   g_return_if_fail (VD_IS_MONITOR_CLIENT (self));
   g_return_if_fail (tenant_id != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, vd_monitor_client_list_devices_async);
-  id = escape (tenant_id);
-  path = g_strdup_printf ("/v1/admin/tenants/%s/devices", id);
-  request_async (self, SOUP_METHOD_GET, path, vd_monitor_client_list_devices_async,
-                 cancellable, devices_body_cb, task);
+  path = clinic_path (tenant_id, "devices");
+  call_async (self, SOUP_METHOD_GET, path, vd_monitor_client_list_devices_async,
+              devices_body_cb, cancellable, callback, user_data);
 }
 
 GPtrArray *
@@ -1328,19 +1341,14 @@ vd_monitor_client_activity_async (VdMonitorClient     *self,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
 {
-  g_autofree char *id = NULL;
   g_autofree char *path = NULL;
-  GTask *task;
 
   g_return_if_fail (VD_IS_MONITOR_CLIENT (self));
   g_return_if_fail (tenant_id != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, vd_monitor_client_activity_async);
-  id = escape (tenant_id);
-  path = g_strdup_printf ("/v1/admin/tenants/%s/activity", id);
-  request_async (self, SOUP_METHOD_GET, path, vd_monitor_client_activity_async,
-                 cancellable, activity_body_cb, task);
+  path = clinic_path (tenant_id, "activity");
+  call_async (self, SOUP_METHOD_GET, path, vd_monitor_client_activity_async,
+              activity_body_cb, cancellable, callback, user_data);
 }
 
 GArray *
@@ -1376,21 +1384,18 @@ vd_monitor_client_revoke_device_async (VdMonitorClient     *self,
                                        GAsyncReadyCallback  callback,
                                        gpointer             user_data)
 {
-  g_autofree char *tenant = NULL;
   g_autofree char *device = NULL;
+  g_autofree char *suffix = NULL;
   g_autofree char *path = NULL;
-  GTask *task;
 
   g_return_if_fail (VD_IS_MONITOR_CLIENT (self));
   g_return_if_fail (tenant_id != NULL && device_id != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, vd_monitor_client_revoke_device_async);
-  tenant = escape (tenant_id);
-  device = escape (device_id);
-  path = g_strdup_printf ("/v1/admin/tenants/%s/devices/%s/revoke", tenant, device);
-  request_async (self, SOUP_METHOD_POST, path, vd_monitor_client_revoke_device_async,
-                 cancellable, empty_body_cb, task);
+  device = g_uri_escape_string (device_id, NULL, FALSE);
+  suffix = g_strconcat ("devices/", device, "/revoke", NULL);
+  path = clinic_path (tenant_id, suffix);
+  call_async (self, SOUP_METHOD_POST, path, vd_monitor_client_revoke_device_async,
+              empty_body_cb, cancellable, callback, user_data);
 }
 
 gboolean
@@ -1428,14 +1433,10 @@ vd_monitor_client_sign_out_async (VdMonitorClient     *self,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
 {
-  GTask *task;
-
   g_return_if_fail (VD_IS_MONITOR_CLIENT (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, vd_monitor_client_sign_out_async);
-  request_async (self, SOUP_METHOD_POST, "/v1/auth/logout", vd_monitor_client_sign_out_async,
-                 cancellable, sign_out_body_cb, task);
+  call_async (self, SOUP_METHOD_POST, "/v1/auth/logout", vd_monitor_client_sign_out_async,
+              sign_out_body_cb, cancellable, callback, user_data);
 }
 
 gboolean

@@ -532,36 +532,6 @@ usage_end (Bench      *bench,
 
 /* ---- HTTPS calls ---- */
 
-static char *
-certificate_fingerprint (GTlsCertificate *certificate)
-{
-  g_autoptr(GByteArray) der = NULL;
-  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  guint8 digest[32];
-  gsize len = sizeof digest;
-  GString *out = g_string_sized_new (96);
-
-  g_object_get (certificate, "certificate", &der, NULL);
-  g_checksum_update (sum, der->data, der->len);
-  g_checksum_get_digest (sum, digest, &len);
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (out, i ? ":%02X" : "%02X", digest[i]);
-  return g_string_free (out, FALSE);
-}
-
-/* The syncd's certificate is self-signed: trusted when it is the one it printed. */
-static gboolean
-accept_certificate_cb (SoupMessage          *msg,
-                       GTlsCertificate      *certificate,
-                       GTlsCertificateFlags  errors,
-                       gpointer              data)
-{
-  Bench *bench = data;
-  g_autofree char *fingerprint = certificate_fingerprint (certificate);
-
-  return g_ascii_strcasecmp (fingerprint, bench->fingerprint) == 0;
-}
-
 /* "code" of an error answer, or NULL. */
 static char *
 error_code_of (GBytes *body)
@@ -684,7 +654,8 @@ call_send (Call       *call,
       soup_message_set_request_body_from_bytes (call->msg, "application/json", body);
       g_bytes_unref (body);
     }
-  g_signal_connect (call->msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), bench);
+  g_signal_connect (call->msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
+                    bench->fingerprint);
   call->sent_us = now_us ();
   bench->in_flight++;
   g_hash_table_add (bench->sent, call);
@@ -1448,7 +1419,8 @@ scenario_a (Bench   *bench,
     call_free (call);
     msg = soup_message_new ("GET", url);
     soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
-    g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), bench);
+    g_signal_connect (msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
+                    bench->fingerprint);
     body = soup_session_send_and_read (bench->session, msg, NULL, error);
     if (body == NULL)
       return FALSE;

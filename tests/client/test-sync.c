@@ -458,26 +458,6 @@ count_rows (Desk       *desk,
   return n;
 }
 
-static gboolean
-accept_pinned_cb (SoupMessage          *msg,
-                  GTlsCertificate      *certificate,
-                  GTlsCertificateFlags  errors,
-                  Env                  *env)
-{
-  g_autoptr(GByteArray) der = NULL;
-  g_autoptr(GString) fp = g_string_new (NULL);
-  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
-  guint8 digest[32];
-  gsize len = sizeof digest;
-
-  g_object_get (certificate, "certificate", &der, NULL);
-  g_checksum_update (checksum, der->data, der->len);
-  g_checksum_get_digest (checksum, digest, &len);
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (fp, "%s%02X", i > 0 ? ":" : "", digest[i]);
-  return g_str_equal (fp->str, env->fingerprint);
-}
-
 /* A raw POST, as another program would make it; returns the status. */
 static guint
 raw_post (Env        *env,
@@ -492,7 +472,8 @@ raw_post (Env        *env,
   g_autoptr(GBytes) answer = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_pinned_cb), env);
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
+                    env->fingerprint);
   if (access_token != NULL)
     {
       g_autofree char *bearer = g_strconcat ("Bearer ", access_token, NULL);

@@ -133,37 +133,6 @@ answer_free (Answer *a)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Answer, answer_free)
 
-/* SHA-256 of the DER, colon-separated uppercase hex: computed here independently of the
- * daemon's code. */
-static char *
-fingerprint_of (GTlsCertificate *cert)
-{
-  g_autoptr(GByteArray) der = NULL;
-  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  guint8 digest[32];
-  gsize len = sizeof digest;
-  GString *out = g_string_new (NULL);
-
-  g_object_get (cert, "certificate", &der, NULL);
-  g_checksum_update (sum, der->data, der->len);
-  g_checksum_get_digest (sum, digest, &len);
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (out, i ? ":%02X" : "%02X", digest[i]);
-  return g_string_free (out, FALSE);
-}
-
-static gboolean
-accept_certificate_cb (SoupMessage         *msg,
-                       GTlsCertificate     *cert,
-                       GTlsCertificateFlags errors,
-                       gpointer             data)
-{
-  const char *expected = data;
-  g_autofree char *actual = fingerprint_of (cert);
-
-  return g_strcmp0 (actual, expected) == 0;
-}
-
 static Answer *
 call_full (Env        *env,
            const char *url,
@@ -183,7 +152,7 @@ call_full (Env        *env,
 
   msg = soup_message_new (method, uri);
   g_assert_nonnull (msg);
-  g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb),
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
                     (gpointer) fingerprint);
   if (token != NULL)
     {
@@ -1011,7 +980,7 @@ test_errors (gconstpointer data)
 
     /* Chunked: no Content-Length, counted as it arrives. */
     msg = soup_message_new ("POST", uri);
-    g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb),
+    g_signal_connect (msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
                       env->fingerprint);
     {
       g_autofree char *value = g_strconcat ("Bearer ", token, NULL);

@@ -80,36 +80,6 @@ reply_free (Reply *r)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Reply, reply_free)
 
-/* SHA-256 of the DER, as the daemon prints it; computed here on our own. */
-static char *
-fingerprint_of (GTlsCertificate *cert)
-{
-  g_autoptr(GByteArray) der = NULL;
-  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  guint8 digest[32];
-  gsize len = sizeof digest;
-  GString *out = g_string_new (NULL);
-
-  g_object_get (cert, "certificate", &der, NULL);
-  g_checksum_update (sum, der->data, der->len);
-  g_checksum_get_digest (sum, digest, &len);
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (out, i ? ":%02X" : "%02X", digest[i]);
-  return g_string_free (out, FALSE);
-}
-
-static gboolean
-accept_certificate_cb (SoupMessage         *msg,
-                       GTlsCertificate     *cert,
-                       GTlsCertificateFlags errors,
-                       gpointer             data)
-{
-  const char *expected = data;
-  g_autofree char *actual = fingerprint_of (cert);
-
-  return g_strcmp0 (actual, expected) == 0;
-}
-
 static SoupSession *
 new_session (void)
 {
@@ -136,7 +106,7 @@ http_call (SoupSession    *session,
 
   msg = soup_message_new (method, uri);
   g_assert_nonnull (msg);
-  g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb),
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
                     ep->fingerprint);
   if (token != NULL)
     {

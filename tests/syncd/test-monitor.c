@@ -134,33 +134,6 @@ answer_free (Answer *a)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Answer, answer_free)
 
-static char *
-fingerprint_of (GTlsCertificate *cert)
-{
-  g_autoptr(GByteArray) der = NULL;
-  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  guint8 digest[32];
-  gsize len = sizeof digest;
-  GString *out = g_string_new (NULL);
-
-  g_object_get (cert, "certificate", &der, NULL);
-  g_checksum_update (sum, der->data, der->len);
-  g_checksum_get_digest (sum, digest, &len);
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (out, i ? ":%02X" : "%02X", digest[i]);
-  return g_string_free (out, FALSE);
-}
-
-static gboolean
-accept_certificate_cb (SoupMessage         *msg,
-                       GTlsCertificate     *cert,
-                       GTlsCertificateFlags errors,
-                       gpointer             data)
-{
-  g_autofree char *actual = fingerprint_of (cert);
-  return g_strcmp0 (actual, data) == 0;
-}
-
 static Answer *
 call_url (Env        *env,
           const char *url,
@@ -178,7 +151,7 @@ call_url (Env        *env,
 
   msg = soup_message_new (method, uri);
   g_assert_nonnull (msg);
-  g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb),
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
                     env->fingerprint);
   if (token != NULL)
     {
@@ -434,7 +407,7 @@ stream_open_at (Env        *env,
   s->messages = g_ptr_array_new_with_free_func (g_free);
   uri = g_strdup_printf ("%s/v1/tenants/%s/sync/stream", url, tenant_id);
   msg = soup_message_new ("GET", uri);
-  g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb),
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
                     env->fingerprint);
   if (token != NULL)
     {
@@ -1720,7 +1693,7 @@ test_listing (gconstpointer data)
       SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
       const char *encoding;
 
-      g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb),
+      g_signal_connect (msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
                         env->fingerprint);
       soup_message_headers_replace (headers, "Authorization", auth);
       soup_message_headers_replace (headers, "Accept-Encoding", i == 0 ? "gzip, deflate" : "identity");
