@@ -26,7 +26,9 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 # libFuzzer exits non-zero on a crash, a leak, a timeout or an out-of-memory; the input
-# is written to $artifacts.
+# is written to $artifacts. Its progress lines go to a log; the end of it is printed.
+log="$build/fuzz-change.log"
+rc=0
 "$build/tests/fuzz/fuzz-change" \
   -max_total_time="$seconds" \
   -max_len=65536 \
@@ -34,4 +36,11 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
   -dict="$src/tests/fuzz/change.dict" \
   -artifact_prefix="$artifacts/" \
   -print_final_stats=1 \
-  "$corpus"
+  "$corpus" >"$log" 2>&1 || rc=$?
+if [ "$rc" -ne 0 ]; then
+  tail -n 60 "$log"
+  echo "fuzz-change failed (exit $rc); the whole log is $log, the input in $artifacts"
+else
+  grep -E '^(Done|stat::)' "$log" || tail -n 5 "$log"
+fi
+exit "$rc"

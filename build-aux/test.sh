@@ -31,21 +31,34 @@ fi
 python3 - "$builddir/meson-logs/testlog.json" "$fuzz_pass" "$fuzz_fail" <<'PY'
 import json, sys
 passed = failed = skipped = 0
+failed_names = []
 try:
     with open(sys.argv[1]) as f:
         for line in f:
             line = line.strip()
             if not line:
                 continue
-            r = json.loads(line).get("result", "")
+            rec = json.loads(line)
+            r = rec.get("result", "")
             if r in ("OK", "EXPECTEDFAIL"):
                 passed += 1
             elif r == "SKIP":
                 skipped += 1
             else:
                 failed += 1
+                failed_names.append(f"{rec.get('name', '?')} ({r})")
+                # The fuzz run's output follows the suite's: repeat the end of each
+                # failed test's log here so the tail of a CI log says what broke.
+                tail = (rec.get("stdout") or "").splitlines()[-40:]
+                print(f"--- end of the log of {rec.get('name', '?')} ({r}) ---")
+                print("\n".join(tail))
 except FileNotFoundError:
     failed += 1
+    failed_names.append("meson test log missing")
+if int(sys.argv[3]):
+    failed_names.append("fuzz")
+for name in failed_names:
+    print(f"failed: {name}")
 passed += int(sys.argv[2])
 failed += int(sys.argv[3])
 line = f"{passed} passed, {failed} failed"

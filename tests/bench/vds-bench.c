@@ -55,6 +55,7 @@ typedef struct
   int      batch_size;
   int      connections;
   int      workers;
+  int      idle_timeout;
   double   calls_per_day;
   double   day_hours;
   double   peak;
@@ -2232,6 +2233,8 @@ main (int    argc,
       "Most HTTPS connections the generator keeps open (64)", "N" },
     { "workers", 'w', 0, G_OPTION_ARG_INT, &opt.workers,
       "syncd's worker threads (its default when 0)", "N" },
+    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &opt.idle_timeout,
+      "syncd's [limits] idle-timeout in seconds (its default when 0)", "S" },
     { "calls-per-day", 0, 0, G_OPTION_ARG_DOUBLE, &opt.calls_per_day,
       "b: sync calls per clinic per day (1000)", "N" },
     { "day-hours", 0, 0, G_OPTION_ARG_DOUBLE, &opt.day_hours, "b: working day (10)", "H" },
@@ -2334,9 +2337,15 @@ main (int    argc,
     bench.database = g_strdup (vd_test_syncd_get_database (bench.syncd));
   /* Rate limits off: one address sends every clinic's traffic here. */
   vd_test_syncd_setenv (bench.syncd, "VDS_RATE_SCALE", "0");
-  if (opt.workers > 0)
+  if (opt.workers > 0 || opt.idle_timeout > 0)
     {
-      config = g_strdup_printf ("[server]\nworkers=%d\n", opt.workers);
+      g_autoptr(GString) text = g_string_new (NULL);
+
+      if (opt.workers > 0)
+        g_string_append_printf (text, "[server]\nworkers=%d\n", opt.workers);
+      if (opt.idle_timeout > 0)
+        g_string_append_printf (text, "[limits]\nidle-timeout=%d\n", opt.idle_timeout);
+      config = g_string_free (g_steal_pointer (&text), FALSE);
       vd_test_syncd_set_config (bench.syncd, config);
     }
   g_string_append_printf (bench.summary, "scenario=%s backend=%s workers=%d", opt.scenario,
