@@ -324,6 +324,110 @@ bad:
   return FALSE;
 }
 
+/* ---- the idle timeout, one per connection ----
+ *
+ * A byte must move every idle_timeout seconds while a connection waits on its client: a
+ * kept-alive connection between requests, a request body, an answer the client is slow to
+ * read. It does not run while a worker prepares the answer. GSocket's own timeout
+ * (g_socket_set_timeout) is not used: with it, a few kept-alive connections under load were
+ * left with nothing polling them, their next request unread for good (docs/benchmarks.md,
+ * "Unanswered calls"). The deadline moves with a plain store; the timer source only looks
+ * at it when it fires, so a busy connection costs no timer updates. */
+
+typedef struct
+{
+  GSocket *socket;    /* not owned: the watchdog lives as the socket's data */
+  GSource *timer;
+  gint64   idle_us;
+  gint64   deadline;
+  gboolean busy;      /* a worker has the request */
+} Watchdog;
+
+#define WATCHDOG_KEY "vds-watchdog"
+
+static gboolean
+watchdog_dispatch (GSource     *source,
+                   GSourceFunc  callback,
+                   gpointer     data)
+{
+  return callback (data);
+}
+
+static GSourceFuncs watchdog_funcs = { NULL, NULL, watchdog_dispatch, NULL, NULL, NULL };
+
+static gboolean
+watchdog_fire_cb (gpointer data)
+{
+  Watchdog *wd = data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (wd->busy || wd->deadline > now)
+    {
+      g_source_set_ready_time (wd->timer, wd->busy ? now + wd->idle_us : wd->deadline);
+      return G_SOURCE_CONTINUE;
+    }
+  g_info ("Closing a connection: nothing moved on it for %" G_GINT64_FORMAT " s",
+          wd->idle_us / G_USEC_PER_SEC);
+  g_source_set_ready_time (wd->timer, -1);
+  /* As for the header timeout: libsoup's own read or write fails and cleans up. */
+  g_socket_shutdown (wd->socket, TRUE, TRUE, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+watchdog_free (gpointer data)
+{
+  Watchdog *wd = data;
+
+  g_source_destroy (wd->timer);
+  g_source_unref (wd->timer);
+  g_free (wd);
+}
+
+/* The connection's watchdog, made on its first request. */
+static Watchdog *
+watchdog_for (VdsServer *self,
+              GSocket   *socket)
+{
+  Watchdog *wd = g_object_get_data (G_OBJECT (socket), WATCHDOG_KEY);
+
+  if (wd != NULL)
+    return wd;
+  wd = g_new0 (Watchdog, 1);
+  wd->socket = socket;
+  wd->idle_us = (gint64) self->config.idle_timeout_s * G_USEC_PER_SEC;
+  wd->deadline = g_get_monotonic_time () + wd->idle_us;
+  wd->timer = g_source_new (&watchdog_funcs, sizeof (GSource));
+  g_source_set_name (wd->timer, "vds idle timeout");
+  g_source_set_callback (wd->timer, watchdog_fire_cb, wd, NULL);
+  g_source_set_ready_time (wd->timer, wd->deadline);
+  g_source_attach (wd->timer, self->context);
+  g_object_set_data_full (G_OBJECT (socket), WATCHDOG_KEY, wd, watchdog_free);
+  return wd;
+}
+
+/* Something moved on the message's connection: its idle time starts again. */
+static void
+watchdog_touch (SoupServerMessage *msg,
+                gboolean           busy)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+  Watchdog *wd = socket != NULL ? g_object_get_data (G_OBJECT (socket), WATCHDOG_KEY) : NULL;
+
+  if (wd == NULL)
+    return;
+  wd->deadline = g_get_monotonic_time () + wd->idle_us;
+  wd->busy = busy;
+}
+
+/* The connection leaves the HTTP server (a stream, a refused body): its own code times it. */
+static void
+watchdog_remove (GSocket *socket)
+{
+  if (socket != NULL)
+    g_object_set_data (G_OBJECT (socket), WATCHDOG_KEY, NULL);
+}
+
 /* ---- messages ---- */
 
 static void
@@ -404,23 +508,36 @@ header_timeout_cb (gpointer data)
 
 typedef struct
 {
-  GIOStream *stream;
-  char      *response;
-  gsize      response_len;
-  guchar     buf[16384];
-  guint64    discarded;
-  gint64     deadline;
+  GIOStream    *stream;
+  char         *response;
+  gsize         response_len;
+  guchar        buf[16384];
+  guint64       discarded;
+  GCancellable *cancellable;  /* cancelled at the deadline: a silent client is let go */
+  GSource      *deadline;
 } Rejection;
 
 #define LINGER_MAX_BYTES (8 * 1024 * 1024)
-#define LINGER_MAX_US    (3 * G_USEC_PER_SEC)
+#define LINGER_MAX_MS    3000
 
 static void
 rejection_free (Rejection *r)
 {
+  g_source_destroy (r->deadline);
+  g_source_unref (r->deadline);
+  g_clear_object (&r->cancellable);
   g_clear_object (&r->stream);
   g_free (r->response);
   g_free (r);
+}
+
+static gboolean
+rejection_deadline_cb (gpointer data)
+{
+  Rejection *r = data;
+
+  g_cancellable_cancel (r->cancellable);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -448,13 +565,13 @@ rejection_read_cb (GObject      *source,
 
   if (n > 0)
     r->discarded += n;
-  if (n <= 0 || r->discarded > LINGER_MAX_BYTES || g_get_monotonic_time () > r->deadline)
+  if (n <= 0 || r->discarded > LINGER_MAX_BYTES)
     {
       rejection_close (r);
       return;
     }
   g_input_stream_read_async (G_INPUT_STREAM (source), r->buf, sizeof r->buf,
-                             G_PRIORITY_LOW, NULL, rejection_read_cb, r);
+                             G_PRIORITY_LOW, r->cancellable, rejection_read_cb, r);
 }
 
 static void
@@ -470,7 +587,8 @@ rejection_written_cb (GObject      *source,
       return;
     }
   g_input_stream_read_async (g_io_stream_get_input_stream (r->stream), r->buf,
-                             sizeof r->buf, G_PRIORITY_LOW, NULL, rejection_read_cb, r);
+                             sizeof r->buf, G_PRIORITY_LOW, r->cancellable,
+                             rejection_read_cb, r);
 }
 
 static void
@@ -490,6 +608,7 @@ reject_too_large (MessageState *state)
           soup_server_message_get_remote_host (state->msg));
 
   stop_header_timer (state);
+  watchdog_remove (soup_server_message_get_socket (state->msg));
   stream = soup_server_message_steal_connection (state->msg);
   /* A stolen message never finishes: it is no longer in flight. */
   uncount (state);
@@ -498,7 +617,10 @@ reject_too_large (MessageState *state)
 
   r = g_new0 (Rejection, 1);
   r->stream = stream;
-  r->deadline = g_get_monotonic_time () + LINGER_MAX_US;
+  r->cancellable = g_cancellable_new ();
+  r->deadline = g_timeout_source_new (LINGER_MAX_MS);
+  g_source_set_callback (r->deadline, rejection_deadline_cb, r, NULL);
+  g_source_attach (r->deadline, g_main_context_get_thread_default ());
   r->response = g_strdup_printf ("HTTP/1.1 413 Payload Too Large\r\n"
                                  "Content-Type: application/json; charset=utf-8\r\n"
                                  "Cache-Control: no-store\r\n"
@@ -507,7 +629,7 @@ reject_too_large (MessageState *state)
                                  "\r\n%s", body_len, body);
   r->response_len = strlen (r->response);
   g_output_stream_write_all_async (g_io_stream_get_output_stream (stream), r->response,
-                                   r->response_len, G_PRIORITY_DEFAULT, NULL,
+                                   r->response_len, G_PRIORITY_DEFAULT, r->cancellable,
                                    rejection_written_cb, r);
 }
 
@@ -520,6 +642,7 @@ got_chunk_cb (SoupServerMessage *msg,
 
   if (state == NULL)
     return;
+  watchdog_touch (msg, FALSE);
   state->body_bytes += g_bytes_get_size (chunk);
   if (state->body_bytes > VD_PROTOCOL_MAX_BODY)
     reject_too_large (state);
@@ -592,6 +715,15 @@ finished_cb (SoupServerMessage *msg,
       stop_header_timer (state);
       uncount (state);
     }
+  watchdog_touch (msg, FALSE);
+}
+
+static void
+wrote_body_data_cb (SoupServerMessage *msg,
+                    guint              chunk_size,
+                    gpointer           data)
+{
+  watchdog_touch (msg, FALSE);
 }
 
 static void
@@ -617,15 +749,14 @@ request_started_cb (SoupServer        *soup,
     {
       /* As listen_on set on the listener, for systems where accepted sockets do not
        * inherit it. */
-      if (g_object_get_data (G_OBJECT (socket), "vds-seen") == NULL)
+      if (g_object_get_data (G_OBJECT (socket), WATCHDOG_KEY) == NULL)
         g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-      /* A byte must move every idle_timeout seconds, whatever the phase. */
-      g_socket_set_timeout (socket, self->config.idle_timeout_s);
       /* The first request of a connection gets header_timeout from the accept (TLS
        * handshake included); a later one on a kept-alive connection may first idle. */
-      if (g_object_get_data (G_OBJECT (socket), "vds-seen") != NULL)
+      else
         timeout += self->config.idle_timeout_s;
-      g_object_set_data (G_OBJECT (socket), "vds-seen", GINT_TO_POINTER (1));
+      watchdog_for (self, socket);
+      watchdog_touch (msg, FALSE);
     }
 
   state->header_timer = g_timeout_source_new_seconds (timeout);
@@ -635,6 +766,7 @@ request_started_cb (SoupServer        *soup,
   g_signal_connect (msg, "got-headers", G_CALLBACK (got_headers_cb), NULL);
   g_signal_connect (msg, "got-chunk", G_CALLBACK (got_chunk_cb), NULL);
   g_signal_connect (msg, "finished", G_CALLBACK (finished_cb), NULL);
+  g_signal_connect (msg, "wrote-body-data", G_CALLBACK (wrote_body_data_cb), NULL);
   g_signal_connect (msg, "disconnected", G_CALLBACK (disconnected_cb), NULL);
 }
 
@@ -715,8 +847,7 @@ upgrade_written_cb (SoupServerMessage *msg,
   g_object_ref (msg);
   socket = soup_server_message_get_socket (msg);
   /* Streams idle for long; the keep-alive pings are what keeps them honest. */
-  if (socket != NULL)
-    g_socket_set_timeout (socket, 0);
+  watchdog_remove (socket);
   origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
   stream = soup_server_message_steal_connection (msg);
   if (state != NULL)
@@ -875,6 +1006,7 @@ job_done_cb (gpointer data)
         start_upgrade (job->server, job->msg, job->req);
       else
         apply_answer (job->server, job->msg, job->req);
+      watchdog_touch (job->msg, FALSE);
       soup_server_message_unpause (job->msg);
     }
   g_object_unref (job->msg);
@@ -1010,6 +1142,7 @@ handler_cb (SoupServer        *soup,
   job->server = g_object_ref (self);
   job->msg = g_object_ref (msg);
   job->req = req;
+  watchdog_touch (msg, TRUE);
   soup_server_message_pause (msg);
   g_thread_pool_push (self->pool, job, NULL);
 }

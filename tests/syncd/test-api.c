@@ -2122,6 +2122,201 @@ test_slow_loris (gconstpointer data)
     }
 }
 
+/* ---- the idle timeout ---- */
+
+/* A TLS connection to PORT that trusts any certificate (the test only times the server),
+ * and its socket. */
+static GIOStream *
+open_tls (guint16   port,
+          GSocket **socket)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) tcp = NULL;
+  g_autoptr(GError) error = NULL;
+  GIOStream *tls;
+
+  tcp = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
+  g_assert_no_error (error);
+  tls = g_tls_client_connection_new (G_IO_STREAM (tcp), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (loris_accept_cb), NULL);
+  g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error);
+  g_assert_no_error (error);
+  *socket = g_socket_connection_get_socket (tcp);
+  return tls;
+}
+
+/* Seconds until the server hangs up on STREAM, reading (and counting into ANSWERED)
+ * whatever it sends first; -1 when it has not within LIMIT seconds. */
+static double
+seconds_until_dropped (GIOStream *stream,
+                       GSocket   *socket,
+                       double     limit,
+                       gsize     *answered)
+{
+  gint64 start = g_get_monotonic_time ();
+  gint64 end = start + (gint64) (limit * G_USEC_PER_SEC);
+
+  *answered = 0;
+  while (g_get_monotonic_time () < end)
+    {
+      char buf[4096];
+      gssize n;
+
+      if (!g_socket_condition_timed_wait (socket, G_IO_IN, end - g_get_monotonic_time (),
+                                          NULL, NULL))
+        break;
+      n = g_input_stream_read (g_io_stream_get_input_stream (stream), buf, sizeof buf,
+                               NULL, NULL);
+      if (n <= 0)
+        return (g_get_monotonic_time () - start) / 1e6;
+      *answered += n;
+    }
+  return -1;
+}
+
+#define IDLE_TIMEOUT_S 1
+
+typedef struct
+{
+  const char *url;
+  const char *fingerprint;
+  const char *path;
+  const char *access;
+  guint       seed;
+  guint       answered;
+  guint       failed;
+  char       *first_failure;
+} Churn;
+
+/* One desk on one kept-alive connection: pulls back to back, now and then idle past the
+ * server's idle timeout so that the server closes the connection and a new one is made. */
+static gpointer
+churn_thread (gpointer data)
+{
+  Churn *c = data;
+  g_autoptr(SoupSession) session = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (c->seed);
+  g_autofree char *uri = g_strconcat (c->url, c->path, NULL);
+  g_autofree char *bearer = g_strconcat ("Bearer ", c->access, NULL);
+  gint64 end = g_get_monotonic_time () + 6 * G_USEC_PER_SEC;
+
+  /* A stuck request fails after 10 s instead of hanging the test. */
+  session = soup_session_new_with_options ("timeout", 10, "max-conns-per-host", 1, NULL);
+  while (g_get_monotonic_time () < end)
+    {
+      g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_signal_connect (msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
+                        (gpointer) c->fingerprint);
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                    bearer);
+      bytes = soup_session_send_and_read (session, msg, NULL, &error);
+      if (bytes != NULL && soup_message_get_status (msg) == 200)
+        c->answered++;
+      else
+        {
+          c->failed++;
+          if (c->first_failure == NULL)
+            c->first_failure = g_strdup_printf ("%u %s", soup_message_get_status (msg),
+                                                error ? error->message : "");
+        }
+      /* Mostly back to back; one call in eight waits past the idle timeout, with a margin
+       * so the client never writes on a connection the server is just closing. */
+      if (g_rand_int_range (rand, 0, 8) == 0)
+        g_usleep ((IDLE_TIMEOUT_S * 1000 + g_rand_int_range (rand, 600, 1200)) * 1000);
+      else
+        g_usleep (g_rand_int_range (rand, 0, 30) * 1000);
+    }
+  return NULL;
+}
+
+/* A byte must move every idle-timeout seconds while the server waits on a client: a
+ * kept-alive connection between requests and a stalled body are dropped after it, while
+ * desks that keep talking — some pausing past it — get every answer. */
+static void
+test_idle_timeout (gconstpointer data)
+{
+  Env *env = (Env *) data;
+  g_autoptr(VdTestSyncd) idle = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOStream) kept = NULL;
+  g_autoptr(GIOStream) stalled = NULL;
+  g_autoptr(Answer) a = NULL;
+  g_autofree char *device = vd_uuid_new ();
+  g_autofree char *body = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *access = NULL;
+  const char *request = "GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  const char *partial = "POST /v1/auth/login HTTP/1.1\r\nHost: localhost\r\n"
+                        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user";
+  Churn churn[8] = { { 0 } };
+  GThread *threads[G_N_ELEMENTS (churn)];
+  GSocket *socket;
+  gsize answered;
+  double dropped;
+
+  REQUIRE_ENV (env);
+
+  idle = vd_test_syncd_new (VETDESK_SYNCD, vd_test_syncd_get_database (env->syncd));
+  vd_test_syncd_set_config (idle, "[limits]\nidle-timeout=1\nheader-timeout=3\n"
+                                  "address-rate=0\nclinic-rate=0\nlogin-rate=0\n");
+  if (!vd_test_syncd_start (idle, &error))
+    g_error ("%s", error->message);
+
+  /* Answered, then silent on a kept-alive connection: closed after about a second. */
+  kept = open_tls (vd_test_syncd_get_port (idle), &socket);
+  g_output_stream_write_all (g_io_stream_get_output_stream (kept), request, strlen (request),
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+  dropped = seconds_until_dropped (kept, socket, 6, &answered);
+  g_test_message ("an idle kept-alive connection was closed after %.2f s", dropped);
+  g_assert_cmpuint (answered, >, 0);
+  g_assert_cmpfloat (dropped, >=, IDLE_TIMEOUT_S - 0.3);
+  g_assert_cmpfloat (dropped, <, IDLE_TIMEOUT_S + 2);
+
+  /* Headers whole, the body stalled: the header timeout (3 s) no longer applies, the
+   * idle timeout does. */
+  stalled = open_tls (vd_test_syncd_get_port (idle), &socket);
+  g_output_stream_write_all (g_io_stream_get_output_stream (stalled), partial,
+                             strlen (partial), NULL, NULL, &error);
+  g_assert_no_error (error);
+  dropped = seconds_until_dropped (stalled, socket, 6, &answered);
+  g_test_message ("a stalled body was dropped after %.2f s", dropped);
+  g_assert_cmpuint (answered, ==, 0);
+  g_assert_cmpfloat (dropped, >=, IDLE_TIMEOUT_S - 0.3);
+  g_assert_cmpfloat (dropped, <, IDLE_TIMEOUT_S + 2);
+
+  /* Eight desks pulling for 6 s, on connections the server closes whenever they idle. */
+  body = login_json ("fd-a1", PASSWORD, device);
+  a = call_full (env, vd_test_syncd_get_url (idle), vd_test_syncd_get_fingerprint (idle),
+                 "POST", "/v1/auth/login", NULL, "application/json", body, -1);
+  assert_status (a, 200);
+  access = g_strdup (json_object_get_string_member (obj (a), "access_token"));
+  path = g_strdup_printf ("/v1/tenants/%s/sync/pull?cursor=0", env->clinics[C_A1]);
+  for (guint i = 0; i < G_N_ELEMENTS (churn); i++)
+    {
+      churn[i] = (Churn) { vd_test_syncd_get_url (idle), vd_test_syncd_get_fingerprint (idle),
+                           path, access, seed + i };
+      threads[i] = g_thread_new ("churn", churn_thread, &churn[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (churn); i++)
+    {
+      g_thread_join (threads[i]);
+      g_test_message ("desk %u: %u answered, %u failed%s%s", i, churn[i].answered,
+                      churn[i].failed, churn[i].first_failure ? ": " : "",
+                      churn[i].first_failure ? churn[i].first_failure : "");
+      g_assert_cmpuint (churn[i].failed, ==, 0);
+      g_assert_cmpuint (churn[i].answered, >, 0);
+      g_free (churn[i].first_failure);
+    }
+
+  if (!vd_test_syncd_stop (idle, &error))
+    g_error ("%s", error->message);
+}
+
 /* ---- graceful stop ---- */
 
 /* SIGTERM while a request is half sent: new connections are refused, the request still
@@ -2232,6 +2427,7 @@ main (int    argc,
     { "three-desks", test_three_desks },
     { "rate-limits", test_rate_limits },
     { "slow-loris", test_slow_loris },
+    { "idle-timeout", test_idle_timeout },
     { "drain", test_drain },
     { "teardown", test_teardown },
   };
