@@ -91,7 +91,7 @@ vds_server_config_init (VdsServerConfig *config)
   config->activity_flush_s = 5;
   config->listing_max_age_ms = 2000;
   config->stream_keepalive_s = VDS_STREAM_KEEPALIVE_S;
-  config->stream_threads = 8;
+  config->stream_threads = 32;
 }
 
 void

@@ -32,6 +32,8 @@ struct _Shard
   GHashTable   *known;          /* tenant id → gint64*: the newest seq heard of */
   GSequence    *expiries;       /* Stream*, by expires_at */
   GSource      *expiry_timer;
+  GPtrArray    *unarmed;        /* Stream* (borrowed) whose pings start at the next align */
+  GSource      *align_timer;
   GHashTable   *all;            /* Stream* set: owns them */
   gint64        stop_deadline;  /* monotonic µs, 0 = running */
 };
@@ -56,6 +58,7 @@ struct _Stream
   char                    *session_id;
   gint64                   expires_at;
   gint64                   sent;       /* the last cursor sent */
+  guint                    keepalive_s;
   GSequenceIter           *expiry;
   gboolean                 attached;   /* in by_tenant and expiries */
 };
@@ -113,6 +116,7 @@ detach (Stream *s)
     }
   g_sequence_remove (s->expiry);
   s->expiry = NULL;
+  g_ptr_array_remove_fast (shard->unarmed, s);
   g_atomic_int_add (&shard->owner->count, -1);
   vds_metrics_add_streams (shard->owner->metrics, -1);
   count_tenant (shard->owner, s->tenant_id, -1);
@@ -255,6 +259,46 @@ arm_expiry_timer (Shard *shard)
   g_source_attach (shard->expiry_timer, shard->context);
 }
 
+/* Keep-alive pings. Each stream's ping timer starts at the shard's next align tick rather
+ * than when the stream opened, so a shard's pings go out in a few batches a period, each
+ * one wakeup of its loop, instead of a wakeup for nearly every second. A GMainContext
+ * walks all of its sources on every wakeup, so wakeups, not pings, are what idle streams
+ * cost (docs/benchmarks.md). */
+#define KEEPALIVE_ALIGN_S 10
+
+static gboolean
+align_cb (gpointer data)
+{
+  Shard *shard = data;
+
+  for (guint i = 0; i < shard->unarmed->len; i++)
+    {
+      Stream *s = shard->unarmed->pdata[i];
+
+      soup_websocket_connection_set_keepalive_interval (s->conn, s->keepalive_s);
+    }
+  g_ptr_array_set_size (shard->unarmed, 0);
+  g_clear_pointer (&shard->align_timer, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+arm_keepalive (Stream *s,
+               guint   keepalive_s)
+{
+  Shard *shard = s->shard;
+
+  if (keepalive_s == 0)
+    return;
+  s->keepalive_s = keepalive_s;
+  g_ptr_array_add (shard->unarmed, s);
+  if (shard->align_timer != NULL)
+    return;
+  shard->align_timer = g_timeout_source_new_seconds (MIN (keepalive_s, KEEPALIVE_ALIGN_S));
+  g_source_set_callback (shard->align_timer, align_cb, shard, NULL);
+  g_source_attach (shard->align_timer, shard->context);
+}
+
 static gint64
 known_seq (Shard      *shard,
            const char *tenant_id)
@@ -379,7 +423,6 @@ do_add (Shard *shard,
   g_hash_table_add (shard->all, s);
 
   soup_websocket_connection_set_max_incoming_payload_size (s->conn, VDS_STREAM_MAX_FRAME);
-  soup_websocket_connection_set_keepalive_interval (s->conn, op->keepalive_s);
   g_signal_connect (s->conn, "message", G_CALLBACK (message_cb), s);
   g_signal_connect (s->conn, "closed", G_CALLBACK (closed_cb), s);
 
@@ -401,6 +444,7 @@ do_add (Shard *shard,
   g_ptr_array_add (list, s);
   s->expiry = g_sequence_insert_sorted (shard->expiries, s, compare_expiry, NULL);
   s->attached = TRUE;
+  arm_keepalive (s, op->keepalive_s);
   g_atomic_int_inc (&shard->owner->count);
   vds_metrics_add_streams (shard->owner->metrics, 1);
   count_tenant (shard->owner, s->tenant_id, 1);
@@ -555,6 +599,7 @@ vds_streams_new (VdsMetrics *metrics,
                                                 (GDestroyNotify) g_ptr_array_unref);
       shard->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
       shard->expiries = g_sequence_new (NULL);
+      shard->unarmed = g_ptr_array_new ();
       shard->all = g_hash_table_new_full (g_direct_hash, g_direct_equal,
                                           (GDestroyNotify) stream_free, NULL);
       shard->thread = g_thread_new ("vds-streams", shard_thread, shard);
@@ -585,6 +630,12 @@ vds_streams_free (VdsStreams *self)
           g_source_destroy (shard->expiry_timer);
           g_clear_pointer (&shard->expiry_timer, g_source_unref);
         }
+      if (shard->align_timer != NULL)
+        {
+          g_source_destroy (shard->align_timer);
+          g_clear_pointer (&shard->align_timer, g_source_unref);
+        }
+      g_ptr_array_unref (shard->unarmed);
       /* Streams still closing after the grace go with their connections. */
       g_hash_table_unref (shard->all);
       g_hash_table_unref (shard->by_tenant);

@@ -45,6 +45,7 @@ static int opt_idle = 60;
 static int opt_syncds = 3;
 static int opt_procs = 3;
 static int opt_threads = 4;
+static int opt_desk_keepalive = 30;
 static int opt_listings = 20;
 static int opt_setup_threads = 8;
 static int opt_stream_threads = 0;
@@ -67,6 +68,8 @@ static const GOptionEntry entries[] = {
   { "procs", 0, 0, G_OPTION_ARG_INT, &opt_procs,
     "Loader processes holding the other desks (default 3)", "N" },
   { "threads", 0, 0, G_OPTION_ARG_INT, &opt_threads, "Threads per loader process (default 4)", "N" },
+  { "desk-keepalive", 0, 0, G_OPTION_ARG_INT, &opt_desk_keepalive,
+    "Seconds between each desk's own pings, as the app sends them (default 30; 0: none)", "S" },
   { "listings", 0, 0, G_OPTION_ARG_INT, &opt_listings, "Admin listings timed (default 20)", "N" },
   { "setup-threads", 0, 0, G_OPTION_ARG_INT, &opt_setup_threads, "Threads making clinics (default 8)", "N" },
   { "stream-threads", 0, 0, G_OPTION_ARG_INT, &opt_stream_threads,
@@ -351,6 +354,10 @@ connected_cb (GObject      *source,
     {
       g_signal_connect (desk->conn, "message", G_CALLBACK (message_cb), desk);
       g_signal_connect (desk->conn, "closed", G_CALLBACK (closed_cb), desk);
+      /* The app pings every 30 s (vd-sync-engine.c): each desk's timer starts when its
+       * stream opens, so the server hears them at scattered moments. */
+      if (opt_desk_keepalive > 0)
+        soup_websocket_connection_set_keepalive_interval (desk->conn, opt_desk_keepalive);
       g_atomic_int_inc (&loop->connected);
     }
   connect_next (loop);
@@ -1010,6 +1017,7 @@ main (int    argc,
         g_autofree char *path = g_strdup_printf ("%s/desks-%d.txt", tmp_dir, i);
         g_autofree char *ip = g_strdup_printf ("%d", 2 + i * MAX (opt_threads, 1));
         g_autofree char *threads = g_strdup_printf ("%d", opt_threads);
+        g_autofree char *keepalive = g_strdup_printf ("%d", opt_desk_keepalive);
 
         if (!g_file_set_contents (path, files[i]->str, -1, &error))
           goto failed;
@@ -1018,7 +1026,7 @@ main (int    argc,
                                                    | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                                    argv[0], "--loader", path, "--cert",
                                                    bench.cert_path, "--ip", ip, "--threads",
-                                                   threads, NULL);
+                                                   threads, "--desk-keepalive", keepalive, NULL);
         if (bench.procs[i].process == NULL)
           goto failed;
         bench.procs[i].out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (bench.procs[i].process));
