@@ -36,7 +36,7 @@
  * on any connection, with or without this code loaded, keeps the index right.
  */
 
-#define SEARCH_VERSION "1"
+#define SEARCH_VERSION "2"
 
 /* Words beyond these are ignored: a person types a few words, and a pasted page must not
  * become a huge query. */
@@ -54,6 +54,7 @@ vd_search_result_free (VdSearchResult *result)
   g_free (result->id);
   g_free (result->title);
   g_free (result->subtitle);
+  g_free (result->species);
   g_free (result);
 }
 
@@ -87,10 +88,11 @@ vd_search_result_free (VdSearchResult *result)
   FULL_NAME ("c") ", c.email, " PHONE_TOKENS ("c.phone") \
   " FROM clients c WHERE c.deleted = 0"
 
+/* The species is kept as its code: the desk shows it in the reader's language. */
 #define PET_DOC_SELECT \
   "SELECT p.tenant_id, p.id, coalesce(p.name, ''), " \
-  "substr(coalesce(' · ' || nullif(p.species, ''), '') || coalesce(' · ' || nullif(p.breed, ''), '')" \
-  " || coalesce(' · ' || nullif(" CLIENT_TITLE ("c") ", ''), ''), 4), " \
+  "substr(coalesce(' · ' || nullif(p.breed, ''), '')" \
+  " || coalesce(' · ' || nullif(" CLIENT_TITLE ("c") ", ''), ''), 4), nullif(p.species, ''), " \
   "p.name, p.breed, replace(p.microchip, ' ', ''), nullif(" FULL_NAME ("c") ", '')" \
   " FROM pets p LEFT JOIN clients c ON c.tenant_id = p.tenant_id AND c.id = p.client_id" \
   " WHERE p.deleted = 0"
@@ -99,7 +101,7 @@ vd_search_result_free (VdSearchResult *result)
   "INSERT INTO vd_search_client_docs (tenant_id, id, title, subtitle, name, email, phone) "
 
 #define PET_DOC_INSERT \
-  "INSERT INTO vd_search_pet_docs (tenant_id, id, title, subtitle, name, breed, microchip, owner) "
+  "INSERT INTO vd_search_pet_docs (tenant_id, id, title, subtitle, species, name, breed, microchip, owner) "
 
 /* The docs rows of row R's pets are rebuilt from scratch: few rows, and always right. */
 #define REFRESH_PETS_OF(R) \
@@ -130,6 +132,7 @@ static const char install_tables_sql[] =
   "  id TEXT NOT NULL,\n"
   "  title TEXT NOT NULL,\n"
   "  subtitle TEXT NOT NULL,\n"
+  "  species TEXT,\n"
   "  name TEXT,\n"
   "  breed TEXT,\n"
   "  microchip TEXT,\n"
@@ -254,14 +257,14 @@ static const char uninstall_sql[] =
  * tenant among them (LEFT JOIN gives NULLs) sends the query to the exact form below.
  * bm25 weights follow the FTS5 columns: a match on a name outranks one on an email or a
  * breed, and a pet found through its owner's name comes after pets of that name. */
-#define RANKED_SQL(fts, docs, weights) \
+#define RANKED_SQL(fts, docs, weights, species) \
   "WITH t AS MATERIALIZED (SELECT rowid AS docid, bm25(" fts ", " weights ") AS r" \
   " FROM " fts " WHERE " fts " MATCH ?1 AND rowid >= ?2 ORDER BY r, rowid LIMIT ?3)" \
-  " SELECT d.id, d.title, d.subtitle, t.r FROM t LEFT JOIN " docs " d" \
+  " SELECT d.id, d.title, d.subtitle, t.r, " species " FROM t LEFT JOIN " docs " d" \
   " ON d.docid = t.docid AND d.tenant_id = ?4 ORDER BY t.r, t.docid"
 
-#define EXACT_SQL(fts, docs, weights) \
-  "SELECT d.id, d.title, d.subtitle, bm25(" fts ", " weights ") AS r" \
+#define EXACT_SQL(fts, docs, weights, species) \
+  "SELECT d.id, d.title, d.subtitle, bm25(" fts ", " weights ") AS r, " species \
   " FROM " fts " JOIN " docs " d ON d.docid = " fts ".rowid" \
   " WHERE " fts " MATCH ?1 AND " fts ".rowid >= ?2 AND d.tenant_id = ?4" \
   " ORDER BY r, d.docid LIMIT ?3"
@@ -280,13 +283,13 @@ enum
 static const char * const query_sql[2][N_STMTS] = {
   [VD_SEARCH_CLIENT] = {
     CUTOFF_SQL ("vd_search_clients"),
-    RANKED_SQL ("vd_search_clients", "vd_search_client_docs", CLIENT_WEIGHTS),
-    EXACT_SQL ("vd_search_clients", "vd_search_client_docs", CLIENT_WEIGHTS),
+    RANKED_SQL ("vd_search_clients", "vd_search_client_docs", CLIENT_WEIGHTS, "NULL"),
+    EXACT_SQL ("vd_search_clients", "vd_search_client_docs", CLIENT_WEIGHTS, "NULL"),
   },
   [VD_SEARCH_PET] = {
     CUTOFF_SQL ("vd_search_pets"),
-    RANKED_SQL ("vd_search_pets", "vd_search_pet_docs", PET_WEIGHTS),
-    EXACT_SQL ("vd_search_pets", "vd_search_pet_docs", PET_WEIGHTS),
+    RANKED_SQL ("vd_search_pets", "vd_search_pet_docs", PET_WEIGHTS, "d.species"),
+    EXACT_SQL ("vd_search_pets", "vd_search_pet_docs", PET_WEIGHTS, "d.species"),
   },
 };
 
@@ -686,6 +689,7 @@ collect (VdSearch      *self,
       result->title = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
       result->subtitle = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
       result->rank = sqlite3_column_double (stmt, 3);
+      result->species = g_strdup ((const char *) sqlite3_column_text (stmt, 4));
       g_ptr_array_add (out, result);
     }
   if (rc != SQLITE_DONE)

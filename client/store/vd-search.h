@@ -27,8 +27,9 @@ typedef struct
   VdSearchKind  kind;
   char         *id;
   char         *title;      /* "Pérez García, Ana" or the pet's name */
-  char         *subtitle;   /* "+34 612 345 678 · ana@example.com" or "dog · Beagle · Pérez García, Ana" */
+  char         *subtitle;   /* "+34 612 345 678 · ana@example.com" or "Beagle · Pérez García, Ana" */
   double        rank;       /* bm25 within its kind: lower is better */
+  char         *species;    /* a pet's species code ("dog"), or NULL: shown translated first */
 } VdSearchResult;
 
 void vd_search_result_free (VdSearchResult *result);

@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "vd-search-popover.h"
+#include "vd-record-form.h"
 #include "vd-search.h"
 
 /* Enough to find someone by a fragment; more is a sign to type another letter. */
@@ -78,6 +79,26 @@ header_func (GtkListBoxRow *row,
   gtk_widget_add_css_class (header, "heading");
   gtk_widget_add_css_class (header, "dim-label");
   gtk_list_box_row_set_header (row, header);
+}
+
+/* A pet's line starts with its species in the reader's language: the index keeps the
+ * code ("dog"), so the line is finished here. */
+static void
+describe_species (VdSearchResult *result)
+{
+  const char *label;
+  char *line;
+
+  if (result->species == NULL)
+    return;
+  label = vd_pet_species_label (result->species);
+  if (result->subtitle == NULL || *result->subtitle == '\0')
+    line = g_strdup (label);
+  else
+    /* Translators: species · breed, under a pet's name */
+    line = g_strdup_printf (_("%s · %s"), label, result->subtitle);
+  g_free (result->subtitle);
+  result->subtitle = line;
 }
 
 static GtkWidget *
@@ -165,7 +186,10 @@ run_search (VdSearchPopover *self)
 
   self->results = g_steal_pointer (&results);
   for (guint i = 0; i < self->results->len; i++)
-    gtk_list_box_append (self->list, create_row (g_ptr_array_index (self->results, i)));
+    {
+      describe_species (g_ptr_array_index (self->results, i));
+      gtk_list_box_append (self->list, create_row (g_ptr_array_index (self->results, i)));
+    }
   gtk_list_box_select_row (self->list, gtk_list_box_get_row_at_index (self->list, 0));
   gtk_stack_set_visible_child_name (self->results_stack, "results");
 }
@@ -333,6 +357,20 @@ vd_search_popover_get_result_title (VdSearchPopover *self,
     return NULL;
   result = g_ptr_array_index (self->results, index);
   return result->title;
+}
+
+const char *
+vd_search_popover_get_result_subtitle (VdSearchPopover *self,
+                                       guint            index)
+{
+  VdSearchResult *result;
+
+  g_return_val_if_fail (VD_IS_SEARCH_POPOVER (self), NULL);
+
+  if (self->results == NULL || index >= self->results->len)
+    return NULL;
+  result = g_ptr_array_index (self->results, index);
+  return result->subtitle;
 }
 
 const char *

@@ -25,6 +25,9 @@ GtkEditable *vd_search_popover_get_entry        (VdSearchPopover *self);
 guint        vd_search_popover_get_n_results    (VdSearchPopover *self);
 const char  *vd_search_popover_get_result_title (VdSearchPopover *self,
                                                  guint            index);
+/* The line under the title, as shown: a pet's starts with its species, translated. */
+const char  *vd_search_popover_get_result_subtitle (VdSearchPopover *self,
+                                                    guint            index);
 const char  *vd_search_popover_get_result_id    (VdSearchPopover *self,
                                                  guint            index);
 const char  *vd_search_popover_get_selected_id  (VdSearchPopover *self);

@@ -183,6 +183,12 @@ vds_activity_log_flush (VdsActivityLog *self)
       if (!vds_store_prune_activity (self->store, now / G_USEC_PER_SEC / 60 - KEEP_MINUTES,
                                      &prune_error))
         g_warning ("Could not prune old sync activity: %s", prune_error->message);
+      g_clear_error (&prune_error);
+      /* The same hourly housekeeping drops tokens and sessions an hour after they ended
+       * (an hour, so a just-expired token still gets its usual answer). */
+      if (!vds_store_prune_sessions (self->store, now / G_USEC_PER_SEC - 3600,
+                                     &prune_error))
+        g_warning ("Could not remove expired sign-in tokens: %s", prune_error->message);
     }
 
   g_mutex_unlock (&self->flush_lock);

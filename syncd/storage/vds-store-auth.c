@@ -607,6 +607,34 @@ vds_store_rotate_refresh (VdsStore         *self,
   return TRUE;
 }
 
+static gboolean
+prune_sessions_txn (VdsStore *self,
+                    VdsDb    *db,
+                    gpointer  data,
+                    GError  **error)
+{
+  VdsParam params[1] = { VDS_INT (*(gint64 *) data) };
+
+  /* A refresh token lives as long as its session, so only access tokens go before their
+   * session ends: a spent refresh token is kept while replaying it could still matter. */
+  return vds_db_exec (db, "DELETE FROM tokens WHERE expires_at < $1", params, 1, error) &&
+         vds_db_exec (db,
+                      "DELETE FROM sessions WHERE expires_at < $1 AND NOT EXISTS "
+                      "(SELECT 1 FROM tokens t WHERE t.session_id = sessions.id)",
+                      params, 1, error);
+}
+
+gboolean
+vds_store_prune_sessions (VdsStore  *self,
+                          gint64     before,
+                          GError   **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return vds_store_run (self, VDS_TXN_WRITE, prune_sessions_txn, &before, error);
+}
+
 gboolean
 vds_store_revoke_session (VdsStore   *self,
                           const char *session_id,

@@ -223,6 +223,11 @@ gboolean    vds_store_rotate_refresh (VdsStore        *self,
                                       VdsRotateResult *out_result,
                                       VdsToken       **out_token,
                                       GError         **error);
+/* Deletes the tokens that expired before `before` (Unix seconds), then the sessions that
+ * ended before it and have no token left. */
+gboolean    vds_store_prune_sessions (VdsStore   *self,
+                                      gint64      before,
+                                      GError    **error);
 gboolean    vds_store_revoke_session (VdsStore   *self,
                                       const char *session_id,
                                       GError    **error);

@@ -577,6 +577,8 @@ run_pushes (GRand *rand)
                                                                   bench.tls_database, NULL);
   g_autoptr(GArray) latencies = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) fanouts = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GString) slow = g_string_new (NULL);
+  gint64 start = g_get_monotonic_time ();
   guint missed = 0, failed = 0;
 
   for (int n = 0; n < opt_pushes; n++)
@@ -623,6 +625,11 @@ run_pushes (GRand *rand)
         fanout = (last - answered) / 1000.0;
         g_array_append_val (latencies, total);
         g_array_append_val (fanouts, fanout);
+        /* The slow ones, to see whether they come together or at regular moments. */
+        if (total > 100)
+          g_string_append_printf (slow, "    push %d at +%.1f s to %s: %.0f ms (answer after "
+                                  "%.0f ms)\n", n, (t0 - start) / 1e6, clinic->desks[0].url,
+                                  total, (answered - t0) / 1000.0);
       }
     }
 
@@ -634,6 +641,8 @@ run_pushes (GRand *rand)
            percentile (latencies, 99), percentile (latencies, 100), latencies->len, failed, missed);
   g_print ("  of which after the push's answer arrived (ms; negative: the desks heard first): "
            "p50 %.1f  p99 %.1f\n", percentile (fanouts, 50), percentile (fanouts, 99));
+  if (slow->len > 0)
+    g_print ("  pushes over 100 ms:\n%s", slow->str);
   g_print ("SUMMARY streams push_p50_ms=%.1f push_p99_ms=%.1f\n", percentile (latencies, 50),
            percentile (latencies, 99));
 }

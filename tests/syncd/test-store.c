@@ -16,6 +16,7 @@
 #include "vd-id.h"
 #include "vd-protocol.h"
 #include "vd-time.h"
+#include "vds-db.h"
 #include "vds-store.h"
 #include "../vd-test-pg.h"
 
@@ -783,6 +784,79 @@ test_sessions (Fixture       *f,
   g_clear_pointer (&after, vds_token_free);
   after = vds_store_lookup_token (f->store, "a5", &error);
   g_assert_true (after->session_revoked);
+}
+
+/* A count over the store's own database, on a connection of the test's. */
+static gint64
+store_count (Fixture    *f,
+             const char *sql)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdsDb) db = vds_db_open (f->uri, &error);
+  g_autoptr(VdsResult) result = NULL;
+
+  g_assert_no_error (error);
+  result = vds_db_query (db, sql, NULL, 0, &error);
+  g_assert_no_error (error);
+  return vds_result_get_int (result, 0, 0);
+}
+
+/* Expired tokens and ended sessions are removed; what is still in use stays, and a spent
+ * refresh token of a live session is kept for replay detection. */
+static void
+test_prune_sessions (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *user_id = NULL;
+  g_autofree char *live = NULL;
+  g_autofree char *ended = NULL;
+  g_autoptr(VdsToken) token = NULL;
+  VdsRotateResult result;
+  const gint64 now = 1000000;
+
+  g_assert_true (vds_store_add_user (f->store, "ana", "Ana", "$argon2id$fake", "none",
+                                     &user_id, &error));
+  g_assert_true (vds_store_create_session (f->store, user_id, f->site, NULL, now,
+                                           now + VD_PROTOCOL_SESSION_MAX_S, "a1", now + 900,
+                                           "r1", now + VD_PROTOCOL_SESSION_MAX_S, &live, &error));
+  g_assert_true (vds_store_rotate_refresh (f->store, "r1", now + 10, "a2", now + 5000, "r2",
+                                           now + VD_PROTOCOL_SESSION_MAX_S, &result, NULL,
+                                           &error));
+  g_assert_cmpint (result, ==, VDS_ROTATE_OK);
+  g_assert_true (vds_store_create_session (f->store, user_id, f->site, NULL, now, now + 100,
+                                           "a3", now + 100, "r3", now + 100, &ended, &error));
+  g_assert_no_error (error);
+
+  /* An hour on: a1 and the whole ended session are past; a2 (valid until +5,000 s), the
+   * live session's refresh tokens, spent r1 included, are not. */
+  g_assert_true (vds_store_prune_sessions (f->store, now + 3600, &error));
+  g_assert_no_error (error);
+  g_assert_null (vds_store_lookup_token (f->store, "a1", &error));
+  g_assert_null (vds_store_lookup_token (f->store, "a3", &error));
+  g_assert_null (vds_store_lookup_token (f->store, "r3", &error));
+  g_assert_no_error (error);
+  token = vds_store_lookup_token (f->store, "a2", &error);
+  g_assert_nonnull (token);
+  g_assert_cmpstr (token->session_id, ==, live);
+  g_clear_pointer (&token, vds_token_free);
+  token = vds_store_lookup_token (f->store, "r1", &error);
+  g_assert_nonnull (token);
+  g_assert_true (token->spent);
+  g_clear_pointer (&token, vds_token_free);
+  g_assert_cmpint (store_count (f, "SELECT count(*) FROM sessions"), ==, 1);
+
+  /* The replay of r1 is still caught: the family ends. */
+  g_assert_true (vds_store_rotate_refresh (f->store, "r1", now + 3700, "a4", now + 4600, "r4",
+                                           now + VD_PROTOCOL_SESSION_MAX_S, &result, NULL,
+                                           &error));
+  g_assert_cmpint (result, ==, VDS_ROTATE_REPLAYED);
+
+  /* Past the live session's end, nothing is left. */
+  g_assert_true (vds_store_prune_sessions (f->store, now + VD_PROTOCOL_SESSION_MAX_S + 1,
+                                           &error));
+  g_assert_cmpint (store_count (f, "SELECT count(*) FROM tokens"), ==, 0);
+  g_assert_cmpint (store_count (f, "SELECT count(*) FROM sessions"), ==, 0);
 }
 
 /* ---- Cases: push and pull ---------------------------------------------------------- */
@@ -2187,6 +2261,7 @@ static const struct
   { "member-lookup", test_member_lookup },
   { "pull-reports", test_pull_reports },
   { "overlaps-random", test_overlaps_random },
+  { "prune-sessions", test_prune_sessions },
 };
 
 static void

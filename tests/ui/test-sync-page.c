@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "vd-test-ui.h"
+#include "vd-record-form.h"
 #include "vd-search-popover.h"
 #include "vd-clients-page.h"
 #include "vd-sync-page.h"
@@ -275,8 +276,20 @@ test_search (VdTestDesk *desk)
   found = FALSE;
   n = vd_search_popover_get_n_results (popover);
   for (guint i = 0; i < n; i++)
-    if (g_strcmp0 (vd_search_popover_get_result_title (popover, i), pet_name) == 0)
-      found = TRUE;
+    if (g_strcmp0 (vd_search_popover_get_result_id (popover, i), pet_id) == 0)
+      {
+        g_autofree char *species = query_text (desk->store, "SELECT species FROM pets "
+                                               "WHERE tenant_id = ?1 AND id = ?2", pet_id);
+        const char *subtitle = vd_search_popover_get_result_subtitle (popover, i);
+
+        g_assert_cmpstr (vd_search_popover_get_result_title (popover, i), ==, pet_name);
+        /* The species as the pet's page names it, not its stored code. */
+        g_assert_nonnull (species);
+        g_test_message ("%s: “%s” (species %s)", pet_name, subtitle, species);
+        g_assert_true (g_str_has_prefix (subtitle, vd_pet_species_label (species)));
+        g_assert_false (g_str_has_prefix (subtitle, species));
+        found = TRUE;
+      }
   g_assert_true (found);
 
   /* Enter opens the first result, and closes the search. */
