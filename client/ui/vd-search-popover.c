@@ -345,6 +345,15 @@ vd_search_popover_get_n_results (VdSearchPopover *self)
   return self->results != NULL ? self->results->len : 0;
 }
 
+static VdSearchResult *
+result_at (VdSearchPopover *self,
+           guint            index)
+{
+  if (self->results == NULL || index >= self->results->len)
+    return NULL;
+  return g_ptr_array_index (self->results, index);
+}
+
 const char *
 vd_search_popover_get_result_title (VdSearchPopover *self,
                                     guint            index)
@@ -353,10 +362,8 @@ vd_search_popover_get_result_title (VdSearchPopover *self,
 
   g_return_val_if_fail (VD_IS_SEARCH_POPOVER (self), NULL);
 
-  if (self->results == NULL || index >= self->results->len)
-    return NULL;
-  result = g_ptr_array_index (self->results, index);
-  return result->title;
+  result = result_at (self, index);
+  return result != NULL ? result->title : NULL;
 }
 
 const char *
@@ -367,10 +374,8 @@ vd_search_popover_get_result_subtitle (VdSearchPopover *self,
 
   g_return_val_if_fail (VD_IS_SEARCH_POPOVER (self), NULL);
 
-  if (self->results == NULL || index >= self->results->len)
-    return NULL;
-  result = g_ptr_array_index (self->results, index);
-  return result->subtitle;
+  result = result_at (self, index);
+  return result != NULL ? result->subtitle : NULL;
 }
 
 const char *
@@ -381,10 +386,8 @@ vd_search_popover_get_result_id (VdSearchPopover *self,
 
   g_return_val_if_fail (VD_IS_SEARCH_POPOVER (self), NULL);
 
-  if (self->results == NULL || index >= self->results->len)
-    return NULL;
-  result = g_ptr_array_index (self->results, index);
-  return result->id;
+  result = result_at (self, index);
+  return result != NULL ? result->id : NULL;
 }
 
 const char *

@@ -329,10 +329,10 @@ bad:
  * A byte must move every idle_timeout seconds while a connection waits on its client: a
  * kept-alive connection between requests, a request body, an answer the client is slow to
  * read. It does not run while a worker prepares the answer. GSocket's own timeout
- * (g_socket_set_timeout) is not used: with it, a few kept-alive connections under load were
- * left with nothing polling them, their next request unread for good (docs/benchmarks.md,
- * "Unanswered calls"). The deadline moves with a plain store; the timer source only looks
- * at it when it fires, so a busy connection costs no timer updates. */
+ * (g_socket_set_timeout) is not used: it never closed an idle kept-alive TLS connection,
+ * and under load a few kept-alive connections had their next request left unread for good
+ * (docs/benchmarks.md, "Fourth round"). The deadline moves with a plain store; the timer
+ * source only looks at it when it fires, so a busy connection costs no timer updates. */
 
 typedef struct
 {

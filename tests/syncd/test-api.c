@@ -2024,6 +2024,28 @@ loris_accept_cb (GTlsConnection       *conn,
   return TRUE;
 }
 
+/* A TLS connection to PORT that trusts any certificate (the test only times the server),
+ * and its socket. */
+static GIOStream *
+open_tls (guint16   port,
+          GSocket **socket)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) tcp = NULL;
+  g_autoptr(GError) error = NULL;
+  GIOStream *tls;
+
+  tcp = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
+  g_assert_no_error (error);
+  tls = g_tls_client_connection_new (G_IO_STREAM (tcp), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (loris_accept_cb), NULL);
+  g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error);
+  g_assert_no_error (error);
+  *socket = g_socket_connection_get_socket (tcp);
+  return tls;
+}
+
 /* Connects, then sends request headers at one byte a second; notes when the server
  * hangs up. */
 static gpointer
@@ -2039,18 +2061,14 @@ loris_thread (gpointer data)
   GSocket *socket;
   gint64 start = g_get_monotonic_time ();
 
-  tcp = g_socket_client_connect_to_host (client, "127.0.0.1", loris->port, NULL, &error);
-  g_assert_no_error (error);
-  socket = g_socket_connection_get_socket (tcp);
-  stream = G_IO_STREAM (tcp);
   if (loris->tls)
+    stream = tls = open_tls (loris->port, &socket);
+  else
     {
-      tls = g_tls_client_connection_new (G_IO_STREAM (tcp), NULL, &error);
+      tcp = g_socket_client_connect_to_host (client, "127.0.0.1", loris->port, NULL, &error);
       g_assert_no_error (error);
-      g_signal_connect (tls, "accept-certificate", G_CALLBACK (loris_accept_cb), NULL);
-      g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error);
-      g_assert_no_error (error);
-      stream = tls;
+      socket = g_socket_connection_get_socket (tcp);
+      stream = G_IO_STREAM (tcp);
     }
 
   for (guint i = 0; i < 20 && request[i] != '\0'; i++)
@@ -2123,28 +2141,6 @@ test_slow_loris (gconstpointer data)
 }
 
 /* ---- the idle timeout ---- */
-
-/* A TLS connection to PORT that trusts any certificate (the test only times the server),
- * and its socket. */
-static GIOStream *
-open_tls (guint16   port,
-          GSocket **socket)
-{
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) tcp = NULL;
-  g_autoptr(GError) error = NULL;
-  GIOStream *tls;
-
-  tcp = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
-  g_assert_no_error (error);
-  tls = g_tls_client_connection_new (G_IO_STREAM (tcp), NULL, &error);
-  g_assert_no_error (error);
-  g_signal_connect (tls, "accept-certificate", G_CALLBACK (loris_accept_cb), NULL);
-  g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error);
-  g_assert_no_error (error);
-  *socket = g_socket_connection_get_socket (tcp);
-  return tls;
-}
 
 /* Seconds until the server hangs up on STREAM, reading (and counting into ANSWERED)
  * whatever it sends first; -1 when it has not within LIMIT seconds. */
@@ -2224,9 +2220,10 @@ churn_thread (gpointer data)
                                                 error ? error->message : "");
         }
       /* Mostly back to back; one call in eight waits past the idle timeout, with a margin
-       * so the client never writes on a connection the server is just closing. */
+       * of a second or more, so that even on a loaded machine the client never writes on
+       * a connection the server is just closing. */
       if (g_rand_int_range (rand, 0, 8) == 0)
-        g_usleep ((IDLE_TIMEOUT_S * 1000 + g_rand_int_range (rand, 600, 1200)) * 1000);
+        g_usleep ((IDLE_TIMEOUT_S * 1000 + g_rand_int_range (rand, 1000, 2000)) * 1000);
       else
         g_usleep (g_rand_int_range (rand, 0, 30) * 1000);
     }
