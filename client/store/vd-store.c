@@ -717,10 +717,12 @@ migrate (VdStore  *self,
   return TRUE;
 }
 
-/* The device id is made once, with the tenant the file belongs to. */
+/* The device id is made once, with the tenant the file belongs to: new_device_id when
+ * it is given and valid, a fresh one otherwise. */
 static gboolean
-load_identity (VdStore  *self,
-               GError  **error)
+load_identity (VdStore     *self,
+               const char  *new_device_id,
+               GError     **error)
 {
   Conn *conn = &self->main;
   g_autofree char *device_id = NULL;
@@ -743,7 +745,8 @@ load_identity (VdStore  *self,
     ok = meta_set (conn, "tenant_id", self->tenant_id, error);
   if (ok && (device_id == NULL || !vd_uuid_is_valid (device_id)))
     {
-      fresh = vd_uuid_new ();
+      fresh = new_device_id != NULL && vd_uuid_is_valid (new_device_id)
+              ? g_strdup (new_device_id) : vd_uuid_new ();
       ok = meta_set (conn, "device_id", fresh, error);
       g_free (device_id);
       device_id = g_steal_pointer (&fresh);
@@ -763,6 +766,15 @@ VdStore *
 vd_store_open (const char  *path,
                const char  *tenant_id,
                GError     **error)
+{
+  return vd_store_open_for_device (path, tenant_id, NULL, error);
+}
+
+VdStore *
+vd_store_open_for_device (const char  *path,
+                          const char  *tenant_id,
+                          const char  *new_device_id,
+                          GError     **error)
 {
   g_autoptr(VdStore) self = NULL;
   g_autofree char *dir = NULL;
@@ -804,7 +816,7 @@ vd_store_open (const char  *path,
   if (!conn_open (&self->main, path, self->tenant_id, FALSE, self, error) ||
       !migrate (self, error) ||
       !vd_search_install (self->main.db, error) ||
-      !load_identity (self, error) ||
+      !load_identity (self, new_device_id, error) ||
       !conn_open (&self->worker, path, self->tenant_id, TRUE, self, error))
     return NULL;
 

@@ -45,6 +45,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (VdClinicInfo, vd_clinic_info_free)
 VdStore      *vd_store_open            (const char   *path,
                                         const char   *tenant_id,
                                         GError      **error);
+/* The same; a file that has no device id yet takes new_device_id (a UUID) as its own:
+ * the one a first sign-in already bound its session to. */
+VdStore      *vd_store_open_for_device (const char   *path,
+                                        const char   *tenant_id,
+                                        const char   *new_device_id,
+                                        GError      **error);
 char         *vd_store_default_path    (const char   *server_url,
                                         const char   *tenant_id);
 const char   *vd_store_get_path        (VdStore      *self);

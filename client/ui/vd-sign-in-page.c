@@ -43,6 +43,7 @@ struct _VdSignInPage
   Step             step;
   GCancellable    *cancellable;
   char            *device_id;
+  gboolean         device_id_new;  /* made by the page, no replica has it yet */
   /* The last probe: which address, its fingerprint, whether a CA vouched for it. */
   char            *probed_url;
   char            *fingerprint;
@@ -148,6 +149,7 @@ emit_signed_in (VdSignInPage *self,
     {
       g_free (self->device_id);
       self->device_id = g_steal_pointer (&device_id);
+      self->device_id_new = FALSE;
       self->chosen_tenant_id = g_strdup (clinic->tenant_id);
       g_clear_pointer (&self->result, vd_login_result_free);
       start_login (self);
@@ -156,6 +158,12 @@ emit_signed_in (VdSignInPage *self,
 
   /* Keep the result alive through handlers that may reset the page. */
   result = g_steal_pointer (&self->result);
+  /* The id is now a replica's: a later sign-in starts from a new one (a replica made
+   * again after its file was erased must not reuse an id whose batches the server has);
+   * the window sets a kept replica's id before showing the page again. */
+  g_free (self->device_id);
+  self->device_id = vd_uuid_new ();
+  self->device_id_new = TRUE;
   g_clear_pointer (&self->chosen_tenant_id, g_free);
   g_clear_pointer (&self->clinic_buttons, g_ptr_array_unref);
   set_step (self, STEP_FORM);
@@ -458,6 +466,15 @@ vd_sign_in_page_set_device_id (VdSignInPage *self,
 
   g_free (self->device_id);
   self->device_id = g_strdup (device_id);
+  self->device_id_new = FALSE;
+}
+
+const char *
+vd_sign_in_page_get_new_device_id (VdSignInPage *self)
+{
+  g_return_val_if_fail (VD_IS_SIGN_IN_PAGE (self), NULL);
+
+  return self->device_id_new ? self->device_id : NULL;
 }
 
 void
@@ -610,5 +627,6 @@ vd_sign_in_page_init (VdSignInPage *self)
 
   self->cancellable = g_cancellable_new ();
   self->device_id = vd_uuid_new ();
+  self->device_id_new = TRUE;
   set_step (self, STEP_FORM);
 }

@@ -27,6 +27,9 @@ void        vd_sign_in_page_set_username   (VdSignInPage *self,
 /* The device id sent with the login (the desk's, kept in the account). */
 void        vd_sign_in_page_set_device_id  (VdSignInPage *self,
                                             const char   *device_id);
+/* The device id the page signs in with when the page made it itself (no replica has
+ * it yet), else NULL: a clinic new to this computer may take it as its own. */
+const char *vd_sign_in_page_get_new_device_id (VdSignInPage *self);
 /* Called once the clinic is known, before ::signed-in: returns the device id the desk
  * uses for that clinic (its replica's). When it differs from the one the login was made
  * with, the page signs in again with it, since the server ties a session to one device.

@@ -1564,7 +1564,11 @@ device_for_clinic (VdSignInPage       *page,
   g_clear_object (&self->pending_store);
   server = vd_sign_in_page_dup_server_url (page);
   path = vd_store_default_path (server, clinic->tenant_id);
-  self->pending_store = vd_store_open (path, clinic->tenant_id, &error);
+  /* A clinic new to this computer takes the device id the sign-in just used, so that
+   * session is the desk's and no second sign-in is needed. */
+  self->pending_store = vd_store_open_for_device (path, clinic->tenant_id,
+                                                  vd_sign_in_page_get_new_device_id (page),
+                                                  &error);
   if (self->pending_store == NULL)
     {
       g_warning ("Could not open %s: %s", path, error->message);

@@ -406,6 +406,27 @@ test_identity_and_clock (Fixture       *fx,
   other = open_store (other_path);
   g_assert_cmpstr (vd_store_get_device_id (other), !=, device);
 
+  /* A new file may take the device id a sign-in used; a file keeps the one it has. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VdStore) adopted = NULL;
+    g_autofree char *proposed = vd_uuid_new ();
+    g_autofree char *adopted_path = g_build_filename (fx->dir, "adopted.db", NULL);
+    g_autofree char *bad_path = g_build_filename (fx->dir, "bad-proposal.db", NULL);
+
+    adopted = vd_store_open_for_device (adopted_path, TENANT, proposed, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (vd_store_get_device_id (adopted), ==, proposed);
+    g_clear_object (&adopted);
+    adopted = vd_store_open_for_device (adopted_path, TENANT, device, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (vd_store_get_device_id (adopted), ==, proposed);
+    g_clear_object (&adopted);
+    adopted = vd_store_open_for_device (bad_path, TENANT, "not-a-uuid", &error);
+    g_assert_no_error (error);
+    g_assert_true (vd_uuid_is_valid (vd_store_get_device_id (adopted)));
+  }
+
   /* The wrong clinic for a file is refused. */
   {
     g_autoptr(GError) error = NULL;

@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <string.h>
 
 #include "vd-application.h"
@@ -89,6 +90,30 @@ call_api (SoupSession *session,
 
 /* The appointment as the server has it: pulls the whole clinic as another device would.
  * Returns its "set" object (ref'd) or NULL. */
+/* The device ids of the user's sessions in syncd's SQLite database, one per session. */
+static GPtrArray *
+server_session_devices (VdTestSyncd *syncd,
+                        const char  *username)
+{
+  const char *uri = vd_test_syncd_get_database (syncd);
+  GPtrArray *devices = g_ptr_array_new_with_free_func (g_free);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_true (g_str_has_prefix (uri, "sqlite:"));
+  g_assert_cmpint (sqlite3_open_v2 (uri + strlen ("sqlite:"), &db, SQLITE_OPEN_READONLY, NULL),
+                   ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT s.device_id FROM sessions s JOIN users u "
+                                       "ON u.id = s.user_id WHERE u.username = ?1", -1, &stmt,
+                                       NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, username, -1, SQLITE_STATIC);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_ptr_array_add (devices, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return devices;
+}
+
 static JsonObject *
 server_appointment (const char *server_url,
                     const char *appointment_id)
@@ -424,6 +449,13 @@ test_desk (void)
   engine = vd_window_get_engine (window);
   g_assert_nonnull (store);
   g_assert_nonnull (engine);
+  /* One sign-in: the new clinic's replica took the device id it was made with. */
+  {
+    g_autoptr(GPtrArray) sessions = server_session_devices (syncd, DEMO_USER);
+
+    g_assert_cmpuint (sessions->len, ==, 1);
+    g_assert_cmpstr (g_ptr_array_index (sessions, 0), ==, vd_store_get_device_id (store));
+  }
   vd_test_ui_watch (syncd, engine);
   g_assert_cmpint (vd_store_get_cursor (store), >, 0);
   screenshot (GTK_WIDGET (window), "today");
