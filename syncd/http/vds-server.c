@@ -384,15 +384,15 @@ watchdog_free (gpointer data)
   g_free (wd);
 }
 
-/* The connection's watchdog, made on its first request. */
-static Watchdog *
-watchdog_for (VdsServer *self,
-              GSocket   *socket)
+/* Gives the connection its watchdog, on its first request. */
+static void
+watchdog_attach (VdsServer *self,
+                 GSocket   *socket)
 {
-  Watchdog *wd = g_object_get_data (G_OBJECT (socket), WATCHDOG_KEY);
+  Watchdog *wd;
 
-  if (wd != NULL)
-    return wd;
+  if (g_object_get_data (G_OBJECT (socket), WATCHDOG_KEY) != NULL)
+    return;
   wd = g_new0 (Watchdog, 1);
   wd->socket = socket;
   wd->idle_us = (gint64) self->config.idle_timeout_s * G_USEC_PER_SEC;
@@ -403,7 +403,6 @@ watchdog_for (VdsServer *self,
   g_source_set_ready_time (wd->timer, wd->deadline);
   g_source_attach (wd->timer, self->context);
   g_object_set_data_full (G_OBJECT (socket), WATCHDOG_KEY, wd, watchdog_free);
-  return wd;
 }
 
 /* Something moved on the message's connection: its idle time starts again. */
@@ -733,7 +732,7 @@ request_started_cb (SoupServer        *soup,
 {
   MessageState *state = g_new0 (MessageState, 1);
   GSocket *socket = soup_server_message_get_socket (msg);
-  guint timeout = self->config.header_timeout_s;
+  gboolean first = TRUE;
 
   state->server = self;
   state->msg = msg;
@@ -747,21 +746,24 @@ request_started_cb (SoupServer        *soup,
 
   if (socket != NULL)
     {
+      first = g_object_get_data (G_OBJECT (socket), WATCHDOG_KEY) == NULL;
       /* As listen_on set on the listener, for systems where accepted sockets do not
        * inherit it. */
-      if (g_object_get_data (G_OBJECT (socket), WATCHDOG_KEY) == NULL)
+      if (first)
         g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-      /* The first request of a connection gets header_timeout from the accept (TLS
-       * handshake included); a later one on a kept-alive connection may first idle. */
-      else
-        timeout += self->config.idle_timeout_s;
-      watchdog_for (self, socket);
+      watchdog_attach (self, socket);
       watchdog_touch (msg, FALSE);
     }
 
-  state->header_timer = g_timeout_source_new_seconds (timeout);
-  g_source_set_callback (state->header_timer, header_timeout_cb, state, NULL);
-  g_source_attach (state->header_timer, self->context);
+  /* The first request of a connection gets header_timeout from the accept (TLS handshake
+   * included). libsoup starts a later one on a kept-alive connection at its first byte:
+   * its headers get the idle timeout, which the watchdog keeps, and no timer of their own. */
+  if (first)
+    {
+      state->header_timer = g_timeout_source_new_seconds (self->config.header_timeout_s);
+      g_source_set_callback (state->header_timer, header_timeout_cb, state, NULL);
+      g_source_attach (state->header_timer, self->context);
+    }
 
   g_signal_connect (msg, "got-headers", G_CALLBACK (got_headers_cb), NULL);
   g_signal_connect (msg, "got-chunk", G_CALLBACK (got_chunk_cb), NULL);

@@ -34,6 +34,7 @@ struct _Shard
   GSource      *expiry_timer;
   GPtrArray    *unarmed;        /* Stream* (borrowed) whose pings start at the next align */
   GSource      *align_timer;
+  guint         keepalive_s;    /* the streams' ping interval, 0 = none */
   GHashTable   *all;            /* Stream* set: owns them */
   gint64        stop_deadline;  /* monotonic µs, 0 = running */
 };
@@ -58,7 +59,6 @@ struct _Stream
   char                    *session_id;
   gint64                   expires_at;
   gint64                   sent;       /* the last cursor sent */
-  guint                    keepalive_s;
   GSequenceIter           *expiry;
   gboolean                 attached;   /* in by_tenant and expiries */
 };
@@ -275,7 +275,7 @@ align_cb (gpointer data)
     {
       Stream *s = shard->unarmed->pdata[i];
 
-      soup_websocket_connection_set_keepalive_interval (s->conn, s->keepalive_s);
+      soup_websocket_connection_set_keepalive_interval (s->conn, shard->keepalive_s);
     }
   g_ptr_array_set_size (shard->unarmed, 0);
   g_clear_pointer (&shard->align_timer, g_source_unref);
@@ -290,7 +290,7 @@ arm_keepalive (Stream *s,
 
   if (keepalive_s == 0)
     return;
-  s->keepalive_s = keepalive_s;
+  shard->keepalive_s = keepalive_s;
   g_ptr_array_add (shard->unarmed, s);
   if (shard->align_timer != NULL)
     return;

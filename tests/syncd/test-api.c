@@ -1923,6 +1923,22 @@ test_three_desks (gconstpointer data)
     g_free (appts[i]);
 }
 
+/* ---- second daemons ---- */
+
+/* Another syncd on the test's database with its own settings, started. */
+static VdTestSyncd *
+start_second_daemon (Env        *env,
+                     const char *config)
+{
+  g_autoptr(GError) error = NULL;
+  VdTestSyncd *other = vd_test_syncd_new (VETDESK_SYNCD, vd_test_syncd_get_database (env->syncd));
+
+  vd_test_syncd_set_config (other, config);
+  if (!vd_test_syncd_start (other, &error))
+    g_error ("%s", error->message);
+  return other;
+}
+
 /* ---- rate limits ---- */
 
 static void
@@ -1943,14 +1959,10 @@ test_rate_limits (gconstpointer data)
 
   /* A second daemon on the same database with tiny buckets; refills are slow enough
    * (1 per 20 s) not to matter during the test. */
-  limited = vd_test_syncd_new (VETDESK_SYNCD, vd_test_syncd_get_database (env->syncd));
-  vd_test_syncd_set_config (limited,
-                            "[limits]\n"
-                            "address-rate=0.05\naddress-burst=12\n"
-                            "clinic-rate=0.05\nclinic-burst=3\n"
-                            "login-rate=0.05\nlogin-burst=2\n");
-  if (!vd_test_syncd_start (limited, &error))
-    g_error ("%s", error->message);
+  limited = start_second_daemon (env, "[limits]\n"
+                                      "address-rate=0.05\naddress-burst=12\n"
+                                      "clinic-rate=0.05\nclinic-burst=3\n"
+                                      "login-rate=0.05\nlogin-burst=2\n");
   url = vd_test_syncd_get_url (limited);
   fp = vd_test_syncd_get_fingerprint (limited);
 
@@ -2173,6 +2185,34 @@ seconds_until_dropped (GIOStream *stream,
 
 #define IDLE_TIMEOUT_S 1
 
+/* Sends text on a new connection to port and checks the server hangs up after the idle
+ * timeout, having answered first or not. */
+static void
+assert_dropped_when_idle (guint16     port,
+                          const char *text,
+                          gboolean    answers,
+                          const char *what)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  GSocket *socket;
+  gsize answered;
+  double dropped;
+
+  stream = open_tls (port, &socket);
+  g_output_stream_write_all (g_io_stream_get_output_stream (stream), text, strlen (text),
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+  dropped = seconds_until_dropped (stream, socket, 6, &answered);
+  g_test_message ("%s: closed after %.2f s", what, dropped);
+  if (answers)
+    g_assert_cmpuint (answered, >, 0);
+  else
+    g_assert_cmpuint (answered, ==, 0);
+  g_assert_cmpfloat (dropped, >=, IDLE_TIMEOUT_S - 0.3);
+  g_assert_cmpfloat (dropped, <, IDLE_TIMEOUT_S + 2);
+}
+
 typedef struct
 {
   const char *url;
@@ -2239,64 +2279,34 @@ test_idle_timeout (gconstpointer data)
   Env *env = (Env *) data;
   g_autoptr(VdTestSyncd) idle = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GIOStream) kept = NULL;
-  g_autoptr(GIOStream) stalled = NULL;
-  g_autoptr(Answer) a = NULL;
-  g_autofree char *device = vd_uuid_new ();
-  g_autofree char *body = NULL;
   g_autofree char *path = NULL;
-  g_autofree char *access = NULL;
-  const char *request = "GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n";
-  const char *partial = "POST /v1/auth/login HTTP/1.1\r\nHost: localhost\r\n"
-                        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user";
   Churn churn[8] = { { 0 } };
   GThread *threads[G_N_ELEMENTS (churn)];
-  GSocket *socket;
-  gsize answered;
-  double dropped;
 
   REQUIRE_ENV (env);
 
-  idle = vd_test_syncd_new (VETDESK_SYNCD, vd_test_syncd_get_database (env->syncd));
-  vd_test_syncd_set_config (idle, "[limits]\nidle-timeout=1\nheader-timeout=3\n"
-                                  "address-rate=0\nclinic-rate=0\nlogin-rate=0\n");
-  if (!vd_test_syncd_start (idle, &error))
-    g_error ("%s", error->message);
+  idle = start_second_daemon (env, "[limits]\nidle-timeout=1\nheader-timeout=3\n"
+                                   "address-rate=0\nclinic-rate=0\nlogin-rate=0\n");
 
   /* Answered, then silent on a kept-alive connection: closed after about a second. */
-  kept = open_tls (vd_test_syncd_get_port (idle), &socket);
-  g_output_stream_write_all (g_io_stream_get_output_stream (kept), request, strlen (request),
-                             NULL, NULL, &error);
-  g_assert_no_error (error);
-  dropped = seconds_until_dropped (kept, socket, 6, &answered);
-  g_test_message ("an idle kept-alive connection was closed after %.2f s", dropped);
-  g_assert_cmpuint (answered, >, 0);
-  g_assert_cmpfloat (dropped, >=, IDLE_TIMEOUT_S - 0.3);
-  g_assert_cmpfloat (dropped, <, IDLE_TIMEOUT_S + 2);
-
+  assert_dropped_when_idle (vd_test_syncd_get_port (idle),
+                            "GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n", TRUE,
+                            "an idle kept-alive connection");
   /* Headers whole, the body stalled: the header timeout (3 s) no longer applies, the
    * idle timeout does. */
-  stalled = open_tls (vd_test_syncd_get_port (idle), &socket);
-  g_output_stream_write_all (g_io_stream_get_output_stream (stalled), partial,
-                             strlen (partial), NULL, NULL, &error);
-  g_assert_no_error (error);
-  dropped = seconds_until_dropped (stalled, socket, 6, &answered);
-  g_test_message ("a stalled body was dropped after %.2f s", dropped);
-  g_assert_cmpuint (answered, ==, 0);
-  g_assert_cmpfloat (dropped, >=, IDLE_TIMEOUT_S - 0.3);
-  g_assert_cmpfloat (dropped, <, IDLE_TIMEOUT_S + 2);
+  assert_dropped_when_idle (vd_test_syncd_get_port (idle),
+                            "POST /v1/auth/login HTTP/1.1\r\nHost: localhost\r\n"
+                            "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+                            "{\"user", FALSE, "a stalled body");
 
-  /* Eight desks pulling for 6 s, on connections the server closes whenever they idle. */
-  body = login_json ("fd-a1", PASSWORD, device);
-  a = call_full (env, vd_test_syncd_get_url (idle), vd_test_syncd_get_fingerprint (idle),
-                 "POST", "/v1/auth/login", NULL, "application/json", body, -1);
-  assert_status (a, 200);
-  access = g_strdup (json_object_get_string_member (obj (a), "access_token"));
+  /* Eight desks pulling for 6 s, on connections the server closes whenever they idle;
+   * the daemons share the database, so a token of the first is good on the second. */
+  login_user (env, U_FD_A1);
   path = g_strdup_printf ("/v1/tenants/%s/sync/pull?cursor=0", env->clinics[C_A1]);
   for (guint i = 0; i < G_N_ELEMENTS (churn); i++)
     {
       churn[i] = (Churn) { vd_test_syncd_get_url (idle), vd_test_syncd_get_fingerprint (idle),
-                           path, access, seed + i };
+                           path, env->users[U_FD_A1].access, seed + i };
       threads[i] = g_thread_new ("churn", churn_thread, &churn[i]);
     }
   for (guint i = 0; i < G_N_ELEMENTS (churn); i++)
