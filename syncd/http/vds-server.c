@@ -91,7 +91,7 @@ vds_server_config_init (VdsServerConfig *config)
   config->activity_flush_s = 5;
   config->listing_max_age_ms = 2000;
   config->stream_keepalive_s = VDS_STREAM_KEEPALIVE_S;
-  config->stream_threads = 32;
+  config->stream_threads = VDS_STREAM_THREADS_MAX;
 }
 
 void
@@ -234,7 +234,8 @@ vds_server_config_load (VdsServerConfig *config,
                      error)
       || !load_uint (kf, "monitor", "stream-keepalive", 1, 3600,
                      &config->stream_keepalive_s, error)
-      || !load_uint (kf, "monitor", "stream-threads", 1, 256, &config->stream_threads, error)
+      || !load_uint (kf, "monitor", "stream-threads", 1, VDS_STREAM_THREADS_MAX,
+                     &config->stream_threads, error)
       || !load_bool (kf, "server", "plain-http", &config->plain_http, error)
       || !load_bool (kf, "server", "metrics-public", &config->metrics_public, error))
     return FALSE;
@@ -835,6 +836,18 @@ upgrade_free (gpointer data,
 
 /* As libsoup's own websocket handler does, but after our checks: the connection leaves
  * the HTTP server and becomes a stream. */
+/* Probes after idle_s of silence, then every idle_s / 3: a vanished peer is dropped
+ * about 2 × idle_s after its last word. */
+static void
+set_tcp_keepalive (GSocket *socket,
+                   guint    idle_s)
+{
+  g_socket_set_keepalive (socket, TRUE);
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_KEEPIDLE, (gint) idle_s, NULL);
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_KEEPINTVL, (gint) MAX (idle_s / 3, 1), NULL);
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_KEEPCNT, 3, NULL);
+}
+
 static void
 upgrade_written_cb (SoupServerMessage *msg,
                     gpointer           data)
@@ -848,8 +861,11 @@ upgrade_written_cb (SoupServerMessage *msg,
 
   g_object_ref (msg);
   socket = soup_server_message_get_socket (msg);
-  /* Streams idle for long; the keep-alive pings are what keeps them honest. */
+  /* Streams idle for long. The desks ping every 30 s and the server answers; a desk that
+   * vanished is found by the kernel's keep-alive probes, which cost this process nothing
+   * (WebSocket pings of its own would wake a stream loop for every ping and pong). */
   watchdog_remove (socket);
+  set_tcp_keepalive (socket, self->config.stream_keepalive_s);
   origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
   stream = soup_server_message_steal_connection (msg);
   if (state != NULL)
@@ -860,7 +876,7 @@ upgrade_written_cb (SoupServerMessage *msg,
   if (stream != NULL && !self->draining)
     vds_streams_add (self->streams, stream, soup_server_message_get_uri (msg), origin,
                      up->tenant_id, up->device_id, up->session_id, up->expires_at,
-                     up->cursor, self->config.stream_keepalive_s);
+                     up->cursor);
   else if (stream != NULL)
     g_io_stream_close (stream, NULL, NULL);
   g_object_unref (msg);

@@ -25,16 +25,13 @@ typedef struct _Stream Stream;
 struct _Shard
 {
   VdsStreams   *owner;
-  GMainContext *context;
+  GMainContext *context;        /* NULL until the shard's first stream or push (atomic) */
   GMainLoop    *loop;
   GThread      *thread;
   GHashTable   *by_tenant;      /* tenant id → GPtrArray of Stream* (borrowed) */
   GHashTable   *known;          /* tenant id → gint64*: the newest seq heard of */
   GSequence    *expiries;       /* Stream*, by expires_at */
   GSource      *expiry_timer;
-  GPtrArray    *unarmed;        /* Stream* (borrowed) whose pings start at the next align */
-  GSource      *align_timer;
-  guint         keepalive_s;    /* the streams' ping interval, 0 = none */
   GHashTable   *all;            /* Stream* set: owns them */
   gint64        stop_deadline;  /* monotonic µs, 0 = running */
 };
@@ -48,6 +45,7 @@ struct _VdsStreams
 
   GMutex        tenants_lock;
   GHashTable   *tenants;        /* tenant id → streams of it (GPOINTER_TO_UINT) */
+  GMutex        start_lock;
 };
 
 struct _Stream
@@ -116,7 +114,6 @@ detach (Stream *s)
     }
   g_sequence_remove (s->expiry);
   s->expiry = NULL;
-  g_ptr_array_remove_fast (shard->unarmed, s);
   g_atomic_int_add (&shard->owner->count, -1);
   vds_metrics_add_streams (shard->owner->metrics, -1);
   count_tenant (shard->owner, s->tenant_id, -1);
@@ -259,46 +256,6 @@ arm_expiry_timer (Shard *shard)
   g_source_attach (shard->expiry_timer, shard->context);
 }
 
-/* Keep-alive pings. Each stream's ping timer starts at the shard's next align tick rather
- * than when the stream opened, so a shard's pings go out in a few batches a period, each
- * one wakeup of its loop, instead of a wakeup for nearly every second. A GMainContext
- * walks all of its sources on every wakeup, so wakeups, not pings, are what idle streams
- * cost (docs/benchmarks.md). */
-#define KEEPALIVE_ALIGN_S 10
-
-static gboolean
-align_cb (gpointer data)
-{
-  Shard *shard = data;
-
-  for (guint i = 0; i < shard->unarmed->len; i++)
-    {
-      Stream *s = shard->unarmed->pdata[i];
-
-      soup_websocket_connection_set_keepalive_interval (s->conn, shard->keepalive_s);
-    }
-  g_ptr_array_set_size (shard->unarmed, 0);
-  g_clear_pointer (&shard->align_timer, g_source_unref);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-arm_keepalive (Stream *s,
-               guint   keepalive_s)
-{
-  Shard *shard = s->shard;
-
-  if (keepalive_s == 0)
-    return;
-  shard->keepalive_s = keepalive_s;
-  g_ptr_array_add (shard->unarmed, s);
-  if (shard->align_timer != NULL)
-    return;
-  shard->align_timer = g_timeout_source_new_seconds (MIN (keepalive_s, KEEPALIVE_ALIGN_S));
-  g_source_set_callback (shard->align_timer, align_cb, shard, NULL);
-  g_source_attach (shard->align_timer, shard->context);
-}
-
 static gint64
 known_seq (Shard      *shard,
            const char *tenant_id)
@@ -382,7 +339,6 @@ typedef struct
   char      *session_id;
   gint64     expires_at;
   gint64     seq;          /* OP_ADD: cursor; OP_NOTIFY: seq */
-  guint      keepalive_s;
   GStrv      sessions;
   gushort    code;
   char      *reason;
@@ -444,7 +400,6 @@ do_add (Shard *shard,
   g_ptr_array_add (list, s);
   s->expiry = g_sequence_insert_sorted (shard->expiries, s, compare_expiry, NULL);
   s->attached = TRUE;
-  arm_keepalive (s, op->keepalive_s);
   g_atomic_int_inc (&shard->owner->count);
   vds_metrics_add_streams (shard->owner->metrics, 1);
   count_tenant (shard->owner, s->tenant_id, 1);
@@ -559,10 +514,46 @@ run_op (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A shard's thread starts with its first stream or push, so many shards cost a small
+ * deployment nothing. */
 static void
-hand_over (Shard *shard,
-           Op    *op)
+shard_start (Shard *shard)
 {
+  VdsStreams *self = shard->owner;
+  GMainContext *context;
+
+  g_mutex_lock (&self->start_lock);
+  if (shard->context == NULL)
+    {
+      context = g_main_context_new ();
+      shard->loop = g_main_loop_new (context, FALSE);
+      shard->by_tenant = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                (GDestroyNotify) g_ptr_array_unref);
+      shard->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      shard->expiries = g_sequence_new (NULL);
+      shard->all = g_hash_table_new_full (g_direct_hash, g_direct_equal,
+                                          (GDestroyNotify) stream_free, NULL);
+      g_atomic_pointer_set (&shard->context, context);
+      shard->thread = g_thread_new ("vds-streams", shard_thread, shard);
+    }
+  g_mutex_unlock (&self->start_lock);
+}
+
+/* Runs op on shard's thread. Only an op that may leave something behind (a stream, a
+ * clinic's newest seq) starts the shard; the others have nothing to do on one that
+ * never started. */
+static void
+hand_over (Shard    *shard,
+           Op       *op,
+           gboolean  start)
+{
+  if (start)
+    shard_start (shard);
+  else if (g_atomic_pointer_get (&shard->context) == NULL)
+    {
+      op_free (op);
+      return;
+    }
   op->shard = shard;
   g_main_context_invoke_full (shard->context, G_PRIORITY_DEFAULT, run_op, op, op_free);
 }
@@ -583,27 +574,13 @@ vds_streams_new (VdsMetrics *metrics,
   VdsStreams *self = g_new0 (VdsStreams, 1);
 
   self->metrics = metrics;
-  self->n_shards = CLAMP (n_shards, 1, 256);
+  self->n_shards = CLAMP (n_shards, 1, VDS_STREAM_THREADS_MAX);
   self->shards = g_new0 (Shard, self->n_shards);
   g_mutex_init (&self->tenants_lock);
   self->tenants = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
+  g_mutex_init (&self->start_lock);
   for (guint i = 0; i < self->n_shards; i++)
-    {
-      Shard *shard = &self->shards[i];
-
-      shard->owner = self;
-      shard->context = g_main_context_new ();
-      shard->loop = g_main_loop_new (shard->context, FALSE);
-      shard->by_tenant = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                (GDestroyNotify) g_ptr_array_unref);
-      shard->known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      shard->expiries = g_sequence_new (NULL);
-      shard->unarmed = g_ptr_array_new ();
-      shard->all = g_hash_table_new_full (g_direct_hash, g_direct_equal,
-                                          (GDestroyNotify) stream_free, NULL);
-      shard->thread = g_thread_new ("vds-streams", shard_thread, shard);
-    }
+    self->shards[i].owner = self;
   return self;
 }
 
@@ -618,24 +595,20 @@ vds_streams_free (VdsStreams *self)
       Op *op = g_new0 (Op, 1);
 
       op->kind = OP_STOP;
-      hand_over (&self->shards[i], op);
+      hand_over (&self->shards[i], op, FALSE);
     }
   for (guint i = 0; i < self->n_shards; i++)
     {
       Shard *shard = &self->shards[i];
 
+      if (shard->context == NULL)
+        continue;
       g_thread_join (shard->thread);
       if (shard->expiry_timer != NULL)
         {
           g_source_destroy (shard->expiry_timer);
           g_clear_pointer (&shard->expiry_timer, g_source_unref);
         }
-      if (shard->align_timer != NULL)
-        {
-          g_source_destroy (shard->align_timer);
-          g_clear_pointer (&shard->align_timer, g_source_unref);
-        }
-      g_ptr_array_unref (shard->unarmed);
       /* Streams still closing after the grace go with their connections. */
       g_hash_table_unref (shard->all);
       g_hash_table_unref (shard->by_tenant);
@@ -647,6 +620,7 @@ vds_streams_free (VdsStreams *self)
   g_free (self->shards);
   g_hash_table_unref (self->tenants);
   g_mutex_clear (&self->tenants_lock);
+  g_mutex_clear (&self->start_lock);
   g_free (self);
 }
 
@@ -659,8 +633,7 @@ vds_streams_add (VdsStreams *self,
                  const char *device_id,
                  const char *session_id,
                  gint64      expires_at,
-                 gint64      cursor,
-                 guint       keepalive_s)
+                 gint64      cursor)
 {
   Op *op;
 
@@ -678,8 +651,7 @@ vds_streams_add (VdsStreams *self,
   op->session_id = g_strdup (session_id);
   op->expires_at = expires_at;
   op->seq = cursor;
-  op->keepalive_s = keepalive_s;
-  hand_over (shard_of (self, tenant_id), op);
+  hand_over (shard_of (self, tenant_id), op, TRUE);
 }
 
 void
@@ -696,7 +668,7 @@ vds_streams_notify (VdsStreams *self,
   op->kind = OP_NOTIFY;
   op->tenant_id = g_strdup (tenant_id);
   op->seq = seq;
-  hand_over (shard_of (self, tenant_id), op);
+  hand_over (shard_of (self, tenant_id), op, TRUE);
 }
 
 void
@@ -714,7 +686,7 @@ vds_streams_revoke_device (VdsStreams *self,
   op->kind = OP_REVOKE_DEVICE;
   op->tenant_id = g_strdup (tenant_id);
   op->device_id = g_strdup (device_id);
-  hand_over (shard_of (self, tenant_id), op);
+  hand_over (shard_of (self, tenant_id), op, FALSE);
 }
 
 void
@@ -731,7 +703,7 @@ vds_streams_revoke_sessions (VdsStreams         *self,
 
       op->kind = OP_REVOKE_SESSIONS;
       op->sessions = g_strdupv ((GStrv) session_ids);
-      hand_over (&self->shards[i], op);
+      hand_over (&self->shards[i], op, FALSE);
     }
 }
 
@@ -749,7 +721,7 @@ vds_streams_close_all (VdsStreams *self,
       op->kind = OP_CLOSE_ALL;
       op->code = code;
       op->reason = g_strdup (reason);
-      hand_over (&self->shards[i], op);
+      hand_over (&self->shards[i], op, FALSE);
     }
 }
 

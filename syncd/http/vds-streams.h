@@ -19,7 +19,10 @@ G_BEGIN_DECLS
  * the connection as soon as it sees the frame's length (without a close frame, in 3.2). */
 #define VDS_STREAM_MAX_INCOMING        4096
 #define VDS_STREAM_MAX_FRAME           (64 * 1024)
+/* Seconds a stream's connection may be silent before the kernel starts probing the desk
+ * (TCP keep-alive; vds-server.c). Desks ping every 30 s, so only a vanished one is. */
 #define VDS_STREAM_KEEPALIVE_S         30
+#define VDS_STREAM_THREADS_MAX         1024
 
 typedef struct _VdsStreams VdsStreams;
 
@@ -31,8 +34,8 @@ VdsStreams *vds_streams_new             (VdsMetrics              *metrics,
 void        vds_streams_free            (VdsStreams              *self);
 
 /* Takes over the connection of a completed WebSocket handshake (stolen from the HTTP
- * server): makes it a WebSocket connection in the clinic's shard, sets its limits and
- * keep-alive, sends the first cursor (the larger of cursor and any newer one heard
+ * server): makes it a WebSocket connection in the clinic's shard, sets its limits, sends
+ * the first cursor (the larger of cursor and any newer one heard
  * meanwhile) and closes it with 4001 at expires_at (Unix seconds). */
 void        vds_streams_add             (VdsStreams              *self,
                                          GIOStream               *stream,
@@ -42,8 +45,7 @@ void        vds_streams_add             (VdsStreams              *self,
                                          const char              *device_id,
                                          const char              *session_id,
                                          gint64                   expires_at,
-                                         gint64                   cursor,
-                                         guint                    keepalive_s);
+                                         gint64                   cursor);
 /* The clinic's sequence is now seq: every stream of it that has not been told seq yet
  * gets {"type":"cursor","cursor":seq}. */
 void        vds_streams_notify          (VdsStreams              *self,

@@ -6,8 +6,9 @@
  *
  * Clinics, users and sessions are made through vds_store_* in this process (tokens whose
  * hashes it computes), so 40,000 desks cost no argon2 logins. The desks of the measured
- * clinics live on this thread's loop; the others on loader threads, each with its own
- * loop and source address (one address has only ~28,000 ephemeral ports). */
+ * clinics live on loops of their own in this process, apart from the one that sends the
+ * pushes; the others in loader processes, each loop with its own source address (one
+ * address has only ~28,000 ephemeral ports). */
 #define G_LOG_DOMAIN "bench-streams"
 
 #include "config.h"
@@ -35,7 +36,7 @@
 #include "vd-test-syncd.h"
 
 #define TOKEN_TTL_S    (6 * 3600)
-#define CONNECT_WINDOW 8        /* handshakes in flight per loop */
+#define CONNECT_WINDOW 128      /* handshakes in flight per process, shared by its loops */
 
 static int opt_clinics = 10000;
 static int opt_desks = 4;
@@ -44,7 +45,8 @@ static int opt_measured = 500;
 static int opt_idle = 60;
 static int opt_syncds = 3;
 static int opt_procs = 3;
-static int opt_threads = 4;
+static int opt_threads = 16;
+static int opt_measured_threads = 8;
 static int opt_desk_keepalive = 30;
 static int opt_listings = 20;
 static int opt_setup_threads = 8;
@@ -67,7 +69,9 @@ static const GOptionEntry entries[] = {
     "syncd processes on the one database; desks are dealt to them in turn (default 3)", "N" },
   { "procs", 0, 0, G_OPTION_ARG_INT, &opt_procs,
     "Loader processes holding the other desks (default 3)", "N" },
-  { "threads", 0, 0, G_OPTION_ARG_INT, &opt_threads, "Threads per loader process (default 4)", "N" },
+  { "threads", 0, 0, G_OPTION_ARG_INT, &opt_threads, "Threads per loader process (default 16)", "N" },
+  { "measured-threads", 0, 0, G_OPTION_ARG_INT, &opt_measured_threads,
+    "Threads holding the measured desks in this process (default 8)", "N" },
   { "desk-keepalive", 0, 0, G_OPTION_ARG_INT, &opt_desk_keepalive,
     "Seconds between each desk's own pings, as the app sends them (default 30; 0: none)", "S" },
   { "listings", 0, 0, G_OPTION_ARG_INT, &opt_listings, "Admin listings timed (default 20)", "N" },
@@ -95,8 +99,8 @@ typedef struct
   char                    *token;
   const char              *url;         /* the syncd it streams from */
   SoupWebsocketConnection *conn;
-  gint64                   cursor;      /* the newest cursor heard */
-  gint64                   heard_at;    /* monotonic µs when it was heard */
+  gint64                   cursor;      /* the newest cursor heard (under bench.heard_lock) */
+  gint64                   heard_at;    /* monotonic µs when it was heard (same) */
 } Desk;
 
 struct _Clinic
@@ -116,6 +120,7 @@ struct _Loop
   GPtrArray    *desks;         /* Desk*, to connect */
   guint         next;
   guint         in_flight;
+  guint         window;        /* handshakes it may have in flight */
   gint          connected;     /* atomic */
   gint          failed;        /* atomic */
   gint          closed;        /* atomic */
@@ -148,7 +153,9 @@ static struct
   Clinic        *clinics;
   gint           setup_done;     /* atomic */
   gint           setup_failed;   /* atomic */
-  Loop          *main_loop;
+  GPtrArray     *measured_loops; /* Loop*, each on a thread of its own */
+  GMutex         heard_lock;     /* the desks' cursor and heard_at */
+  GCond          heard_cond;
   Proc          *procs;
 } bench;
 
@@ -317,11 +324,14 @@ message_cb (SoupWebsocketConnection *conn,
     {
       gint64 cursor = g_ascii_strtoll (p + strlen ("\"cursor\":"), NULL, 10);
 
+      g_mutex_lock (&bench.heard_lock);
       if (cursor > desk->cursor)
         {
           desk->cursor = cursor;
           desk->heard_at = g_get_monotonic_time ();
+          g_cond_broadcast (&bench.heard_cond);
         }
+      g_mutex_unlock (&bench.heard_lock);
     }
 }
 
@@ -366,7 +376,7 @@ connected_cb (GObject      *source,
 static void
 connect_next (Loop *loop)
 {
-  while (loop->in_flight < CONNECT_WINDOW && loop->next < loop->desks->len)
+  while (loop->in_flight < loop->window && loop->next < loop->desks->len)
     {
       Desk *desk = loop->desks->pdata[loop->next++];
       g_autofree char *uri = g_strdup_printf ("%s/v1/tenants/%s/sync/stream", desk->url,
@@ -382,26 +392,28 @@ connect_next (Loop *loop)
     }
 }
 
-/* A loop on context (NULL: a new one) whose connections leave from 127.0.0.ip: one
- * address has only ~28,000 ephemeral ports. */
+/* A loop of its own, one of n_loops in its process, whose connections leave from
+ * 127.0.0.ip: one address has only ~28,000 ephemeral ports. */
 static Loop *
-loop_new (GMainContext *context,
-          guint         ip)
+loop_new (guint ip,
+          guint n_loops)
 {
   Loop *loop = g_new0 (Loop, 1);
   g_autofree char *text = g_strdup_printf ("127.0.0.%u", ip);
   g_autoptr(GInetAddress) address = g_inet_address_new_from_string (text);
   g_autoptr(GSocketAddress) local = g_inet_socket_address_new (address, 0);
 
-  loop->context = context != NULL ? g_main_context_ref (context) : g_main_context_new ();
+  loop->context = g_main_context_new ();
   loop->desks = g_ptr_array_new ();
+  /* Too many handshakes at once and syncd's header timeout drops some. */
+  loop->window = MAX (1, CONNECT_WINDOW / n_loops);
   g_main_context_push_thread_default (loop->context);
   /* Trusting syncd's own certificates (rather than failing against the system's CAs and
    * accepting a fingerprint) keeps the desks' side of each handshake cheaper. */
   loop->session = soup_session_new_with_options ("local-address", local,
                                                  "tls-database", bench.tls_database,
-                                                 "max-conns", 4 * CONNECT_WINDOW,
-                                                 "max-conns-per-host", 4 * CONNECT_WINDOW,
+                                                 "max-conns", 4 * loop->window,
+                                                 "max-conns-per-host", 4 * loop->window,
                                                  "timeout", 120, "idle-timeout", 0, NULL);
   g_main_context_pop_thread_default (loop->context);
   return loop;
@@ -438,7 +450,7 @@ loader_main (void)
       return 1;
     }
   for (int t = 0; t < MAX (opt_threads, 1); t++)
-    g_ptr_array_add (loops, loop_new (NULL, opt_ip + t));
+    g_ptr_array_add (loops, loop_new (2 + (opt_ip - 2 + t) % 253, MAX (opt_threads, 1)));
   lines = g_strsplit (text, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
@@ -569,6 +581,17 @@ percentile (GArray *values,
   return g_array_index (values, double, i);
 }
 
+/* Whether every desk of clinic heard cursor; under bench.heard_lock. */
+static gboolean
+all_heard (Clinic *clinic,
+           gint64  cursor)
+{
+  for (int d = 0; d < opt_desks; d++)
+    if (clinic->desks[d].cursor < cursor)
+      return FALSE;
+  return TRUE;
+}
+
 /* Sequential pushes to measured clinics; for each, the time until all its desks heard. */
 static void
 run_pushes (GRand *rand)
@@ -586,41 +609,36 @@ run_pushes (GRand *rand)
       Clinic *clinic = &bench.clinics[g_rand_int_range (rand, 0, MIN (opt_measured, opt_clinics))];
       g_autoptr(SoupMessage) msg = push_message (clinic);
       PushResult pr = { FALSE, -1, 0 };
-      gint64 t0 = g_get_monotonic_time (), answered = 0, deadline = t0 + 10 * G_USEC_PER_SEC;
-      gboolean all = FALSE;
+      gint64 t0 = g_get_monotonic_time (), answered, last = 0;
+      gint64 deadline = t0 + 10 * G_USEC_PER_SEC;
+      gboolean all;
 
+      /* This loop holds the push alone; the desks hear on their own threads. */
       soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, push_done_cb, &pr);
-      while (g_get_monotonic_time () < deadline && !all)
-        {
-          g_main_context_iteration (NULL, TRUE);
-          if (pr.done && answered == 0)
-            answered = g_get_monotonic_time ();
-          if (pr.done && pr.status != 200)
-            break;
-          if (pr.done)
-            {
-              all = TRUE;
-              for (int d = 0; d < opt_desks; d++)
-                if (clinic->desks[d].cursor < pr.cursor)
-                  all = FALSE;
-            }
-        }
-      if (!pr.done || pr.status != 200)
+      while (!pr.done)
+        g_main_context_iteration (NULL, TRUE);
+      answered = g_get_monotonic_time ();
+      if (pr.status != 200)
         {
           failed++;
           continue;
         }
+      g_mutex_lock (&bench.heard_lock);
+      while (!(all = all_heard (clinic, pr.cursor))
+             && g_cond_wait_until (&bench.heard_cond, &bench.heard_lock, deadline))
+        ;
+      all = all_heard (clinic, pr.cursor);
+      for (int d = 0; all && d < opt_desks; d++)
+        last = MAX (last, clinic->desks[d].heard_at);
+      g_mutex_unlock (&bench.heard_lock);
       if (!all)
         {
           missed++;
           continue;
         }
       {
-        gint64 last = 0;
         double total, fanout;
 
-        for (int d = 0; d < opt_desks; d++)
-          last = MAX (last, clinic->desks[d].heard_at);
         total = (last - t0) / 1000.0;
         fanout = (last - answered) / 1000.0;
         g_array_append_val (latencies, total);
@@ -781,9 +799,15 @@ count_streams (guint *out_connected,
                guint *out_failed,
                guint *out_closed)
 {
-  *out_connected = g_atomic_int_get (&bench.main_loop->connected);
-  *out_failed = g_atomic_int_get (&bench.main_loop->failed);
-  *out_closed = g_atomic_int_get (&bench.main_loop->closed);
+  *out_connected = *out_failed = *out_closed = 0;
+  for (guint i = 0; i < bench.measured_loops->len; i++)
+    {
+      Loop *loop = bench.measured_loops->pdata[i];
+
+      *out_connected += g_atomic_int_get (&loop->connected);
+      *out_failed += g_atomic_int_get (&loop->failed);
+      *out_closed += g_atomic_int_get (&loop->closed);
+    }
   for (int i = 0; i < opt_procs; i++)
     {
       *out_connected += bench.procs[i].connected;
@@ -997,9 +1021,12 @@ main (int    argc,
 
   /* The desks are dealt to the syncd processes in turn, as a load balancer would spread
    * them: a clinic's desks sit on different processes, and a push made on one reaches the
-   * others through NOTIFY. The measured
-   * clinics' desks are on this process's loop, the rest in loader processes. */
-  bench.main_loop = loop_new (g_main_context_default (), 1);
+   * others through NOTIFY. The measured clinics' desks are on loops of this process (not
+   * the one sending the pushes: a GLib loop's wakeup costs time for every stream it holds),
+   * the rest in loader processes. */
+  bench.measured_loops = g_ptr_array_new ();
+  for (int t = 0; t < MAX (opt_measured_threads, 1); t++)
+    g_ptr_array_add (bench.measured_loops, loop_new (1, MAX (opt_measured_threads, 1)));
   bench.procs = g_new0 (Proc, opt_procs);
   {
     GString **files = g_new0 (GString *, opt_procs);
@@ -1014,8 +1041,8 @@ main (int    argc,
           desk->url = bench.urls[(c * opt_desks + d) % opt_syncds];
           if (c < opt_measured)
             {
-              desk->loop = bench.main_loop;
-              g_ptr_array_add (bench.main_loop->desks, desk);
+              desk->loop = bench.measured_loops->pdata[(c * opt_desks + d) % bench.measured_loops->len];
+              g_ptr_array_add (desk->loop->desks, desk);
             }
           else
             g_string_append_printf (files[c % opt_procs], "%s\t%s\t%s\n", desk->url,
@@ -1027,15 +1054,24 @@ main (int    argc,
         g_autofree char *ip = g_strdup_printf ("%d", 2 + i * MAX (opt_threads, 1));
         g_autofree char *threads = g_strdup_printf ("%d", opt_threads);
         g_autofree char *keepalive = g_strdup_printf ("%d", opt_desk_keepalive);
+        g_autofree char *host = g_strdup_printf ("bench-streams-loader-%d", i);
+        g_autoptr(GSubprocessLauncher) launcher =
+          g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
 
         if (!g_file_set_contents (path, files[i]->str, -1, &error))
           goto failed;
         g_string_free (files[i], TRUE);
-        bench.procs[i].process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
-                                                   | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
-                                                   argv[0], "--loader", path, "--cert",
-                                                   bench.cert_path, "--ip", ip, "--threads",
-                                                   threads, "--desk-keepalive", keepalive, NULL);
+        /* GLib fires a process's second-granular timers (libsoup's keep-alive pings) at one
+         * instant of each second, taken from a hash of DBUS_SESSION_BUS_ADDRESS or else
+         * HOSTNAME: desks on separate machines ping at different instants, so each loader
+         * gets an instant of its own. */
+        g_subprocess_launcher_unsetenv (launcher, "DBUS_SESSION_BUS_ADDRESS");
+        g_subprocess_launcher_setenv (launcher, "HOSTNAME", host, TRUE);
+        bench.procs[i].process = g_subprocess_launcher_spawn (launcher, &error, argv[0],
+                                                              "--loader", path, "--cert",
+                                                              bench.cert_path, "--ip", ip,
+                                                              "--threads", threads,
+                                                              "--desk-keepalive", keepalive, NULL);
         if (bench.procs[i].process == NULL)
           goto failed;
         bench.procs[i].out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (bench.procs[i].process));
@@ -1048,7 +1084,11 @@ main (int    argc,
   t0 = g_get_monotonic_time ();
   cpu0 = all_cpu ();
   g_print ("opening %u streams (a TLS handshake and a token check each)…\n", total);
-  connect_next (bench.main_loop);
+  for (guint i = 0; i < bench.measured_loops->len; i++)
+    {
+      Loop *loop = bench.measured_loops->pdata[i];
+      loop->thread = g_thread_new ("measured", loader_thread, loop);
+    }
   if (!wait_connected (total))
     g_print ("  (some streams failed; the figures below are for those that opened)\n");
   cpu1 = all_cpu ();

@@ -695,7 +695,9 @@ run_until (gboolean *flag)
 }
 
 /* The value after "key": in a pull answer (no key "cursor" or "more" can occur inside the
- * changes, whose strings escape their quotes), without parsing the whole body. */
+ * changes, whose strings escape their quotes), without parsing the whole body. The search
+ * runs back from the end, where the answer's own members follow the changes: a forward
+ * search through ~200 kB of changes was a fifth of this generator's time. */
 static const char *
 scan_key (GBytes     *body,
           const char *key)
@@ -703,16 +705,29 @@ scan_key (GBytes     *body,
   gsize len;
   const char *data = g_bytes_get_data (body, &len);
   g_autofree char *needle = g_strdup_printf ("\"%s\":", key);
-  const char *p = memmem (data, len, needle, strlen (needle));
+  gsize n = strlen (needle);
+  const char *p = NULL;
 
+  for (const char *q = len >= n ? data + len - n + 1 : data; q > data; )
+    {
+      q = memrchr (data, '"', q - data);
+      if (q == NULL)
+        break;
+      if (memcmp (q, needle, n) == 0)
+        {
+          p = q;
+          break;
+        }
+    }
   if (p == NULL)
     return NULL;
-  p += strlen (needle);
+  p += n;
   while (p < data + len && (*p == ' ' || *p == '\n'))
     p++;
   return p < data + len ? p : NULL;
 }
 
+/* The cursor and more of a pull answer, and with out_changes, how many changes it holds. */
 static gboolean
 scan_pull_answer (GBytes   *body,
                   gint64   *out_cursor,
@@ -730,6 +745,8 @@ scan_pull_answer (GBytes   *body,
     return FALSE;
   *out_cursor = g_ascii_strtoll (cursor, NULL, 10);
   *out_more = g_str_has_prefix (more, "true");
+  if (out_changes == NULL)
+    return TRUE;
   while ((p = memmem (p, len - (p - data), "\"seq\":", 6)) != NULL)
     {
       n++;
@@ -1302,10 +1319,9 @@ pull_a_done (Call *call)
   Bench *bench = call->bench;
   gint64 cursor;
   gboolean more = FALSE;
-  guint n;
 
   if (call->error == NULL
-      && !scan_pull_answer (call->body, &cursor, &more, &n))
+      && !scan_pull_answer (call->body, &cursor, &more, NULL))
     stats_count_error (&bench->stats_all, "pull answer without cursor");
   /* A full pull goes on while there is more; a new one starts from 0. */
   if (call->error == NULL && more)

@@ -784,6 +784,71 @@ test_frames (gconstpointer data)
   }
 }
 
+/* How many established TCP connections whose local port is port have the kernel's
+ * keep-alive timer running (the "tr" column of /proc/net/tcp{,6} is 2). */
+static guint
+count_keepalive_sockets (guint port)
+{
+  const char *files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+  g_autofree char *suffix = g_strdup_printf (":%04X", port);
+  guint n = 0;
+
+  for (guint f = 0; f < G_N_ELEMENTS (files); f++)
+    {
+      g_autofree char *text = NULL;
+      g_auto(GStrv) lines = NULL;
+
+      g_assert_true (g_file_get_contents (files[f], &text, NULL, NULL));
+      lines = g_strsplit (text, "\n", -1);
+      for (guint i = 1; lines[i] != NULL; i++)
+        {
+          g_auto(GStrv) cols = g_strsplit_set (g_strstrip (lines[i]), " ", -1);
+          g_autoptr(GPtrArray) c = g_ptr_array_new ();
+
+          for (guint k = 0; cols[k] != NULL; k++)
+            if (cols[k][0] != '\0')
+              g_ptr_array_add (c, cols[k]);
+          /* sl local rem st tx:rx tr:when … */
+          if (c->len > 5 && g_str_has_suffix (c->pdata[1], suffix)
+              && g_str_equal (c->pdata[3], "01") && g_str_has_prefix (c->pdata[5], "02:"))
+            n++;
+        }
+    }
+  return n;
+}
+
+/* A stream's connection is held by the kernel's keep-alive probes (a vanished desk is
+ * dropped without syncd waking for it); the desks' own pings are answered. */
+static void
+test_keepalive (gconstpointer data)
+{
+  Env *env = (Env *) data;
+  g_autoptr(GUri) uri = NULL;
+  guint port, before;
+
+  REQUIRE_ENV (env);
+  uri = g_uri_parse (env->url, G_URI_FLAGS_NONE, NULL);
+  g_assert_nonnull (uri);
+  port = (guint) g_uri_get_port (uri);
+
+  before = count_keepalive_sockets (port);
+  {
+    g_autoptr(Stream) s = stream_open (env, &env->desks[D1]);
+    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    wait_cursor (s, 0, g_get_monotonic_time ());
+    while (count_keepalive_sockets (port) < before + 1 && g_get_monotonic_time () < deadline)
+      iterate_for (10 * 1000);
+    g_assert_cmpuint (count_keepalive_sockets (port), ==, before + 1);
+
+    /* A plain call's connection, kept alive by HTTP, has none. */
+    {
+      g_autoptr(Answer) a = pull (env, &env->desks[D1], 0, NULL);
+      g_assert_cmpuint (count_keepalive_sockets (port), ==, before + 1);
+    }
+  }
+}
+
 static JsonObject *find_device (Answer     *a,
                                 const char *device_id);
 
@@ -1740,6 +1805,7 @@ main (int    argc,
     { "delivery", test_delivery },
     { "refusals", test_refusals },
     { "frames", test_frames },
+    { "keepalive", test_keepalive },
     { "devices", test_devices },
     { "scope", test_scope },
     { "listing", test_listing },
