@@ -834,8 +834,6 @@ upgrade_free (gpointer data,
   g_free (up);
 }
 
-/* As libsoup's own websocket handler does, but after our checks: the connection leaves
- * the HTTP server and becomes a stream. */
 /* Probes after idle_s of silence, then every idle_s / 3: a vanished peer is dropped
  * about 2 × idle_s after its last word. */
 static void
@@ -848,6 +846,8 @@ set_tcp_keepalive (GSocket *socket,
   g_socket_set_option (socket, IPPROTO_TCP, TCP_KEEPCNT, 3, NULL);
 }
 
+/* As libsoup's own websocket handler does, but after our checks: the connection leaves
+ * the HTTP server and becomes a stream. */
 static void
 upgrade_written_cb (SoupServerMessage *msg,
                     gpointer           data)

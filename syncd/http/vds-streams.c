@@ -1,9 +1,9 @@
-/* vds-streams.c — streams are cheap on purpose, and spread over a few shard threads: a
+/* vds-streams.c — streams are cheap on purpose, and spread over many shard threads: a
  * GMainContext polls and prepares every source it holds on each iteration, so one loop
  * with 40,000 connections spends its time walking them. Each shard is a thread with its
- * own context holding the streams of the clinics hashed to it; inside a shard a stream is
- * a struct in a per-clinic array, token expiry is one timer for all of them (a sequence
- * ordered by expiry), and a cursor is sent only when it is newer than the last one that
+ * own context holding the streams of the clinics hashed to it, started when the first of
+ * them streams or pushes. Inside a shard a stream is a struct in a per-clinic array,
+ * token expiry is one timer for all of them (a sequence ordered by expiry), and a cursor is sent only when it is newer than the last one that
  * stream got (the local fan-out and PostgreSQL's NOTIFY both deliver the same push). The
  * public calls come from the main thread and are handed to the shard that owns the clinic
  * with g_main_context_invoke; connections are only ever touched by their shard. */

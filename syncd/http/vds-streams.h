@@ -26,7 +26,8 @@ G_BEGIN_DECLS
 
 typedef struct _VdsStreams VdsStreams;
 
-/* n_shards threads, each with its own main context (see vds-streams.c for why). */
+/* Up to n_shards threads, each with its own main context (see vds-streams.c for why),
+ * each started when a clinic hashed to it first streams or pushes. */
 VdsStreams *vds_streams_new             (VdsMetrics              *metrics,
                                          guint                    n_shards);
 /* Closes every stream (1001, going away), waits a little for the close frames to go out

@@ -45,7 +45,7 @@ static int opt_measured = 500;
 static int opt_idle = 60;
 static int opt_syncds = 3;
 static int opt_procs = 3;
-static int opt_threads = 16;
+static int opt_threads = 128;
 static int opt_measured_threads = 8;
 static int opt_desk_keepalive = 30;
 static int opt_listings = 20;
@@ -69,7 +69,7 @@ static const GOptionEntry entries[] = {
     "syncd processes on the one database; desks are dealt to them in turn (default 3)", "N" },
   { "procs", 0, 0, G_OPTION_ARG_INT, &opt_procs,
     "Loader processes holding the other desks (default 3)", "N" },
-  { "threads", 0, 0, G_OPTION_ARG_INT, &opt_threads, "Threads per loader process (default 16)", "N" },
+  { "threads", 0, 0, G_OPTION_ARG_INT, &opt_threads, "Threads per loader process (default 128)", "N" },
   { "measured-threads", 0, 0, G_OPTION_ARG_INT, &opt_measured_threads,
     "Threads holding the measured desks in this process (default 8)", "N" },
   { "desk-keepalive", 0, 0, G_OPTION_ARG_INT, &opt_desk_keepalive,
@@ -364,8 +364,9 @@ connected_cb (GObject      *source,
     {
       g_signal_connect (desk->conn, "message", G_CALLBACK (message_cb), desk);
       g_signal_connect (desk->conn, "closed", G_CALLBACK (closed_cb), desk);
-      /* The app pings every 30 s (vd-sync-engine.c): each desk's timer starts when its
-       * stream opens, so the server hears them at scattered moments. */
+      /* The app pings every 30 s (vd-sync-engine.c). GLib fires each process's
+       * second-granular timers at one instant of the second, so each loader has an
+       * instant of its own (its HOSTNAME), as desks on separate machines do. */
       if (opt_desk_keepalive > 0)
         soup_websocket_connection_set_keepalive_interval (desk->conn, opt_desk_keepalive);
       g_atomic_int_inc (&loop->connected);

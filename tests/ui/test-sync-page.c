@@ -449,7 +449,10 @@ test_rejected (VdTestDesk *desk,
                             ((VdRejected *) rejected->pdata[0])->message));
   vd_test_ui_screenshot (GTK_WIDGET (desk->window), "sync-page-refused");
 
-  /* Discard asks first; keeping it loses nothing. */
+  /* Discard asks first; keeping it loses nothing. The row is looked up again: the
+   * screenshot ran the main loop, and a sync meanwhile rebuilds the page's rows. */
+  rejected_row = vd_sync_page_get_rejected_row (page, 0);
+  g_assert_nonnull (rejected_row);
   vd_test_ui_click (vd_test_ui_find (rejected_row, vd_test_ui_match_button_class, "destructive-action"));
   dialog = vd_sync_page_get_discard_dialog (page);
   g_assert_nonnull (dialog);
