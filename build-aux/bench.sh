@@ -44,9 +44,10 @@ for name in a-sqlite a-postgres b-sqlite b-postgres c-sqlite c-postgres; do
       for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
       if ("failed" in v) { printf "%-11s FAILED (see its log)\n", name; next }
       if (name ~ /^a-/)
-        printf "%-11s 20 concurrent full pulls: %s req/s, mean %s ms (target <= 5), p50 %s, p95 %s, p99 %s, errors %s, syncd RSS max %s MB\n",
+        printf "%-11s 20 concurrent full pulls: %s req/s, mean %s ms (target <= 5), p50 %s, p95 %s, p99 %s, errors %s, syncd RSS max %s MB; up to date: mean %s ms, bursts mean %s ms\n",
                name, get("pull_rps"), get("pull_mean_ms"), get("pull_p50_ms"), get("pull_p95_ms"),
-               get("pull_p99_ms"), get("pull_errors"), get("a_rss_max_mb")
+               get("pull_p99_ms"), get("pull_errors"), get("a_rss_max_mb"), get("current_mean_ms"),
+               get("current_burst_mean_ms")
       else if (name ~ /^b-/)
         printf "%-11s %s clinics: %s of %s req/s, mean %s ms, p50 %s, p95 %s, p99 %s (target <= 100), errors %s, syncd RSS max %s MB (target <= 300)\n",
                name, get("clinics"), get("all_rps"), get("target_rps"), get("all_mean_ms"),

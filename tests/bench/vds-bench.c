@@ -197,6 +197,7 @@ struct _Bench
   guint         outstanding;    /* closed loops: calls or devices still running */
   guint         issued;
   guint         target;
+  gint64        a_from;         /* scenario a: the cursor each pull starts from */
   gboolean      arrivals_done;
   gint64        next_arrival_us;
   gint64        measure_start_us;
@@ -1307,12 +1308,6 @@ login_devices (Bench      *bench,
 
 static void pull_a_send (Bench *bench, Device *device, gint64 cursor, gboolean record);
 
-typedef struct
-{
-  gint64   cursor;
-  gboolean record;
-} PullA;
-
 static void
 pull_a_done (Call *call)
 {
@@ -1323,7 +1318,7 @@ pull_a_done (Call *call)
   if (call->error == NULL
       && !scan_pull_answer (call->body, &cursor, &more, NULL))
     stats_count_error (&bench->stats_all, "pull answer without cursor");
-  /* A full pull goes on while there is more; a new one starts from 0. */
+  /* A full pull goes on while there is more; a new one starts over. */
   if (call->error == NULL && more)
     {
       pull_a_send (bench, call->device, cursor, call->stats != NULL);
@@ -1332,7 +1327,7 @@ pull_a_done (Call *call)
   if (bench->issued < bench->target)
     {
       bench->issued++;
-      pull_a_send (bench, call->device, 0, call->stats != NULL);
+      pull_a_send (bench, call->device, bench->a_from, call->stats != NULL);
       return;
     }
   if (--bench->outstanding == 0)
@@ -1352,7 +1347,7 @@ pull_a_send (Bench    *bench,
   call_send_pull (call);
 }
 
-/* n closed loops, each pulling from 0 until target pulls were issued. */
+/* n closed loops, each pulling from bench->a_from until target pulls were issued. */
 static double
 run_closed_pulls (Bench    *bench,
                   guint     n,
@@ -1368,10 +1363,33 @@ run_closed_pulls (Bench    *bench,
   for (guint i = 0; i < bench->issued; i++)
     {
       Clinic *clinic = bench->clinics->pdata[0];
-      pull_a_send (bench, clinic->devices->pdata[i % clinic->devices->len], 0, record);
+      pull_a_send (bench, clinic->devices->pdata[i % clinic->devices->len], bench->a_from,
+                   record);
     }
   run_until (&bench->arrivals_done);
   return (now_us () - t0) / 1e6;
+}
+
+/* The seed's moment: the clinic's desks all pull at once, then nothing for a while. Each
+ * burst starts on a quiet machine; the latency of all its pulls is recorded. */
+static void
+run_bursts (Bench      *bench,
+            const char *title,
+            const char *key)
+{
+  Options *opt = bench->opt;
+  double elapsed = 0;
+
+  stats_clear (&bench->stats_all);
+  stats_init (&bench->stats_all);
+  for (int b = 0; b < opt->bursts; b++)
+    {
+      g_usleep (100 * 1000);
+      elapsed += run_closed_pulls (bench, opt->concurrency, opt->concurrency, TRUE);
+    }
+  g_print ("  results, %d bursts of %d pulls sent at the same moment, 100 ms apart:\n",
+           opt->bursts, opt->concurrency);
+  stats_print (bench, &bench->stats_all, title, elapsed, FALSE, key);
 }
 
 static gboolean
@@ -1383,6 +1401,7 @@ scenario_a (Bench   *bench,
   g_autoptr(GPtrArray) devices = g_ptr_array_new ();
   g_autoptr(GString) usage = g_string_new (NULL);
   Clinic *clinic;
+  gint64 clinic_cursor;
   double elapsed;
 
   g_print ("scenario a: %d concurrent full pulls of %s (load-demo), %d requests\n",
@@ -1454,6 +1473,7 @@ scenario_a (Bench   *bench,
              soup_message_get_http_version (msg) == SOUP_HTTP_1_1 ? 1 : 0);
     g_string_append_printf (bench->summary, " pull_changes=%u pull_kb=%.1f",
                             answer->changes->len, len / 1024.0);
+    clinic_cursor = answer->cursor;
   }
 
   /* Warm-up: every connection made, every worker's statements prepared. */
@@ -1467,19 +1487,18 @@ scenario_a (Bench   *bench,
   stats_print (bench, &bench->stats_all, "full pulls", elapsed, FALSE, "pull");
   g_print ("%s", usage->str);
 
-  /* The seed's moment: the clinic's desks all pull at once, then nothing for a while.
-   * Each burst starts on a quiet machine; the latency of all its pulls is recorded. */
+  run_bursts (bench, "full pulls in bursts", "burst");
+
+  /* The same desks once up to date, as they pull on every change they hear of or every
+   * 30 s without a stream: each pull from the clinic's cursor, answered with no changes. */
+  bench->a_from = clinic_cursor;
   stats_clear (&bench->stats_all);
   stats_init (&bench->stats_all);
-  elapsed = 0;
-  for (int b = 0; b < opt->bursts; b++)
-    {
-      g_usleep (100 * 1000);
-      elapsed += run_closed_pulls (bench, opt->concurrency, opt->concurrency, TRUE);
-    }
-  g_print ("  results, %d bursts of %d pulls sent at the same moment, 100 ms apart:\n",
-           opt->bursts, opt->concurrency);
-  stats_print (bench, &bench->stats_all, "full pulls in bursts", elapsed, FALSE, "burst");
+  elapsed = run_closed_pulls (bench, opt->concurrency, opt->requests, TRUE);
+  g_print ("  results, %d closed loops of pulls from the clinic's cursor (desks up to date):\n",
+           opt->concurrency);
+  stats_print (bench, &bench->stats_all, "up-to-date pulls", elapsed, FALSE, "current");
+  run_bursts (bench, "up-to-date pulls in bursts", "current_burst");
   return TRUE;
 }
 
