@@ -315,6 +315,7 @@ typedef struct
   gushort                  close_code;
   char                    *close_reason;
   gint64                   closed_at;
+  guint                    local_port;  /* the desk's end of the connection */
 } Stream;
 
 static void
@@ -393,6 +394,22 @@ iterate_for (gint64 us)
   iterate_until (&never, us);
 }
 
+/* The local port of the connection a message opened. */
+static void
+note_local_port_cb (SoupMessage        *msg,
+                    GSocketClientEvent  event,
+                    GIOStream          *connection,
+                    guint              *port)
+{
+  if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION (connection))
+    {
+      g_autoptr(GSocketAddress) address =
+        g_socket_connection_get_local_address (G_SOCKET_CONNECTION (connection), NULL);
+
+      *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
+    }
+}
+
 static Stream *
 stream_open_at (Env        *env,
                 const char *url,
@@ -409,6 +426,9 @@ stream_open_at (Env        *env,
   msg = soup_message_new ("GET", uri);
   g_signal_connect (msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
                     env->fingerprint);
+  /* Its own connection, as a desk's stream has, so that its port is known. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_NEW_CONNECTION);
+  g_signal_connect (msg, "network-event", G_CALLBACK (note_local_port_cb), &s->local_port);
   if (token != NULL)
     {
       g_autofree char *value = g_strconcat ("Bearer ", token, NULL);
@@ -784,14 +804,16 @@ test_frames (gconstpointer data)
   }
 }
 
-/* How many established TCP connections whose local port is port have the kernel's
- * keep-alive timer running (the "tr" column of /proc/net/tcp{,6} is 2). */
-static guint
-count_keepalive_sockets (guint port)
+/* The timer of the established TCP connection from local port to peer port, as the
+ * "tr" column of /proc/net/tcp{,6} shows it (2: the kernel's keep-alive), or -1 if there
+ * is no such connection. */
+static int
+tcp_timer (guint port,
+           guint peer_port)
 {
   const char *files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
-  g_autofree char *suffix = g_strdup_printf (":%04X", port);
-  guint n = 0;
+  g_autofree char *local = g_strdup_printf (":%04X", port);
+  g_autofree char *remote = g_strdup_printf (":%04X", peer_port);
 
   for (guint f = 0; f < G_N_ELEMENTS (files); f++)
     {
@@ -809,12 +831,12 @@ count_keepalive_sockets (guint port)
             if (cols[k][0] != '\0')
               g_ptr_array_add (c, cols[k]);
           /* sl local rem st tx:rx tr:when … */
-          if (c->len > 5 && g_str_has_suffix (c->pdata[1], suffix)
-              && g_str_equal (c->pdata[3], "01") && g_str_has_prefix (c->pdata[5], "02:"))
-            n++;
+          if (c->len > 5 && g_str_has_suffix (c->pdata[1], local)
+              && g_str_has_suffix (c->pdata[2], remote) && g_str_equal (c->pdata[3], "01"))
+            return (int) g_ascii_strtoll (c->pdata[5], NULL, 16);
         }
     }
-  return n;
+  return -1;
 }
 
 /* A stream's connection is held by the kernel's keep-alive probes (a vanished desk is
@@ -823,30 +845,39 @@ static void
 test_keepalive (gconstpointer data)
 {
   Env *env = (Env *) data;
-  g_autoptr(GUri) uri = NULL;
-  guint port, before;
+  g_autoptr(GUri) uri = g_uri_parse (env->url, G_URI_FLAGS_NONE, NULL);
+  g_autoptr(Stream) s = NULL;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *health = NULL;
+  guint port, http_port = 0;
+  gint64 deadline;
 
   REQUIRE_ENV (env);
-  uri = g_uri_parse (env->url, G_URI_FLAGS_NONE, NULL);
   g_assert_nonnull (uri);
   port = (guint) g_uri_get_port (uri);
 
-  before = count_keepalive_sockets (port);
-  {
-    g_autoptr(Stream) s = stream_open (env, &env->desks[D1]);
-    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  /* syncd's side of the stream has the keep-alive timer running. */
+  s = stream_open (env, &env->desks[D1]);
+  wait_cursor (s, 0, g_get_monotonic_time ());
+  g_assert_cmpuint (s->local_port, >, 0);
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (tcp_timer (port, s->local_port) != 2 && g_get_monotonic_time () < deadline)
+    iterate_for (10 * 1000);
+  g_assert_cmpint (tcp_timer (port, s->local_port), ==, 2);
 
-    wait_cursor (s, 0, g_get_monotonic_time ());
-    while (count_keepalive_sockets (port) < before + 1 && g_get_monotonic_time () < deadline)
-      iterate_for (10 * 1000);
-    g_assert_cmpuint (count_keepalive_sockets (port), ==, before + 1);
-
-    /* A plain call's connection, kept alive by HTTP, has none. */
-    {
-      g_autoptr(Answer) a = pull (env, &env->desks[D1], 0, NULL);
-      g_assert_cmpuint (count_keepalive_sockets (port), ==, before + 1);
-    }
-  }
+  /* A plain call's connection, kept alive by HTTP, has none. */
+  health = g_strconcat (env->url, "/v1/health", NULL);
+  msg = soup_message_new ("GET", health);
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
+                    env->fingerprint);
+  g_signal_connect (msg, "network-event", G_CALLBACK (note_local_port_cb), &http_port);
+  body = soup_session_send_and_read (session, msg, NULL, NULL);
+  g_assert_nonnull (body);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  g_assert_cmpuint (http_port, >, 0);
+  g_assert_cmpint (tcp_timer (port, http_port), ==, 0);
 }
 
 static JsonObject *find_device (Answer     *a,
