@@ -845,7 +845,7 @@ static void
 test_keepalive (gconstpointer data)
 {
   Env *env = (Env *) data;
-  g_autoptr(GUri) uri = g_uri_parse (env->url, G_URI_FLAGS_NONE, NULL);
+  g_autoptr(GUri) uri = NULL;
   g_autoptr(Stream) s = NULL;
   g_autoptr(SoupSession) session = soup_session_new ();
   g_autoptr(SoupMessage) msg = NULL;
@@ -855,6 +855,7 @@ test_keepalive (gconstpointer data)
   gint64 deadline;
 
   REQUIRE_ENV (env);
+  uri = g_uri_parse (env->url, G_URI_FLAGS_NONE, NULL);
   g_assert_nonnull (uri);
   port = (guint) g_uri_get_port (uri);
 
