@@ -443,6 +443,40 @@ vd_test_certificate_fingerprint (GTlsCertificate *cert)
   return g_string_free (out, FALSE);
 }
 
+static gboolean
+accept_any_cb (GTlsConnection       *conn,
+               GTlsCertificate      *cert,
+               GTlsCertificateFlags  errors,
+               gpointer              data)
+{
+  return TRUE;
+}
+
+GIOStream *
+vd_test_tls_connect (guint16    port,
+                     guint      timeout_s,
+                     GSocket  **out_socket,
+                     GError   **error)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) tcp = NULL;
+  g_autoptr(GIOStream) tls = NULL;
+
+  g_socket_client_set_timeout (client, timeout_s);
+  tcp = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, error);
+  if (tcp == NULL)
+    return NULL;
+  tls = g_tls_client_connection_new (G_IO_STREAM (tcp), NULL, error);
+  if (tls == NULL)
+    return NULL;
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_any_cb), NULL);
+  if (!g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, error))
+    return NULL;
+  if (out_socket != NULL)
+    *out_socket = g_socket_connection_get_socket (tcp);
+  return g_steal_pointer (&tls);
+}
+
 gboolean
 vd_test_accept_fingerprint_cb (gpointer             msg,
                                GTlsCertificate     *cert,

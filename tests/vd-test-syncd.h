@@ -52,6 +52,13 @@ char        *vd_test_syncd_get_log         (VdTestSyncd  *self);
 /* The SHA-256 of cert's DER as "AA:BB:…" (uppercase), computed by the tests themselves
  * rather than by syncd's code, so the two can be checked against each other. */
 char        *vd_test_certificate_fingerprint (GTlsCertificate *cert);
+/* A TLS connection to 127.0.0.1:port that trusts any certificate, its handshake done, or
+ * NULL. timeout_s bounds the connect and every later read and write (0: none); the
+ * socket goes to *out_socket if asked. */
+GIOStream   *vd_test_tls_connect             (guint16              port,
+                                              guint                timeout_s,
+                                              GSocket            **out_socket,
+                                              GError             **error);
 /* A SoupMessage "accept-certificate" handler: accepts exactly the certificate whose
  * fingerprint is expected (a const char *, "AA:BB:…", that outlives the message). */
 gboolean     vd_test_accept_fingerprint_cb   (gpointer             msg,

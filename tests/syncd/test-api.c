@@ -2027,34 +2027,16 @@ typedef struct
   double   elapsed;
 } Loris;
 
-static gboolean
-loris_accept_cb (GTlsConnection       *conn,
-                 GTlsCertificate      *cert,
-                 GTlsCertificateFlags  errors,
-                 gpointer              data)
-{
-  return TRUE;
-}
-
 /* A TLS connection to PORT that trusts any certificate (the test only times the server),
  * and its socket. */
 static GIOStream *
 open_tls (guint16   port,
           GSocket **socket)
 {
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) tcp = NULL;
   g_autoptr(GError) error = NULL;
-  GIOStream *tls;
+  GIOStream *tls = vd_test_tls_connect (port, 0, socket, &error);
 
-  tcp = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
   g_assert_no_error (error);
-  tls = g_tls_client_connection_new (G_IO_STREAM (tcp), NULL, &error);
-  g_assert_no_error (error);
-  g_signal_connect (tls, "accept-certificate", G_CALLBACK (loris_accept_cb), NULL);
-  g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error);
-  g_assert_no_error (error);
-  *socket = g_socket_connection_get_socket (tcp);
   return tls;
 }
 
@@ -2335,7 +2317,6 @@ test_drain (gconstpointer data)
   const char *head = "POST /v1/auth/login HTTP/1.1\r\nHost: localhost\r\n"
                      "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{";
   g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) tcp = NULL;
   g_autoptr(GSocketConnection) refused = NULL;
   g_autoptr(GIOStream) tls = NULL;
   g_autoptr(GError) error = NULL;
@@ -2348,12 +2329,8 @@ test_drain (gconstpointer data)
   REQUIRE_ENV (env);
   g_clear_object (&env->session);
 
-  tcp = g_socket_client_connect_to_host (client, "127.0.0.1", vd_test_syncd_get_port (env->syncd),
-                                         NULL, &error);
+  tls = vd_test_tls_connect (vd_test_syncd_get_port (env->syncd), 0, NULL, &error);
   g_assert_no_error (error);
-  tls = g_tls_client_connection_new (G_IO_STREAM (tcp), NULL, &error);
-  g_assert_no_error (error);
-  g_signal_connect (tls, "accept-certificate", G_CALLBACK (loris_accept_cb), NULL);
   out = g_io_stream_get_output_stream (tls);
   g_output_stream_write_all (out, head, strlen (head), NULL, NULL, &error);
   g_assert_no_error (error);

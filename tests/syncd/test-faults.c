@@ -1663,37 +1663,6 @@ test_two_daemons (void)
 
 /* ---- 4. slow and idle clients ---- */
 
-static gboolean
-accept_any_cb (GTlsConnection       *conn,
-               GTlsCertificate      *cert,
-               GTlsCertificateFlags  errors,
-               gpointer              data)
-{
-  return TRUE;
-}
-
-/* A TCP connection with a finished TLS handshake, or NULL. */
-static GIOStream *
-tls_connect (guint16  port,
-             GError **error)
-{
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) tcp = NULL;
-  g_autoptr(GIOStream) tls = NULL;
-
-  g_socket_client_set_timeout (client, 10);
-  tcp = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, error);
-  if (tcp == NULL)
-    return NULL;
-  tls = g_tls_client_connection_new (G_IO_STREAM (tcp), NULL, error);
-  if (tls == NULL)
-    return NULL;
-  g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_any_cb), NULL);
-  if (!g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, error))
-    return NULL;
-  return g_steal_pointer (&tls);
-}
-
 typedef struct
 {
   guint16  port;
@@ -1712,7 +1681,7 @@ loris_thread (gpointer data)
                              "User-Agent: a very slow client indeed\r\n\r\n";
   Loris *loris = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GIOStream) tls = tls_connect (loris->port, &error);
+  g_autoptr(GIOStream) tls = vd_test_tls_connect (loris->port, 10, NULL, &error);
   gint64 start = g_get_monotonic_time ();
 
   if (tls == NULL)
@@ -1800,7 +1769,7 @@ test_slow_clients (gconstpointer data)
   for (guint i = 0; i < 200; i++)
     {
       g_autoptr(GError) connect_error = NULL;
-      GIOStream *tls = tls_connect (d->port, &connect_error);
+      GIOStream *tls = vd_test_tls_connect (d->port, 10, NULL, &connect_error);
 
       if (tls == NULL)
         idle_failed++;
