@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # bench.sh — runs vds-bench's three scenarios on SQLite and on a throwaway PostgreSQL with
 # moderate sizes (about 10 minutes on 2 cores) and prints a summary table.
 # Usage: build-aux/bench.sh [BUILDDIR]   (default: build; run `meson setup` first)

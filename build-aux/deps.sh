@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Installs every Debian 12 package VetDesk needs to build, run and test.
 # The one list used by the README's commands and by CI.
 set -euo pipefail

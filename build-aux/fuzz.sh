@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Builds the libFuzzer targets with clang in build-fuzz and runs fuzz-change for SECONDS
 # (default 60) on a copy of its seed corpus. Exits non-zero when the fuzzer finds a crash.
 set -euo pipefail

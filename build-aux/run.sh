@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The README's run command: installs what is missing, builds, starts vetdesk-syncd on its
 # embedded SQLite database with the demo clinics loaded, prints how to sign in, and opens
 # the desktop app connected to it. Ctrl+C (or closing the app) stops both.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The README's test command: installs what is missing, builds, runs every test suite and
 # ends with the line "N passed, N failed[, N skipped]". Exit status 0 only when none failed.
 set -uo pipefail

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-main.c — the vetdesk command: sets up translations and runs the application. */
 #define G_LOG_DOMAIN "vetdesk"
 

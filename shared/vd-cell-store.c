@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-cell-store.c — typed rows with per-cell clocks in SQLite for one tenant: merging
  * changes by the LWW rule, listing what changed after a seq, and a digest of the data. */
 #define G_LOG_DOMAIN "vdshared"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-cell-store.h — an SQLite store of typed rows and their per-cell clocks, scoped to
  * one tenant, that merges changes by the LWW rule and lists what changed after a
  * sequence number. The client's replica and syncd's SQLite backend both use it.

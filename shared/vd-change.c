@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-change.c — the change model and its JSON codec: untrusted bytes are checked by a
  * linear scan, read into a compact tree (vd-json.c), and encoding writes JSON text directly. */
 #define G_LOG_DOMAIN "vdshared"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-change.h — the change model and its JSON codec (decoded through vd-json.h, encoded
  * directly). A change sets some columns of one row; all of them take the change’s (hlc, site). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-error.c — the shared error domain and its wire names. */
 #define G_LOG_DOMAIN "vdshared"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-error.h — the error domain shared by client and daemon; its codes are the
  * protocol's error codes (ARCHITECTURE §5). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-hlc.c — the hybrid logical clock (ARCHITECTURE §4): its text form, local ticks,
  * received values and the drift check the server applies to pushed changes. */
 #define G_LOG_DOMAIN "vdshared"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-hlc.h — the hybrid logical clock of ARCHITECTURE §4: 48-bit Unix milliseconds << 16
  * | 16-bit counter, written as 16 lowercase hex digits. */
 #pragma once

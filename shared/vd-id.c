@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-id.c — canonical UUID text for row, device and tenant ids. */
 #define G_LOG_DOMAIN "vdshared"
 

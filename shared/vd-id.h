@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-id.h — row, device and tenant ids: canonical lowercase UUID text. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-json.c — the wire decoders' JSON tree: one linear pass over text already checked by
  * the grammar scan, no per-value allocation, no signals, nothing to walk when freeing. */
 #define G_LOG_DOMAIN "vdshared"

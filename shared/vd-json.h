@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-json.h — a compact read-only JSON tree for the wire decoders: every value a node in
  * one array, every string unescaped into one buffer, built in one pass over checked text. */
 #pragma once

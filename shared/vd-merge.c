@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-merge.c — the per-cell last-writer-wins order: a write is newer when its hlc is
  * larger, and between equal hlcs when its site's raw bytes are larger. */
 #define G_LOG_DOMAIN "vdshared"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-merge.h — the per-cell last-writer-wins rule (ARCHITECTURE §4), as pure functions. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-protocol.h — constants of wire protocol v1 (ARCHITECTURE §4, §5). */
 #pragma once
 

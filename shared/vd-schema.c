@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-schema.c — the registry of synced tables and columns as static data, their labels
  * for messages, and the SQLite and PostgreSQL DDL generated from it. */
 #define G_LOG_DOMAIN "vdshared"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-schema.h — the one registry of synced tables and columns (ARCHITECTURE §3). Client
  * DDL, server DDL, validation and the JSON codec all come from it. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-time.c — exact UTC instant and date text, and the clinic's time zone: wall-clock
  * times, DST gaps and overlaps, and the bounds of a local day. */
 #define G_LOG_DOMAIN "vdshared"

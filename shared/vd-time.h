@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-time.h — UTC instants and dates as the protocol writes them, and the clinic's IANA
  * time zone (GTimeZone) for display and for "today". Instants are Unix seconds. */
 #pragma once

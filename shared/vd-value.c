@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-value.c — one typed cell value, and its validation against a registry column with
  * sentences a person can act on. */
 #define G_LOG_DOMAIN "vdshared"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-value.h — one typed cell value, and its validation against a column. */
 #pragma once
 

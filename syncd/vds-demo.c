@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-demo.c — the seed system's demo data: 3 companies, 5 clinics with their staff,
  * clients, pets and five weeks of appointments, and demo users, written into a store. */
 #define G_LOG_DOMAIN "vetdesk-syncd"

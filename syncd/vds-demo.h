@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-demo.h — the `load-demo` subcommand: the seed system's companies, clinics, staff
  * and records (ARCHITECTURE §1), loaded into an empty database for demos and tests. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-main.c — the vetdesk-syncd command: `serve` runs the HTTPS sync daemon; migrate,
  * add-company, add-tenant, add-user and load-demo administer its database. */
 #define G_LOG_DOMAIN "vetdesk-syncd"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-test-pg.c — starts and removes throwaway PostgreSQL clusters for tests. initdb and
  * postgres refuse to run as root, so as root the cluster belongs to the postgres user. */
 #define G_LOG_DOMAIN "vd-test-pg"

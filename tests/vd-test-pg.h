@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-test-pg.h — a throwaway PostgreSQL cluster for tests: initdb and pg_ctl on a
  * temporary directory and a free port on 127.0.0.1, stopped and removed when done. */
 #pragma once

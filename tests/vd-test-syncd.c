@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-test-syncd.c — starts the real vetdesk-syncd binary for tests and reads what it
  * prints from a file, so the test never blocks on a full pipe. */
 #define G_LOG_DOMAIN "vd-test-syncd"

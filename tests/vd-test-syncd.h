@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-test-syncd.h — a real vetdesk-syncd for tests: started on a free port of 127.0.0.1
  * with its own data directory (database and self-signed certificate), its stdout and
  * stderr in files there, stopped with SIGTERM (or killed -9) and started again. */

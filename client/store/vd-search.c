@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-search.c — the desk's global search: FTS5 indexes over clients and pets kept in
  * step by SQL triggers, so user commits and pulled pages feed it alike, and its query. */
 #define G_LOG_DOMAIN "vdclient"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-search.h — the desk's global search over clients, pets, phone numbers and
  * microchips: an FTS5 index kept in step with the replica by triggers, and its query. */
 #pragma once

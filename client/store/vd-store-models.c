@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-store-models.c — list models over the store's main connection. Items are kept
  * across reloads (matched by id) and updated in place, so a reload reports only the
  * positions whose rows came, went or changed. */

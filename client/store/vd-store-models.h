@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-store-models.h — GListModel faces of the store for list views: a day of
  * appointments, the clinic's staff, clients (with a search filter) and pets. Each list
  * reloads itself (coalesced, at idle) when the store emits ::changed for a table it

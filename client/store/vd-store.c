@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-store.c — the desk's replica of one clinic: the cell store plus the local tables
  * (meta, outbox) that make every user action, every pulled page and every push answer
  * one SQLite transaction. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-store.h — the desk's local replica of one clinic: one SQLite file per (server,
  * clinic) in WAL mode with synchronous=FULL, on shared/'s cell store. Every user action
  * is one transaction covering the row, its cell clocks and its outbox entry; pulled pages

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-monitor-client.c — the administrators' calls to vetdesk-syncd: one HTTP session with
  * the pinned certificate, the bearer token on every call, one serialised refresh when a
  * call meets a 401, and the answers parsed into list items. */

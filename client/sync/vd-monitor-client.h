@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-monitor-client.h — what company and platform administrators ask vetdesk-syncd: the
  * clinics they oversee with their sync health, a clinic's devices and activity, device
  * revocation, and signing out; with the session's tokens, refreshed once on a 401. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-session-private.h — what the session and the sync engine share about talking to
  * vetdesk-syncd: the HTTP session, certificate pinning, and reading error answers. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-session.c — signing in: probing the server's certificate, the login call and its
  * errors as sentences, the account file, and the refresh token in the Secret Service. */
 #define G_LOG_DOMAIN "vdclient"

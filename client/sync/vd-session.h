@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-session.h — signing in to vetdesk-syncd: the login call (with the server's
  * certificate fingerprint for the user to confirm when no system CA vouches for it), the
  * account kept between runs, and the refresh token in the Secret Service (libsecret). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-sync-engine.c — rounds of push-then-pull against vetdesk-syncd over libsoup, the
  * triggers that start them, retries with backoff, token refresh, and the state the
  * window shows. Pulled pages are applied on a worker thread. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-sync-engine.h — keeps a desk's store in step with vetdesk-syncd: pushes the outbox
  * in batches of at most 500, pulls pages until `more` is false, retries with backoff,
  * refreshes tokens, and exposes a state the UI binds to. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-application.c — the vetdesk application: parses --server, loads the style sheet
  * and opens the main window, which decides between signing in and the schedule. */
 #define G_LOG_DOMAIN "vetdesk"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-application.h — the vetdesk application: one process per desk, one main window,
  * the --server option and the app-level actions (quit, about). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-appointment-editor.c — books or edits one appointment. Times are entered on the
  * clinic's wall clock and stored as UTC instants; a double booking of the staff member
  * is found in the local replica and asked about before anything is saved. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-appointment-editor.h — the booking form: client and pet with type-ahead, staff
  * member, room, kind, date, start time, duration, reason and notes. Validates with
  * sentences, warns of a double booking for the staff member before saving, and saves

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-client-detail.c — a client's record: fields validated one by one so the row at fault
  * is marked, one commit per save, and a soft delete (deleted = true) that also retires the
  * client's pets while their appointments stay in the history. */

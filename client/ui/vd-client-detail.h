@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-client-detail.h — one client's page: contact fields, notes, their pets (rows that
  * open the pet, with allergies marked) and their appointments, newest first; new, save,
  * and delete (soft, after a confirmation). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-clients-page.c — the Clients section. The list is a GtkListView over VdClientList,
  * so only the rows on screen have widgets; the filter runs in SQLite as the person types.
  * The list (20,000 clients in a big clinic) is loaded when the page is first shown and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-clients-page.h — the Clients section: a list of every client filtered as you type,
  * beside the chosen client's page or one of their pets' pages. */
 #pragma once

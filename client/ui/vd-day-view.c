@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-day-view.c — the day grid. Layout (columns, lanes for overlapping blocks, block
  * rectangles, their text) is computed once per model change or width change and cached;
  * a frame only draws what lies in the visible part, so hundreds of appointments a day

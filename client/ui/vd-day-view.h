@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-day-view.h — one clinic day as a grid: a column per staff member, a time axis in
  * the clinic's zone, appointment blocks coloured by kind, the current-time line. One
  * widget drawn with GtkSnapshot; it scrolls (GtkScrollable) with a sticky staff header

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-monitor-page.c — the Sync Monitor: a GtkColumnView over every overseen clinic (one
  * GListStore of items updated in place, so a refresh keeps the selection and the scroll),
  * a name search and a health filter, and the open clinic's devices and activity. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-monitor-page.h — the Sync Monitor that company and platform administrators get
  * instead of a clinic: every clinic they oversee with its sync health, sortable and
  * filterable, refreshed every 10 seconds, and a clinic's devices and activity beside it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-pet-detail.c — a pet's record. The age is counted on the clinic's calendar; the
  * weight is read with either decimal mark and shown with the locale's; a microchip is
  * checked by the schema (15 digits) after spaces are taken out. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-pet-detail.h — one pet's page: species, breed, sex, neutered, birth date with the
  * age, weight, microchip, colour, allergies (a warning row on top), notes, deceased, and
  * its appointments; new, save, delete (soft) and "Book Appointment". */

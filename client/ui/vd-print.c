@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-print.c — prints a day's schedule with GtkPrintOperation: rows are measured with
  * Pango in begin-print so each staff member's section starts on its own page and a long
  * day runs on to the next one, then each page is drawn with cairo. */

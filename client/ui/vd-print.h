@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-print.h — the day's schedule on paper (or PDF): one section per staff member with
  * appointments, starting on a new page, times in the clinic's zone. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-quick-add.c — the editor's "+" forms: a client or a pet in a few fields, committed
  * like any other record so the new row is at once in the pickers' models. */
 #define G_LOG_DOMAIN "vetdesk"

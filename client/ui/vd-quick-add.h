@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-quick-add.h — a small popover form that adds a client or a pet without leaving the
  * appointment editor: the few fields the desk needs at booking time, validated like the
  * full pages; the rest can be filled in later on the record's page. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-record-form.c — rows in and out of the record pages: each field is validated on its
  * own so its row can be marked, and the store's commit still has the final word. */
 #define G_LOG_DOMAIN "vetdesk"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-record-form.h — what the record pages (clients, pets, staff, quick add) share:
  * one row read from the store, form fields turned into validated cells, the labels of
  * species, sexes and roles, a pet's age and weight in the person's words. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-search-popover.c — the global search: each pause in typing runs one FTS5 query
  * (vd-search, a few ms) on the main thread and shows clients, then pets, under headers.
  * Arrows move through the results while the entry keeps the focus; Enter opens one. */

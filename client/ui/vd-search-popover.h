@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-search-popover.h — the global search (Ctrl+K): a search entry over the clinic's
  * clients and pets (names, phone numbers, microchips), results grouped by kind. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-sign-in-page.c — drives the sign-in conversation: probe the server (and ask the
  * person to confirm an unvouched certificate by its fingerprint), log in, pick a clinic.
  * Network work is async so the window never freezes; errors are shown as sentences. */

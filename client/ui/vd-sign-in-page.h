@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-sign-in-page.h — the first-run (and signed-out) page: server address, the server's
  * certificate fingerprint to confirm when no CA vouches for it, username and password,
  * and the clinic to work in when the person belongs to several. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-sparkline.c — bars for a short series of counts, scaled to the series' own maximum,
  * drawn as plain colour rectangles (no cairo) so a long list scrolls smoothly. */
 #define G_LOG_DOMAIN "vetdesk"

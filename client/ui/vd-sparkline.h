@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-sparkline.h — a small bar chart of counts (a clinic's sync calls per hour), drawn
  * with GtkSnapshot: cheap enough for every visible row of a list of thousands. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-staff-page.c — staff records for clinic admins. Deactivating is a field like any
  * other (active = false): the editor's staff picker lists active staff only, while the
  * day view still draws an inactive person's past appointments. */

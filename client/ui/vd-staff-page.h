@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-staff-page.h — the Staff section for clinic admins: every staff member (inactive ones
  * marked), add, edit, colour, and deactivate (active = false: no new bookings, history kept). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-sync-indicator.c — binds the sync engine's state, pending count and last sync time
  * to a compact header widget; the relative time is refreshed every 20 seconds. */
 #define G_LOG_DOMAIN "vetdesk"

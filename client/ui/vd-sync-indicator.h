@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-sync-indicator.h — the header bar's view of the sync engine: spinner while syncing,
  * a state icon, "Synced 2 minutes ago" and the number of changes waiting. */
 #pragma once

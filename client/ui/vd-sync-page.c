@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-sync-page.c — the Sync section. Conflicts are rows of the server-owned conflicts
  * table that reach the desk by pull; every fix here is an ordinary user action through
  * vd_store_commit, and the server closes the conflict when the synced data no longer

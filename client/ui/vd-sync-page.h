@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-sync-page.h — the Sync section: this desk's sync state, the conflicts the server
  * opened (double bookings, missing references) with their fixes, and the changes the
  * server refused, each kept until a person fixes or discards it. */

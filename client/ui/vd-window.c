@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-window.c — the main window and the desk's session: resumes the saved account (the
  * local replica opens at once, the network comes later), or signs in, copies the clinic
  * on the first sync without blocking, and then shows Today and the day schedule. Status

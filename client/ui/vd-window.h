@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-window.h — the main window: signs in on first run, then the clinic's Today list and
  * day schedule beside a sidebar, with the sync state in the header. */
 #pragma once

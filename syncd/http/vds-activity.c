@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-activity.c — why in memory: an upsert per request on the row (clinic, minute) would
  * put every request of a busy clinic in line behind that row's lock, and double the
  * writes of a pull. Counting here and adding the sums every few seconds costs one small

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-activity.h — per-clinic, per-minute activity counters (pushes, pulls, changes,
  * refusals, failures) and the devices' last pulls, gathered in memory and written to the
  * store every few seconds (pulls: every second) by one thread, instead of one more upsert

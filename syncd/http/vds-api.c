@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-api.c — the calls of protocol v1: routing and cheap checks on the main thread, then
  * authentication, tenancy and the store call in a worker thread, each answered with the
  * exact JSON shapes of ARCHITECTURE §5 or an error body a person can read. */

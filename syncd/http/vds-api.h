@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-api.h — the routes of protocol v1 (ARCHITECTURE §5) and their JSON answers. The
  * server hands each request over as plain data: checks that need no database run on the
  * main thread (vds_api_precheck), the rest in a worker thread (vds_api_run). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-auth.c — argon2id password hashes and opaque tokens with libsodium. Everything here
  * is thread-safe: logins verify passwords in worker threads. */
 #define G_LOG_DOMAIN "vetdesk-syncd"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-auth.h — password hashing (argon2id through libsodium) and opaque tokens: 256
  * random bits for the client, only their SHA-256 for the database (ARCHITECTURE §6). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-limits.c — token buckets in a hash table under one mutex. Full buckets are
  * forgotten from time to time, so a scan of many addresses cannot grow memory forever. */
 #define G_LOG_DOMAIN "vetdesk-syncd"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-limits.h — in-memory token-bucket rate limits keyed by a string (a client address,
  * a clinic id). Per process: several syncd instances each enforce their own share. */
 #pragma once

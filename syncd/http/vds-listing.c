@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-listing.c — the admin listing of clinics: a snapshot of every clinic's figures kept
  * for a short while, its JSON written once for the platform admin and kept gzip-compressed
  * too. Company admins get their clinics filtered from the same snapshot. */

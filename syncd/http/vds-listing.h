@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-listing.h — the admin listing of clinics (GET /v1/admin/tenants): one snapshot of
  * every clinic's figures, shared by all the admins of this process for a short while and
  * encoded once, so that a platform of 10,000 clinics answers in milliseconds. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-metrics.c — the metrics behind /metrics: one mutex around plain counters (a few
  * increments per request, never contended long), rendered on demand. */
 #define G_LOG_DOMAIN "vetdesk-syncd"

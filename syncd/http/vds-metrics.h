@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-metrics.h — syncd's counters and histograms in memory, rendered in the Prometheus
  * text exposition format (version 0.0.4) for /metrics. Thread-safe. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-server.c — syncd's SoupServer: TLS, listening, per-connection header and idle
  * timeouts, the body limit enforced before the body is read, a worker pool for every
  * store call (the main loop never blocks) and the graceful drain on SIGTERM. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-server.h — the HTTPS front of syncd: a SoupServer on the main loop that never blocks
  * (store calls run in a worker pool while their message is paused), with header and idle
  * timeouts, the 4 MiB body limit enforced before reading, and a graceful drain. */

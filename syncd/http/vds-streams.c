@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-streams.c — streams are cheap on purpose, and spread over many shard threads: a
  * GMainContext polls and prepares every source it holds on each iteration, so one loop
  * with 40,000 connections spends its time walking them. Each shard is a thread with its

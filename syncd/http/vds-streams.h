@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-streams.h — the live-update streams of one syncd process: WebSocket connections
  * grouped by clinic on a few shard threads (no thread per stream), told the clinic's
  * cursor when it moves, closed when their token expires or their device is revoked. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-tls.c — creates syncd's self-signed certificate with GnuTLS and computes the
  * fingerprint clients pin. */
 #define G_LOG_DOMAIN "vetdesk-syncd"

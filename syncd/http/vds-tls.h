@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-tls.h — syncd's TLS certificate: a self-signed one made on first start in the data
  * directory (ECDSA P-256, ten years), and the SHA-256 fingerprint people confirm once. */
 #pragma once

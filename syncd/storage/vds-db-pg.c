@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-db-pg.c — the PostgreSQL engine of VdsDb over libpq: statements prepared once per
  * SQL text, parameters in text form (blobs binary), and writes inside a transaction sent
  * in pipeline mode, their results checked at the next query, commit or rollback. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-db-private.h — what vds-db.c shares with the two engines (vds-db-sqlite.c,
  * vds-db-pg.c) and nobody else: the engine table a connection dispatches through and the
  * table a result reads its cells through. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-db-sqlite.c — the SQLite engine of VdsDb: one connection per thread, WAL, statements
  * prepared once per SQL text with "$N" rewritten to "?N", rows copied into the result. */
 #define G_LOG_DOMAIN "vetdesk-syncd"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-db.c — the engine-independent half of VdsDb: the error domain, choosing the engine
  * from the URI, the transaction bookkeeping and the result getters' argument checks. */
 #define G_LOG_DOMAIN "vetdesk-syncd"

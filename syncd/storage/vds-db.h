@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-db.h — one small SQL interface over the two storage engines (SQLite, PostgreSQL
  * through libpq), so that syncd's storage logic is written once. A VdsDb is one
  * connection, used by one thread at a time.

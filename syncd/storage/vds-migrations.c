@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-migrations.c — syncd's forward-only numbered schema migrations, each applied in a
  * transaction of its own at start, with the version kept in vd_schema_version. */
 #define G_LOG_DOMAIN "vetdesk-syncd"

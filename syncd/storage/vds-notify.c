@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-notify.c — a libpq connection of its own, opened with PQconnectStart/PQconnectPoll
  * and read with PQconsumeInput/PQnotifies from a GLib fd source, so the main loop never
  * waits on PostgreSQL; when the connection drops it is made again with backoff. */

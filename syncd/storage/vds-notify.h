@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-notify.h — the cross-process half of live updates on PostgreSQL: one dedicated
  * libpq connection per syncd process that LISTENs for the NOTIFYs pushes send at commit,
  * driven from the main loop (never blocking it) and reconnecting with backoff. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-store-auth.c — accounts as login sees them (failure counting and locks), and
  * sessions with their access and refresh tokens, rotated and revoked per RFC 9700. */
 #define G_LOG_DOMAIN "vetdesk-syncd"

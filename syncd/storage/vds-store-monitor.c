@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-store-monitor.c — what company and platform administrators see of their clinics'
  * sync: the tenant listing with health, devices, per-minute activity, device revocation,
  * and the figures /metrics reads from the database. Never a clinic record. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-store-private.h — what the store's files share: the store itself, its connection
  * pool and transaction runner, and the SQL generated once from the schema registry. */
 #pragma once

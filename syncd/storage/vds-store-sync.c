@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-store-sync.c — a clinic's synced rows: pushes merged cell by cell in one transaction,
  * the conflicts the server opens and resolves as the data changes, pulls, and devices. */
 #define G_LOG_DOMAIN "vetdesk-syncd"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-store.c — the store's frame: opening and migrating the database, the connection
  * pool and transaction runner, companies, clinics and their people, and monitoring. */
 #define G_LOG_DOMAIN "vetdesk-syncd"

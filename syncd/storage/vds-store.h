@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-store.h — everything syncd keeps: companies, clinics (tenants), users, sessions and
  * tokens, devices, and each clinic's synced rows with their merge, conflicts and pull.
  * Written once on VdsDb, so the SQLite and PostgreSQL backends run the same logic.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* bench-client-ui.c — the desk app in a real window on a clinic of 100,000 appointments:
  * the first sync from a local syncd (total time and the longest gap between frames while
  * it runs), the app's memory with the clinic on screen, and cold start of a fresh process

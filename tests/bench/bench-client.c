@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* bench-client.c — the desk's local replica on a clinic of 100,000 appointments, without a
  * display: loading a day (VdAppointmentList built and read), saving a new appointment
  * (vd_store_commit, synchronous=FULL) and the memory the store and its lists take. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* bench-clinic.c — makes the desk benchmarks' clinic from a fixed seed: realistic names,
  * owners with one to four pets, and a schedule per staff member with no overlaps, as the
  * changes a desk would have pushed. */

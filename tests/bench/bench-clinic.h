@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* bench-clinic.h — the desk benchmarks' clinic: 10 staff, 20,000 clients, 40,000 pets and
  * 100,000 appointments over about two years around a benchmark day, made from a fixed
  * seed as the changes a desk would have pushed, for the local store and for syncd. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* bench-codec.c — decode cost of the wire codec alone: a 500-change appointment push (the
  * 5-column edit of vds-bench's scenario c) and a 2,000-change pull answer (a bootstrap page). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* bench-search.c — the desk's global search on a clinic of 20,000 clients, 40,000 pets
  * and 100,000 appointments written through the cell store: backfill time, index size,
  * write overhead of the triggers, and per-keystroke query times (p50/p99/max). */

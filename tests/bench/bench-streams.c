@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* bench-streams.c — live updates at scale: a real vetdesk-syncd on a throwaway PostgreSQL
  * with N clinics × M desks, every desk holding its WebSocket stream open over TLS. Prints
  * syncd's memory and CPU at idle, the time from a push to all of that clinic's desks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vds-bench.c — load generator for vetdesk-syncd: starts a real syncd (SQLite or a
  * throwaway PostgreSQL), makes clinics, users and devices, drives the sync protocol over
  * HTTPS with libsoup and prints throughput, latency, errors and syncd's memory and CPU.

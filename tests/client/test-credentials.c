@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-credentials.c — the refresh token in a real Secret Service: a private D-Bus
  * session and gnome-keyring-daemon started here, then store, look up, replace and clear;
  * and the account file beside it. */

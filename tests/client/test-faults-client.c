@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-faults-client.c — a desk killed with SIGKILL in the middle of pushing and of
  * pulling, again and again, then restarted to finish: every change it committed reaches
  * the server exactly once, nothing else appears, and its file stays sound. The desk is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-monitor-client.c — the administrators' client against a real vetdesk-syncd with the
  * demo clinics, over HTTPS with the certificate pinned: the listing and a clinic's
  * devices and activity, one refresh for several calls that meet an expired access token

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-search.c — the desk's global search over a replica written the way the desk
  * writes it (the cell store's apply): accents, prefixes, phones, microchips, owners,
  * grouping, deletes, renames, pulled changes, tenants and hostile input. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-store.c — the desk's replica without a server: one transaction per user action,
  * identity and clock across restarts, the in-flight batch, push answers, pulled pages,
  * re-stamping after clock skew, the list models and day bounds across DST. */

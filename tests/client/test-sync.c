@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-sync.c — the sync engine and sign-in against a real vetdesk-syncd over HTTPS:
  * working offline and reconnecting, two desks converging, token refresh and revocation,
  * a desk whose clock is wrong, the server's rate limit, the certificate checks, and the

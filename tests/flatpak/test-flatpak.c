@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-flatpak.c — the Flatpak manifest builds the desk from what the GNOME 43 runtime has,
  * with the sandbox holes the app needs, and the files it exports are named as Flatpak wants. */
 #define G_LOG_DOMAIN "test-flatpak"

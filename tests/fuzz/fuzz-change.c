@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* fuzz-change.c — libFuzzer target for the change codec: untrusted bytes into both
  * decoders, and whatever decodes must re-encode to bytes that decode to the same. */
 #include "config.h"

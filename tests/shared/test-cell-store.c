@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-cell-store.c — the SQLite cell store: LWW apply, deletes, paged listing after a
  * seq, tenant isolation, transactions, typed round trips and the data digest. Every
  * test runs on an in-memory database and on a WAL file with synchronous=FULL. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-change.c — the change model and its JSON codec: round trips, determinism, and
  * every kind of malformed or hostile input a peer can send. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-convergence.c — replicas with skewed clocks make random edits, exchange them over
  * a network that duplicates, reorders and drops, sync pairwise, then exchange everything:
  * all must hold the same data, and each cell the greatest (hlc, site) ever written.

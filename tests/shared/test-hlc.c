@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-hlc.c — the hybrid logical clock: its one text spelling, ticks that never go
  * backwards, received values, the drift refusal and persistence across restarts. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-id.c — canonical uuid text, its raw form and its order. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-merge.c — the LWW order of cell clocks, the packed clock layout, and the merge
  * of changes into one row: commutative, idempotent, and deletes stay deletes. */
 #include "config.h"

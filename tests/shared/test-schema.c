@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-schema.c — the table registry matches ARCHITECTURE §3, and the DDL made from it
  * creates those tables in SQLite and names them with the right types for PostgreSQL. */
 #include "config.h"

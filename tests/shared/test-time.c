@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-time.c — UTC instant and date text, and the clinic's time zone: local midnights,
  * day lengths across DST changes, times in gaps and overlaps (the seed system's worst bug
  * was its UTC conversion). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-value.c — cell values and their validation: what each column accepts, what it
  * refuses, and that every refusal is a sentence naming the column. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-api.c — the conformance suite of protocol v1 (ARCHITECTURE §4–§6) over real HTTPS
  * against the real vetdesk-syncd binary: once on SQLite, once on PostgreSQL. Clinics and
  * users are made with the daemon's own subcommands; the client is libsoup, trusting the

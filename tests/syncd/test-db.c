@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-db.c — VdsDb, the SQL interface syncd's storage is written on: the same checks on
  * SQLite (a temporary file) and on PostgreSQL (a throwaway cluster), plus what only one
  * engine has (SQLite's writer lock at begin; PostgreSQL restarts and pipelined writes). */

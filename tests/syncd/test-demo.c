@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-demo.c — `load-demo` against a real SQLite store: the seed's exact counts, rows a
  * clinic would believe (opening hours in each clinic's zone across DST, statuses, owners,
  * roles), the server-opened double-booking conflicts, demo users, refusal and determinism. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-faults.c — vetdesk-syncd under faults (ARCHITECTURE §4, §7, §8): kill -9 in the
  * middle of pushes from several desks, PostgreSQL restarted under load, two syncd processes
  * on one PostgreSQL, and slow or idle clients. Nothing acknowledged is lost, nothing is

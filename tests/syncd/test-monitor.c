@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-monitor.c — live updates and sync monitoring against the real vetdesk-syncd over
  * HTTPS, on SQLite and on PostgreSQL: the stream's handshake rules, frames, delivery,
  * expiry, revocation, restarts and (PostgreSQL) delivery across two processes; the admin

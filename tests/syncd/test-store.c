@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-store.c — syncd's store against both engines: accounts and tokens, pushes and
  * pulls, replays, skew, clinic isolation, conflicts, monitoring and concurrent writers.
  * Every case runs on a temporary SQLite file and, when available, a fresh PostgreSQL db. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-monitor-ui.c — the Sync Monitor in a real window under Xvfb against a real
  * vetdesk-syncd with the demo clinics: the platform admin sees every clinic with the
  * health the server reports (one made "errors" by a desk's refused change), sorts,

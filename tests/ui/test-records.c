@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-records.c — client, pet and staff records in a real window under Xvfb against a
  * real vetdesk-syncd with the demo clinics: create, validate (sentences naming the field),
  * find by filter, open the pet, book from it, quick-add from the editor, edit and

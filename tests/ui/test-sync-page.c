@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-sync-page.c — the desk's global search, Sync page and printing in a real window
  * under Xvfb against a real vetdesk-syncd with the demo clinics: Ctrl+K, a client found
  * by a surname typed without accents, a pet by name, Enter; the demo's double bookings

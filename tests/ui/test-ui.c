@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-ui.c — the desk in a real window under Xvfb against a real vetdesk-syncd with the
  * demo clinics: sign in (confirming the certificate), see the schedule, book through the
  * editor, see the booking in the day view and on the server, lose the server, book again

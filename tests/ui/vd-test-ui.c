@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-test-ui.c — the shared half of the UI tests: a throwaway home, main-loop waits,
  * widget lookup, screenshots, and a desk signed in to a demo clinic of a real syncd. */
 #define G_LOG_DOMAIN "vd-test-ui"

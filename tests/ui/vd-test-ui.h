@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-test-ui.h — what every UI test shares: a throwaway home, waiting on the main loop,
  * finding and clicking widgets, PNG screenshots, and a desk signed in to a demo clinic. */
 #pragma once
