@@ -513,10 +513,14 @@ new_session (void)
                                         "max-conns-per-host", 8, NULL);
 }
 
+/* ---- the shared daemon of each backend ---- */
+
+/* Each backend's daemon, its clinics and users are made by the first case that needs
+ * them, so any case runs alone (-p); the cases then share them in order, as desks share
+ * one server. "stop" at the end of a backend stops it; main() stops what is left. */
 static void
-test_setup (gconstpointer data)
+env_setup (Env *env)
 {
-  Env *env = (Env *) data;
   g_autoptr(GError) error = NULL;
   const char *db_uri = NULL;
 
@@ -614,33 +618,66 @@ test_setup (gconstpointer data)
   env->ready = TRUE;
 }
 
+static void
+env_clear (Env *env)
+{
+  g_clear_object (&env->session);
+  g_clear_pointer (&env->syncd, vd_test_syncd_free);
+  g_clear_pointer (&env->pg, vd_test_pg_stop);
+  g_clear_pointer (&env->url, g_free);
+  g_clear_pointer (&env->fingerprint, g_free);
+  g_clear_pointer (&env->company_a, g_free);
+  g_clear_pointer (&env->company_b, g_free);
+  for (guint c = 0; c < N_CLINICS; c++)
+    {
+      g_clear_pointer (&env->clinics[c], g_free);
+      g_clear_pointer (&env->secret_row[c], g_free);
+      g_clear_pointer (&env->secret_name[c], g_free);
+    }
+  for (guint u = 0; u < N_USERS; u++)
+    {
+      g_clear_pointer (&env->users[u].id, g_free);
+      g_clear_pointer (&env->users[u].device_id, g_free);
+      g_clear_pointer (&env->users[u].access, g_free);
+      g_clear_pointer (&env->users[u].refresh, g_free);
+      env->next_batch[u] = 0;
+    }
+  env->ready = FALSE;
+}
+
+/* Sets the backend up unless it is already; FALSE (the case skipped) when it cannot run
+ * here. */
+static gboolean
+env_require (Env *env)
+{
+  if (!env->ready && env->skip_reason == NULL)
+    env_setup (env);
+  if (!env->ready)
+    {
+      g_test_skip (env->skip_reason ? env->skip_reason : "setup failed");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 #define REQUIRE_ENV(env) \
   G_STMT_START { \
-    if (!(env)->ready) \
-      { \
-        g_test_skip ((env)->skip_reason ? (env)->skip_reason : "setup failed"); \
-        return; \
-      } \
+    if (!env_require (env)) \
+      return; \
   } G_STMT_END
 
+/* SIGTERM drains and exits 0; the next case of this backend starts afresh. */
 static void
-test_teardown (gconstpointer data)
+test_stop (gconstpointer data)
 {
   Env *env = (Env *) data;
   g_autoptr(GError) error = NULL;
 
-  if (env->syncd == NULL)
-    {
-      g_test_skip (env->skip_reason ? env->skip_reason : "nothing to stop");
-      return;
-    }
+  REQUIRE_ENV (env);
   g_clear_object (&env->session);
-  /* SIGTERM drains and exits 0. */
   if (!vd_test_syncd_stop (env->syncd, &error))
     g_error ("%s", error->message);
-  g_clear_pointer (&env->syncd, vd_test_syncd_free);
-  g_clear_pointer (&env->pg, vd_test_pg_stop);
-  env->ready = FALSE;
+  env_clear (env);
 }
 
 /* ---- shapes of every call ---- */
@@ -2365,6 +2402,10 @@ test_drain (gconstpointer data)
   if (!vd_test_syncd_start (env->syncd, &error))
     g_error ("%s", error->message);
   g_assert_cmpstr (vd_test_syncd_get_fingerprint (env->syncd), ==, env->fingerprint);
+  /* On a new port: the cases after this one talk to it there. */
+  g_free (env->url);
+  env->url = g_strdup (vd_test_syncd_get_url (env->syncd));
+  env->session = new_session ();
 }
 
 /* ---- the command line ---- */
@@ -2400,7 +2441,6 @@ main (int    argc,
     const char   *name;
     GTestDataFunc func;
   } cases[] = {
-    { "setup", test_setup },
     { "shapes", test_shapes },
     { "errors", test_errors },
     { "isolation", test_isolation },
@@ -2414,9 +2454,10 @@ main (int    argc,
     { "slow-loris", test_slow_loris },
     { "idle-timeout", test_idle_timeout },
     { "drain", test_drain },
-    { "teardown", test_teardown },
+    { "stop", test_stop },
   };
   const char *seed_text = g_getenv ("VD_SEED");
+  int status;
 
   g_test_init (&argc, &argv, NULL);
   seed = seed_text ? (guint32) g_ascii_strtoull (seed_text, NULL, 10) : 20240601u;
@@ -2428,5 +2469,8 @@ main (int    argc,
         g_autofree char *path = g_strdup_printf ("/api/%s/%s", envs[e].backend, cases[i].name);
         g_test_add_data_func (path, &envs[e], cases[i].func);
       }
-  return g_test_run ();
+  status = g_test_run ();
+  for (guint e = 0; e < G_N_ELEMENTS (envs); e++)
+    env_clear (&envs[e]);
+  return status;
 }

@@ -553,10 +553,14 @@ metrics_url (VdTestSyncd *syncd)
   return g_strndup (line, strcspn (line, "\n"));
 }
 
+/* ---- the shared daemon of each backend ---- */
+
+/* Each backend's daemon, its clinics, users and desks are made by the first case that
+ * needs them, so any case runs alone (-p); the cases then share them in order. "stop" at
+ * the end of a backend stops it; main() stops what is left. */
 static void
-test_setup (gconstpointer data)
+env_setup (Env *env)
 {
-  Env *env = (Env *) data;
   g_autoptr(GError) error = NULL;
   const char *db_uri = NULL;
   const char * const slugs[N_CLINICS] = { "a1", "a2", "b1" };
@@ -613,32 +617,64 @@ test_setup (gconstpointer data)
   env->ready = TRUE;
 }
 
+static void
+env_clear (Env *env)
+{
+  g_clear_object (&env->session);
+  g_clear_pointer (&env->syncd, vd_test_syncd_free);
+  g_clear_pointer (&env->pg, vd_test_pg_stop);
+  g_clear_pointer (&env->url, g_free);
+  g_clear_pointer (&env->fingerprint, g_free);
+  g_clear_pointer (&env->company_a, g_free);
+  for (guint c = 0; c < N_CLINICS; c++)
+    g_clear_pointer (&env->clinics[c], g_free);
+  for (guint u = 0; u < N_USERS; u++)
+    {
+      g_clear_pointer (&env->user_ids[u], g_free);
+      g_clear_pointer (&env->tokens[u], g_free);
+    }
+  for (guint d = 0; d < N_DESKS; d++)
+    {
+      g_clear_pointer (&env->desks[d].device_id, g_free);
+      g_clear_pointer (&env->desks[d].access, g_free);
+      env->desks[d].batch = 0;
+    }
+  env->ready = FALSE;
+}
+
+/* Sets the backend up unless it is already; FALSE (the case skipped) when it cannot run
+ * here. */
+static gboolean
+env_require (Env *env)
+{
+  if (!env->ready && env->skip_reason == NULL)
+    env_setup (env);
+  if (!env->ready)
+    {
+      g_test_skip (env->skip_reason ? env->skip_reason : "setup failed");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 #define REQUIRE_ENV(env) \
   G_STMT_START { \
-    if (!(env)->ready) \
-      { \
-        g_test_skip ((env)->skip_reason ? (env)->skip_reason : "setup failed"); \
-        return; \
-      } \
+    if (!env_require (env)) \
+      return; \
   } G_STMT_END
 
+/* SIGTERM drains and exits 0; the next case of this backend starts afresh. */
 static void
-test_teardown (gconstpointer data)
+test_stop (gconstpointer data)
 {
   Env *env = (Env *) data;
   g_autoptr(GError) error = NULL;
 
-  if (env->syncd == NULL)
-    {
-      g_test_skip (env->skip_reason ? env->skip_reason : "nothing to stop");
-      return;
-    }
+  REQUIRE_ENV (env);
   g_clear_object (&env->session);
   if (!vd_test_syncd_stop (env->syncd, &error))
     g_error ("%s", error->message);
-  g_clear_pointer (&env->syncd, vd_test_syncd_free);
-  g_clear_pointer (&env->pg, vd_test_pg_stop);
-  env->ready = FALSE;
+  env_clear (env);
 }
 
 /* ---- live updates ---- */
@@ -1834,7 +1870,6 @@ main (int    argc,
     const char   *name;
     GTestDataFunc func;
   } cases[] = {
-    { "setup", test_setup },
     { "delivery", test_delivery },
     { "refusals", test_refusals },
     { "frames", test_frames },
@@ -1847,8 +1882,9 @@ main (int    argc,
     { "cross-process", test_cross_process },
     { "expiry", test_expiry },
     { "restart", test_restart },
-    { "teardown", test_teardown },
+    { "stop", test_stop },
   };
+  int status;
 
   g_test_init (&argc, &argv, NULL);
 
@@ -1860,5 +1896,8 @@ main (int    argc,
         g_autofree char *path = g_strdup_printf ("/monitor/%s/%s", envs[e].backend, cases[i].name);
         g_test_add_data_func (path, &envs[e], cases[i].func);
       }
-  return g_test_run ();
+  status = g_test_run ();
+  for (guint e = 0; e < G_N_ELEMENTS (envs); e++)
+    env_clear (&envs[e]);
+  return status;
 }
