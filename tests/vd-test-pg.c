@@ -413,6 +413,14 @@ vd_test_pg_get_port (VdTestPg *pg)
   return pg->port;
 }
 
+const char *
+vd_test_pg_get_dir (VdTestPg *pg)
+{
+  g_return_val_if_fail (pg != NULL, NULL);
+
+  return pg->dir;
+}
+
 char *
 vd_test_pg_create_db (VdTestPg   *pg,
                       const char *name)

@@ -20,6 +20,8 @@ VdTestPg    *vd_test_pg_start              (GError   **error);
 /* "postgresql://vetdesk@127.0.0.1:PORT/vetdesk" */
 const char  *vd_test_pg_get_uri            (VdTestPg  *pg);
 guint16      vd_test_pg_get_port           (VdTestPg  *pg);
+/* The cluster's temporary directory (data/, log, the socket). */
+const char  *vd_test_pg_get_dir            (VdTestPg  *pg);
 /* Drops (forcing off any connections) and creates database name ([a-z0-9_]+); returns
  * its URI. Fails the test (assertion) when the server refuses. */
 char        *vd_test_pg_create_db          (VdTestPg  *pg,

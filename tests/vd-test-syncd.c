@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-test-syncd.c — starts the real vetdesk-syncd binary for tests and reads what it
- * prints from a file, so the test never blocks on a full pipe. */
+ * prints from a file, so the test never blocks on a full pipe. The daemons die with the
+ * test (the kernel's parent-death signal) and a watchdog removes their data directories,
+ * however the test ends: an abort, a kill or a timeout leaves nothing behind. */
 #define G_LOG_DOMAIN "vd-test-syncd"
 
 #include "config.h"
@@ -9,6 +11,8 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "vd-test-syncd.h"
 
@@ -27,6 +31,76 @@ struct _VdTestSyncd
   guint16      port;
 };
 
+/* ---- dying with the test ---- */
+
+/* Runs in the child between fork and exec: SIGKILL when the thread that spawned it
+ * ends, which is when the test process ends unless a short-lived thread spawned it. If
+ * that parent is already gone, getppid() no longer names it and the child goes at once. */
+static void
+die_with_parent (gpointer data)
+{
+  pid_t parent = GPOINTER_TO_INT (data);
+
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid () != parent)
+    _exit (127);
+}
+
+static void
+set_die_with_parent (GSubprocessLauncher *launcher)
+{
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent,
+                                         GINT_TO_POINTER (getpid ()), NULL);
+}
+
+static void
+new_session (gpointer data)
+{
+  /* Out of the test's process group, so a timeout that kills the group spares it. */
+  setsid ();
+}
+
+static GMutex dirs_lock;
+static GSubprocess *dirs_watchdog;
+
+/* One watchdog per test process collects the data directories, one a line on its
+ * stdin. At EOF, which comes when this process ends in any way, it waits a second for
+ * the daemons' SIGKILL to land, then removes them all (those already removed do no
+ * harm). */
+static void
+watch_data_dir (const char *dir)
+{
+  static const char script[] =
+    "set -f\n"
+    "while IFS= read -r dir; do set -- \"$@\" \"$dir\"; done\n"
+    "[ $# -gt 0 ] || exit 0\n"
+    "sleep 1\n"
+    "rm -rf -- \"$@\"\n";
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = g_strconcat (dir, "\n", NULL);
+
+  if (g_getenv ("VD_TEST_KEEP") != NULL)
+    return;
+  g_mutex_lock (&dirs_lock);
+  if (dirs_watchdog == NULL)
+    {
+      g_autoptr(GSubprocessLauncher) launcher = NULL;
+
+      launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                            G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                            G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+      g_subprocess_launcher_set_cwd (launcher, "/");
+      g_subprocess_launcher_set_child_setup (launcher, new_session, NULL, NULL);
+      dirs_watchdog = g_subprocess_launcher_spawn (launcher, &error, "/bin/sh", "-c", script,
+                                                   "vd-test-syncd-watchdog", NULL);
+      g_assert_no_error (error);
+    }
+  g_output_stream_write_all (g_subprocess_get_stdin_pipe (dirs_watchdog), line, strlen (line),
+                             NULL, NULL, &error);
+  g_mutex_unlock (&dirs_lock);
+  g_assert_no_error (error);
+}
+
 VdTestSyncd *
 vd_test_syncd_new (const char *binary,
                    const char *database_uri)
@@ -37,6 +111,7 @@ vd_test_syncd_new (const char *binary,
   self->binary = g_strdup (binary);
   self->data_dir = g_dir_make_tmp ("vd-test-syncd-XXXXXX", &error);
   g_assert_no_error (error);
+  watch_data_dir (self->data_dir);
   if (database_uri != NULL)
     self->database = g_strdup (database_uri);
   else
@@ -75,6 +150,8 @@ new_launcher (VdTestSyncd     *self,
               GSubprocessFlags flags)
 {
   GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  set_die_with_parent (launcher);
 
   /* The daemon must not find a config or state of the person running the tests. */
   g_subprocess_launcher_unsetenv (launcher, "STATE_DIRECTORY");
@@ -310,6 +387,14 @@ const char *
 vd_test_syncd_get_url (VdTestSyncd *self)
 {
   return self->url;
+}
+
+GPid
+vd_test_syncd_get_pid (VdTestSyncd *self)
+{
+  const char *id = self->process ? g_subprocess_get_identifier (self->process) : NULL;
+
+  return id != NULL ? (GPid) g_ascii_strtoll (id, NULL, 10) : 0;
 }
 
 guint16

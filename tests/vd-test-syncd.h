@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-test-syncd.h — a real vetdesk-syncd for tests: started on a free port of 127.0.0.1
  * with its own data directory (database and self-signed certificate), its stdout and
- * stderr in files there, stopped with SIGTERM (or killed -9) and started again. */
+ * stderr in files there, stopped with SIGTERM (or killed -9) and started again. Should
+ * the test end without freeing it (an abort, a kill, a timeout), the daemon is killed
+ * with it and the data directory removed soon after; start daemons from a thread that
+ * lives as long as they do (the main thread), since the kill follows the thread. */
 #pragma once
 
 #include <gio/gio.h>
@@ -43,6 +46,8 @@ gboolean     vd_test_syncd_wait            (VdTestSyncd  *self,
 /* "https://127.0.0.1:PORT" of the running daemon. */
 const char  *vd_test_syncd_get_url         (VdTestSyncd  *self);
 guint16      vd_test_syncd_get_port        (VdTestSyncd  *self);
+/* The running daemon's process id, or 0. */
+GPid         vd_test_syncd_get_pid         (VdTestSyncd  *self);
 /* "AA:BB:…", as the daemon printed it. */
 const char  *vd_test_syncd_get_fingerprint (VdTestSyncd  *self);
 const char  *vd_test_syncd_get_database    (VdTestSyncd  *self);
