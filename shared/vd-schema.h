@@ -65,11 +65,11 @@ const VdColumn *vd_table_deleted_column   (const VdTable *table);
 /* The canonical translatable label of a column for error messages ("first name"). */
 const char     *vd_column_label           (const VdColumn *column);
 
-/* DDL, generated from the registry. SQLite: the cell-store tables (see vd-cell-store.h).
- * PostgreSQL: typed tables keyed by (tenant_id, id). Both include the bookkeeping
- * columns "_seq" (bigint, the row's highest cell seq) and "_clocks" (blob/bytea, packed
- * per-cell clocks, see vd-cell-store.h), and an index on (tenant_id, _seq). Free with
- * g_free. */
+/* DDL, generated from the registry. SQLite: the cell-store tables of the desk's replica
+ * (client/store/vd-cell-store.h) and of syncd's SQLite backend. PostgreSQL: typed tables
+ * keyed by (tenant_id, id). Both include the bookkeeping columns "_seq" (bigint, the
+ * row's highest cell seq) and "_clocks" (blob/bytea, packed per-cell clocks, see
+ * vd-merge.h), and an index on (tenant_id, _seq). Free with g_free. */
 char           *vd_schema_sqlite_ddl      (void);
 char           *vd_schema_postgres_ddl    (void);
 
