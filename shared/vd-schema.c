@@ -297,18 +297,26 @@ vd_column_label (const VdColumn *column)
   return _(labels[column->table->index][column->index]);
 }
 
+/* A column by its table's name and its own, or NULL. */
+static const VdColumn *
+lookup_column (const char *table,
+               const char *column)
+{
+  const VdTable *t = vd_schema_lookup_table (table);
+
+  return t != NULL ? vd_table_lookup_column (t, column) : NULL;
+}
+
 const char * const *
 vd_enum_values (const char *table,
                 const char *column)
 {
-  const VdTable *t;
   const VdColumn *c;
 
   g_return_val_if_fail (table != NULL, NULL);
   g_return_val_if_fail (column != NULL, NULL);
 
-  t = vd_schema_lookup_table (table);
-  c = t != NULL ? vd_table_lookup_column (t, column) : NULL;
+  c = lookup_column (table, column);
   return c != NULL && c->type == VD_TYPE_ENUM ? c->enum_values : NULL;
 }
 
@@ -360,14 +368,12 @@ vd_enum_label (const char *table,
                const char *column,
                const char *value)
 {
-  const VdTable *t;
   const VdColumn *c;
 
   g_return_val_if_fail (table != NULL, value);
   g_return_val_if_fail (column != NULL, value);
 
-  t = vd_schema_lookup_table (table);
-  c = t != NULL ? vd_table_lookup_column (t, column) : NULL;
+  c = lookup_column (table, column);
   g_return_val_if_fail (c != NULL, value);
 
   return vd_column_enum_label (c, value);

@@ -273,6 +273,7 @@ typedef struct
   const ItemKind     *kind;
   GType               item_type;
   const char * const *tables;        /* changes in these reload the list */
+  GHashTable         *statements;    /* SQL text (a constant) → its prepared statement */
   GPtrArray          *items;
   guint               idle_id;
   gboolean            idle_is_late;  /* idle_id is the throttled timeout, not an idle */
@@ -295,6 +296,32 @@ static VdStore *
 list_store (gpointer list)
 {
   return PRIV (list)->store;
+}
+
+/* For a query: the list's statement for sql, a string constant, prepared on its first use
+ * and kept; reset and without bindings. NULL when it cannot be prepared. */
+static sqlite3_stmt *
+list_prepare (gpointer    list,
+              const char *sql)
+{
+  VdStoreListPrivate *priv = PRIV (list);
+  sqlite3_stmt *stmt = g_hash_table_lookup (priv->statements, sql);
+
+  if (stmt == NULL)
+    {
+      sqlite3 *db = vd_store_get_db (priv->store);
+
+      if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
+        {
+          g_critical ("A list query could not be prepared: %s", sqlite3_errmsg (db));
+          sqlite3_finalize (stmt);
+          return NULL;
+        }
+      g_hash_table_insert (priv->statements, (gpointer) sql, stmt);
+    }
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  return stmt;
 }
 
 /* Reads the current row into values (initialised here). */
@@ -507,35 +534,18 @@ store_list_set_kind (VdStoreList        *self,
   priv->tables = tables;
 }
 
-/* For a list's constructor, before its first reload. */
+/* For a list's constructor, once the list knows what to query: reads it, then follows
+ * the store's changes. */
 static void
-store_list_set_store (VdStoreList *self,
-                      VdStore     *store)
+store_list_start (VdStoreList *self,
+                  VdStore     *store)
 {
   VdStoreListPrivate *priv = PRIV (self);
 
   priv->store = g_object_ref (store);
   g_signal_connect_object (store, "changed", G_CALLBACK (store_changed_cb), self,
                            G_CONNECT_SWAPPED);
-}
-
-static sqlite3_stmt *
-prepare_cached (VdStore       *store,
-                sqlite3_stmt **cache,
-                const char    *sql)
-{
-  if (*cache == NULL &&
-      sqlite3_prepare_v3 (vd_store_get_db (store), sql, -1, SQLITE_PREPARE_PERSISTENT,
-                          cache, NULL) != SQLITE_OK)
-    {
-      g_critical ("A list query could not be prepared: %s",
-                  sqlite3_errmsg (vd_store_get_db (store)));
-      *cache = NULL;
-      return NULL;
-    }
-  sqlite3_reset (*cache);
-  sqlite3_clear_bindings (*cache);
-  return *cache;
+  store_list_reload (self);
 }
 
 static GType
@@ -567,8 +577,6 @@ vd_store_list_list_model_init (GListModelInterface *iface)
   iface->get_item = vd_store_list_get_item;
 }
 
-/* A subclass finalizes its statements first, then chains up: they go before the store
- * (and its database) may. */
 static void
 vd_store_list_finalize (GObject *object)
 {
@@ -576,6 +584,8 @@ vd_store_list_finalize (GObject *object)
 
   g_clear_handle_id (&priv->idle_id, g_source_remove);
   g_clear_pointer (&priv->items, g_ptr_array_unref);
+  /* The statements go before the store (and its database) may. */
+  g_clear_pointer (&priv->statements, g_hash_table_unref);
   g_clear_object (&priv->store);
 
   G_OBJECT_CLASS (vd_store_list_parent_class)->finalize (object);
@@ -591,6 +601,8 @@ static void
 vd_store_list_init (VdStoreList *self)
 {
   PRIV (self)->items = g_ptr_array_new_with_free_func (g_object_unref);
+  PRIV (self)->statements = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                   (GDestroyNotify) sqlite3_finalize);
 }
 
 void
@@ -644,13 +656,10 @@ struct _VdAppointmentList
   gint64        start;
   gint64        end;
   char         *staff_id;
-  sqlite3_stmt *all_stmt;
-  sqlite3_stmt *staff_stmt;
   /* A history list (vd_appointment_list_new_history) instead of a time range. */
   gboolean      history;
   char         *history_client_id;
   char         *history_pet_id;
-  sqlite3_stmt *history_stmt;
 };
 
 G_DEFINE_FINAL_TYPE (VdAppointmentList, vd_appointment_list, VD_TYPE_STORE_LIST)
@@ -692,10 +701,10 @@ appointment_query (VdStoreList *list)
     {
       /* A client's few hundred rows at most; without an index on client_id this scans
        * the clinic's appointments, a few milliseconds per 10,000. */
-      stmt = prepare_cached (store, &self->history_stmt,
-                             APPOINTMENT_HISTORY_SELECT
-                             "AND (?2 IS NULL OR a.client_id = ?2) AND (?3 IS NULL OR a.pet_id = ?3) "
-                             "ORDER BY a.starts_at DESC, a.id");
+      stmt = list_prepare (self,
+                           APPOINTMENT_HISTORY_SELECT
+                           "AND (?2 IS NULL OR a.client_id = ?2) AND (?3 IS NULL OR a.pet_id = ?3) "
+                           "ORDER BY a.starts_at DESC, a.id");
       if (stmt == NULL)
         return NULL;
       sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (store), -1, SQLITE_STATIC);
@@ -706,11 +715,10 @@ appointment_query (VdStoreList *list)
       return stmt;
     }
   if (self->staff_id != NULL)
-    stmt = prepare_cached (store, &self->staff_stmt,
-                           APPOINTMENT_SELECT "AND a.staff_id = ?4 ORDER BY a.starts_at, a.id");
+    stmt = list_prepare (self,
+                         APPOINTMENT_SELECT "AND a.staff_id = ?4 ORDER BY a.starts_at, a.id");
   else
-    stmt = prepare_cached (store, &self->all_stmt,
-                           APPOINTMENT_SELECT "ORDER BY a.starts_at, a.id");
+    stmt = list_prepare (self, APPOINTMENT_SELECT "ORDER BY a.starts_at, a.id");
   if (stmt == NULL)
     return NULL;
 
@@ -734,9 +742,6 @@ vd_appointment_list_finalize (GObject *object)
 {
   VdAppointmentList *self = VD_APPOINTMENT_LIST (object);
 
-  g_clear_pointer (&self->all_stmt, sqlite3_finalize);
-  g_clear_pointer (&self->staff_stmt, sqlite3_finalize);
-  g_clear_pointer (&self->history_stmt, sqlite3_finalize);
   g_free (self->staff_id);
   g_free (self->history_client_id);
   g_free (self->history_pet_id);
@@ -772,8 +777,7 @@ vd_appointment_list_new (VdStore    *store,
   self->start = start;
   self->end = end;
   self->staff_id = g_strdup (staff_id);
-  store_list_set_store (VD_STORE_LIST (self), store);
-  store_list_reload (VD_STORE_LIST (self));
+  store_list_start (VD_STORE_LIST (self), store);
   return self;
 }
 
@@ -790,8 +794,7 @@ vd_appointment_list_new_history (VdStore    *store,
   self->history = TRUE;
   self->history_client_id = g_strdup (client_id);
   self->history_pet_id = g_strdup (pet_id);
-  store_list_set_store (VD_STORE_LIST (self), store);
-  store_list_reload (VD_STORE_LIST (self));
+  store_list_start (VD_STORE_LIST (self), store);
   return self;
 }
 
@@ -855,7 +858,6 @@ struct _VdStaffList
 {
   VdStoreList   parent_instance;
   gboolean      show_inactive;
-  sqlite3_stmt *stmt;
 };
 
 G_DEFINE_FINAL_TYPE (VdStaffList, vd_staff_list, VD_TYPE_STORE_LIST)
@@ -866,10 +868,10 @@ staff_query (VdStoreList *list)
   VdStaffList *self = VD_STAFF_LIST (list);
   sqlite3_stmt *stmt;
 
-  stmt = prepare_cached (list_store (self), &self->stmt,
-                         "SELECT id, name, role, color, active FROM staff "
-                         "WHERE tenant_id = ?1 AND deleted = 0 AND name IS NOT NULL "
-                         "AND (?2 OR active = 1) ORDER BY name COLLATE NOCASE, id");
+  stmt = list_prepare (self,
+                       "SELECT id, name, role, color, active FROM staff "
+                       "WHERE tenant_id = ?1 AND deleted = 0 AND name IS NOT NULL "
+                       "AND (?2 OR active = 1) ORDER BY name COLLATE NOCASE, id");
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (list_store (self)), -1, SQLITE_STATIC);
@@ -880,19 +882,8 @@ staff_query (VdStoreList *list)
 static const char * const staff_tables[] = { "staff", NULL };
 
 static void
-vd_staff_list_finalize (GObject *object)
-{
-  VdStaffList *self = VD_STAFF_LIST (object);
-
-  g_clear_pointer (&self->stmt, sqlite3_finalize);
-
-  G_OBJECT_CLASS (vd_staff_list_parent_class)->finalize (object);
-}
-
-static void
 vd_staff_list_class_init (VdStaffListClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = vd_staff_list_finalize;
   VD_STORE_LIST_CLASS (klass)->query = staff_query;
 }
 
@@ -910,8 +901,7 @@ vd_staff_list_new (VdStore *store)
   g_return_val_if_fail (VD_IS_STORE (store), NULL);
 
   self = g_object_new (VD_TYPE_STAFF_LIST, NULL);
-  store_list_set_store (VD_STORE_LIST (self), store);
-  store_list_reload (VD_STORE_LIST (self));
+  store_list_start (VD_STORE_LIST (self), store);
   return self;
 }
 
@@ -934,8 +924,6 @@ struct _VdClientList
 {
   VdStoreList   parent_instance;
   char         *pattern;   /* a LIKE pattern, or NULL for every client */
-  sqlite3_stmt *all_stmt;
-  sqlite3_stmt *filter_stmt;
 };
 
 G_DEFINE_FINAL_TYPE (VdClientList, vd_client_list, VD_TYPE_STORE_LIST)
@@ -952,14 +940,14 @@ client_query (VdStoreList *list)
   sqlite3_stmt *stmt;
 
   if (self->pattern != NULL)
-    stmt = prepare_cached (list_store (self), &self->filter_stmt,
-                           CLIENT_SELECT
-                           "AND (first_name LIKE ?2 ESCAPE '\\' OR last_name LIKE ?2 ESCAPE '\\' "
-                           "OR (first_name || ' ' || last_name) LIKE ?2 ESCAPE '\\' "
-                           "OR phone LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\')"
-                           CLIENT_ORDER);
+    stmt = list_prepare (self,
+                         CLIENT_SELECT
+                         "AND (first_name LIKE ?2 ESCAPE '\\' OR last_name LIKE ?2 ESCAPE '\\' "
+                         "OR (first_name || ' ' || last_name) LIKE ?2 ESCAPE '\\' "
+                         "OR phone LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\')"
+                         CLIENT_ORDER);
   else
-    stmt = prepare_cached (list_store (self), &self->all_stmt, CLIENT_SELECT CLIENT_ORDER);
+    stmt = list_prepare (self, CLIENT_SELECT CLIENT_ORDER);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (list_store (self)), -1, SQLITE_STATIC);
@@ -999,8 +987,6 @@ vd_client_list_finalize (GObject *object)
 {
   VdClientList *self = VD_CLIENT_LIST (object);
 
-  g_clear_pointer (&self->all_stmt, sqlite3_finalize);
-  g_clear_pointer (&self->filter_stmt, sqlite3_finalize);
   g_free (self->pattern);
 
   G_OBJECT_CLASS (vd_client_list_parent_class)->finalize (object);
@@ -1029,8 +1015,7 @@ vd_client_list_new (VdStore    *store,
 
   self = g_object_new (VD_TYPE_CLIENT_LIST, NULL);
   self->pattern = like_pattern (filter);
-  store_list_set_store (VD_STORE_LIST (self), store);
-  store_list_reload (VD_STORE_LIST (self));
+  store_list_start (VD_STORE_LIST (self), store);
   return self;
 }
 
@@ -1056,8 +1041,6 @@ struct _VdPetList
 {
   VdStoreList   parent_instance;
   char         *client_id;
-  sqlite3_stmt *all_stmt;
-  sqlite3_stmt *client_stmt;
 };
 
 G_DEFINE_FINAL_TYPE (VdPetList, vd_pet_list, VD_TYPE_STORE_LIST)
@@ -1074,10 +1057,9 @@ pet_query (VdStoreList *list)
   sqlite3_stmt *stmt;
 
   if (self->client_id != NULL)
-    stmt = prepare_cached (list_store (self), &self->client_stmt,
-                           PET_SELECT "AND client_id = ?2" PET_ORDER);
+    stmt = list_prepare (self, PET_SELECT "AND client_id = ?2" PET_ORDER);
   else
-    stmt = prepare_cached (list_store (self), &self->all_stmt, PET_SELECT PET_ORDER);
+    stmt = list_prepare (self, PET_SELECT PET_ORDER);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (list_store (self)), -1, SQLITE_STATIC);
@@ -1093,8 +1075,6 @@ vd_pet_list_finalize (GObject *object)
 {
   VdPetList *self = VD_PET_LIST (object);
 
-  g_clear_pointer (&self->all_stmt, sqlite3_finalize);
-  g_clear_pointer (&self->client_stmt, sqlite3_finalize);
   g_free (self->client_id);
 
   G_OBJECT_CLASS (vd_pet_list_parent_class)->finalize (object);
@@ -1123,8 +1103,7 @@ vd_pet_list_new (VdStore    *store,
 
   self = g_object_new (VD_TYPE_PET_LIST, NULL);
   self->client_id = g_strdup (client_id);
-  store_list_set_store (VD_STORE_LIST (self), store);
-  store_list_reload (VD_STORE_LIST (self));
+  store_list_start (VD_STORE_LIST (self), store);
   return self;
 }
 
@@ -1165,7 +1144,6 @@ INT64_GETTER (VdConflictItem, vd_conflict_item, detected_at, 6)
 struct _VdConflictList
 {
   VdStoreList   parent_instance;
-  sqlite3_stmt *stmt;
 };
 
 G_DEFINE_FINAL_TYPE (VdConflictList, vd_conflict_list, VD_TYPE_STORE_LIST)
@@ -1177,11 +1155,11 @@ conflict_query (VdStoreList *list)
   sqlite3_stmt *stmt;
 
   /* A handful of rows: the server resolves them as the data changes. */
-  stmt = prepare_cached (list_store (self), &self->stmt,
-                         "SELECT id, kind, table_name, row_id, other_row_id, detail, detected_at "
-                         "FROM conflicts WHERE tenant_id = ?1 AND deleted = 0 "
-                         "AND resolved_at IS NULL AND kind IS NOT NULL "
-                         "ORDER BY detected_at, id");
+  stmt = list_prepare (self,
+                       "SELECT id, kind, table_name, row_id, other_row_id, detail, detected_at "
+                       "FROM conflicts WHERE tenant_id = ?1 AND deleted = 0 "
+                       "AND resolved_at IS NULL AND kind IS NOT NULL "
+                       "ORDER BY detected_at, id");
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (list_store (self)), -1, SQLITE_STATIC);
@@ -1191,19 +1169,8 @@ conflict_query (VdStoreList *list)
 static const char * const conflict_tables[] = { "conflicts", NULL };
 
 static void
-vd_conflict_list_finalize (GObject *object)
-{
-  VdConflictList *self = VD_CONFLICT_LIST (object);
-
-  g_clear_pointer (&self->stmt, sqlite3_finalize);
-
-  G_OBJECT_CLASS (vd_conflict_list_parent_class)->finalize (object);
-}
-
-static void
 vd_conflict_list_class_init (VdConflictListClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = vd_conflict_list_finalize;
   VD_STORE_LIST_CLASS (klass)->query = conflict_query;
 }
 
@@ -1222,8 +1189,7 @@ vd_conflict_list_new (VdStore *store)
   g_return_val_if_fail (VD_IS_STORE (store), NULL);
 
   self = g_object_new (VD_TYPE_CONFLICT_LIST, NULL);
-  store_list_set_store (VD_STORE_LIST (self), store);
-  store_list_reload (VD_STORE_LIST (self));
+  store_list_start (VD_STORE_LIST (self), store);
   return self;
 }
 

@@ -9,6 +9,7 @@
 
 #include "vd-store.h"
 #include "vd-rules.h"
+#include "vd-test-change.h"
 
 #define TENANT "6f1c2b9e-3a4d-4e5f-8a7b-1c2d3e4f5a6b"
 #define PET    "0b0b0b0b-2222-4333-8444-955555555555"
@@ -54,17 +55,6 @@ fixture_teardown (Fixture       *fx,
   g_free (fx->dir);
 }
 
-static void
-set_text (VdChange   *change,
-          const char *column,
-          const char *text)
-{
-  VdValue value = { VD_VALUE_NULL };
-
-  vd_value_set_text (&value, text);
-  vd_change_take_cell (change, vd_table_lookup_column (change->table, column), &value);
-}
-
 static VdChange *
 appointment (Fixture    *fx,
              const char *id,
@@ -75,16 +65,16 @@ appointment (Fixture    *fx,
 
   if (id == NULL)
     {
-      set_text (change, "pet_id", PET);
-      set_text (change, "client_id", CLIENT);
-      set_text (change, "staff_id", STAFF);
-      set_text (change, "kind", "surgery");
-      set_text (change, "status", "scheduled");
+      vd_test_set_text (change, "pet_id", PET);
+      vd_test_set_text (change, "client_id", CLIENT);
+      vd_test_set_text (change, "staff_id", STAFF);
+      vd_test_set_text (change, "kind", "surgery");
+      vd_test_set_text (change, "status", "scheduled");
     }
   if (starts_at != NULL)
-    set_text (change, "starts_at", starts_at);
+    vd_test_set_text (change, "starts_at", starts_at);
   if (ends_at != NULL)
-    set_text (change, "ends_at", ends_at);
+    vd_test_set_text (change, "ends_at", ends_at);
   return change;
 }
 
@@ -133,14 +123,14 @@ test_new_row_whole (Fixture       *fx,
   g_autoptr(GError) error = NULL;
   g_autoptr(VdChange) change = vd_store_new_change (fx->store, "clients", NULL);
 
-  set_text (change, "first_name", "Ana");
+  vd_test_set_text (change, "first_name", "Ana");
   g_assert_false (vd_store_commit (fx->store, change, &error));
   g_assert_error (error, VD_STORE_ERROR, VD_STORE_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, "last name"));
   g_clear_error (&error);
   g_assert_cmpuint (vd_store_count_pending (fx->store), ==, 0);
 
-  set_text (change, "last_name", "García");
+  vd_test_set_text (change, "last_name", "García");
   g_assert_true (vd_store_commit (fx->store, change, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (vd_store_count_pending (fx->store), ==, 1);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "vd-rules.h"
+#include "vd-test-change.h"
 #include "vd-time.h"
 
 #define SITE "7a7a7a7a-1111-4222-8333-944444444444"
@@ -134,29 +135,6 @@ test_bookable_roles (void)
 /* ---- Rows ---- */
 
 static void
-set_text (VdChange   *change,
-          const char *column,
-          const char *text)
-{
-  VdValue value = { VD_VALUE_NULL };
-
-  if (text != NULL)
-    vd_value_set_text (&value, text);
-  vd_change_take_cell (change, vd_table_lookup_column (change->table, column), &value);
-}
-
-static void
-set_bool (VdChange   *change,
-          const char *column,
-          gboolean    b)
-{
-  VdValue value = { VD_VALUE_NULL };
-
-  vd_value_set_bool (&value, b);
-  vd_change_take_cell (change, vd_table_lookup_column (change->table, column), &value);
-}
-
-static void
 test_missing_required (void)
 {
   const VdTable *pets = vd_schema_lookup_table ("pets");
@@ -166,19 +144,19 @@ test_missing_required (void)
 
   /* Required columns come out in registry order, one at a time. */
   g_assert_true (vd_rules_missing_required (change) == column_of ("pets", "client_id"));
-  set_text (change, "client_id", ROW);
+  vd_test_set_text (change, "client_id", ROW);
   g_assert_true (vd_rules_missing_required (change) == column_of ("pets", "name"));
-  set_text (change, "name", "Rex");
-  set_text (change, "species", "dog");
-  set_text (change, "sex", "male");
-  set_bool (change, "neutered", FALSE);
+  vd_test_set_text (change, "name", "Rex");
+  vd_test_set_text (change, "species", "dog");
+  vd_test_set_text (change, "sex", "male");
+  vd_test_set_bool (change, "neutered", FALSE);
   g_assert_true (vd_rules_missing_required (change) == column_of ("pets", "deceased"));
-  set_bool (change, "deceased", FALSE);
+  vd_test_set_bool (change, "deceased", FALSE);
   /* "deleted" is never required: a row never deleted is not deleted. */
   g_assert_null (vd_rules_missing_required (change));
 
   /* A NULL value is no value. */
-  set_text (change, "name", NULL);
+  vd_test_set_text (change, "name", NULL);
   g_assert_true (vd_rules_missing_required (change) == column_of ("pets", "name"));
 
   /* Every table: exactly its non-nullable columns but "deleted" are asked for. */
