@@ -76,6 +76,15 @@ vd_rules_role_takes_appointments (const char *staff_role)
 
 /* ---- Rows ------------------------------------------------------------------------ */
 
+gboolean
+vd_rules_bool_default (const VdColumn *column)
+{
+  g_return_val_if_fail (column != NULL && column->table != NULL, FALSE);
+
+  return column->type == VD_TYPE_BOOLEAN && strcmp (column->table->name, "staff") == 0 &&
+         strcmp (column->name, "active") == 0;
+}
+
 const VdColumn *
 vd_rules_missing_required (const VdChange *change)
 {

@@ -48,6 +48,10 @@ gboolean            vd_rules_role_takes_appointments (const char *staff_role);
 
 /* ---- Rows ---- */
 
+/* The value a new row's boolean column takes when the change leaves it out: FALSE but for
+ * a staff member's "active" (someone added to the staff works here). */
+gboolean            vd_rules_bool_default         (const VdColumn *column);
+
 /* The first column a change that creates a row must set but does not: a column that is
  * not nullable and has no value in change (a NULL value counts as none). "deleted" is
  * never required: a row never deleted is not deleted. NULL when the row is whole. */

@@ -1008,8 +1008,7 @@ fill_defaults (VdChange *change)
 
       if (column->type != VD_TYPE_BOOLEAN || vd_change_get_cell (change, column->name) != NULL)
         continue;
-      vd_value_set_bool (&value, strcmp (change->table->name, "staff") == 0 &&
-                                 strcmp (column->name, "active") == 0);
+      vd_value_set_bool (&value, vd_rules_bool_default (column));
       vd_change_take_cell (change, column, &value);
     }
 }

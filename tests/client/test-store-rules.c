@@ -136,6 +136,31 @@ test_new_row_whole (Fixture       *fx,
   g_assert_cmpuint (vd_store_count_pending (fx->store), ==, 1);
 }
 
+/* Booleans a new row leaves out take their defaults (vd_rules_bool_default). */
+static void
+test_bool_defaults (Fixture       *fx,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdChange) change = vd_store_new_change (fx->store, "staff", NULL);
+  const VdTable *staff = vd_schema_lookup_table ("staff");
+  VdValue *values = g_newa (VdValue, staff->n_columns);
+
+  vd_test_set_text (change, "name", "Lucía Pérez");
+  vd_test_set_text (change, "role", "veterinarian");
+  g_assert_true (vd_store_commit (fx->store, change, &error));
+  g_assert_no_error (error);
+
+  memset (values, 0, staff->n_columns * sizeof (VdValue));
+  g_assert_true (vd_store_get_row (fx->store, staff, change->id, values, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (values[vd_table_lookup_column (staff, "active")->index].kind, ==, VD_VALUE_BOOL);
+  g_assert_true (values[vd_table_lookup_column (staff, "active")->index].b);
+  g_assert_false (values[vd_table_deleted_column (staff)->index].b);
+  for (guint c = 0; c < staff->n_columns; c++)
+    vd_value_clear (&values[c]);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -147,6 +172,8 @@ main (int    argc,
               test_appointment_length, fixture_teardown);
   g_test_add ("/store-rules/new-row-whole", Fixture, NULL, fixture_setup,
               test_new_row_whole, fixture_teardown);
+  g_test_add ("/store-rules/bool-defaults", Fixture, NULL, fixture_setup,
+              test_bool_defaults, fixture_teardown);
 
   return g_test_run ();
 }

@@ -183,6 +183,23 @@ test_missing_required (void)
     }
 }
 
+static void
+test_bool_defaults (void)
+{
+  guint n_tables;
+  const VdTable *tables = vd_schema_tables (&n_tables);
+  guint n_true = 0;
+
+  /* Someone added to the staff works here; every other flag starts off. */
+  g_assert_true (vd_rules_bool_default (column_of ("staff", "active")));
+  for (guint t = 0; t < n_tables; t++)
+    for (guint c = 0; c < tables[t].n_columns; c++)
+      n_true += vd_rules_bool_default (&tables[t].columns[c]);
+  g_assert_cmpuint (n_true, ==, 1);
+  g_assert_false (vd_rules_bool_default (column_of ("pets", "deceased")));
+  g_assert_false (vd_rules_bool_default (column_of ("staff", "deleted")));
+}
+
 /* ---- Tables ---- */
 
 static void
@@ -366,6 +383,7 @@ main (int    argc,
   g_test_add_func ("/rules/appointment-times", test_appointment_times);
   g_test_add_func ("/rules/bookable-roles", test_bookable_roles);
   g_test_add_func ("/rules/missing-required", test_missing_required);
+  g_test_add_func ("/rules/bool-defaults", test_bool_defaults);
   g_test_add_func ("/rules/write-once", test_write_once);
   g_test_add_func ("/rules/clinic-roles", test_clinic_roles);
   g_test_add_func ("/rules/roles-per-table", test_roles_per_table);
