@@ -29,50 +29,89 @@ static const VdTable tables[N_TABLES];
   { .name = (nm), .type = (tp), .nullable = (null), .max_length = (max), \
     .enum_values = (enums), .ref_table = (ref), .server_owned = (owned), \
     .format = (fmt), .index = (idx), .table = &tables[tbl] }
+/* An enum column: its values, their labels and the labels' gettext context. */
+#define ENUM_COLUMN(tbl, idx, nm, null, values, labels, ctx, owned) \
+  { .name = (nm), .type = VD_TYPE_ENUM, .nullable = (null), .enum_values = (values), \
+    .enum_labels = (labels), .enum_context = (ctx), .server_owned = (owned), \
+    .format = VD_FORMAT_NONE, .index = (idx), .table = &tables[tbl] }
 
 #define TEXT(tbl, idx, nm, null, max, fmt) \
   COLUMN (tbl, idx, nm, VD_TYPE_TEXT, null, max, NULL, NULL, FALSE, fmt)
 #define BOOL(tbl, idx, nm) \
   COLUMN (tbl, idx, nm, VD_TYPE_BOOLEAN, FALSE, 0, NULL, NULL, FALSE, VD_FORMAT_NONE)
-#define ENUM(tbl, idx, nm, null, values) \
-  COLUMN (tbl, idx, nm, VD_TYPE_ENUM, null, 0, values, NULL, FALSE, VD_FORMAT_NONE)
+#define ENUM(tbl, idx, nm, null, values, ctx) \
+  ENUM_COLUMN (tbl, idx, nm, null, values, values##_labels, ctx, FALSE)
 #define REF(tbl, idx, nm, null, ref) \
   COLUMN (tbl, idx, nm, VD_TYPE_UUID, null, 0, NULL, ref, FALSE, VD_FORMAT_NONE)
 #define TYPED(tbl, idx, nm, tp, null) \
   COLUMN (tbl, idx, nm, tp, null, 0, NULL, NULL, FALSE, VD_FORMAT_NONE)
 
 /* Conflicts are written by the server only: every column of that table is server-owned. */
-#define OWNED(idx, nm, tp, null, max, enums) \
-  COLUMN (TABLE_CONFLICTS, idx, nm, tp, null, max, enums, NULL, TRUE, VD_FORMAT_NONE)
+#define OWNED(idx, nm, tp, null, max) \
+  COLUMN (TABLE_CONFLICTS, idx, nm, tp, null, max, NULL, NULL, TRUE, VD_FORMAT_NONE)
+#define OWNED_ENUM(idx, nm, values) \
+  ENUM_COLUMN (TABLE_CONFLICTS, idx, nm, FALSE, values, values##_labels, NULL, TRUE)
 
+/* Each enum's values and, parallel to them, the labels people read (vd_enum_label), with
+ * a gettext context where the bare word would be ambiguous. */
 static const char * const staff_roles[] = {
   "veterinarian", "technician", "groomer", "front_desk", "manager", NULL
+};
+static const char * const staff_roles_labels[] = {
+  N_("Veterinarian"), N_("Technician"), N_("Groomer"), N_("Front desk"), N_("Manager"), NULL
 };
 
 static const char * const pet_species[] = {
   "dog", "cat", "bird", "rabbit", "reptile", "rodent", "horse", "other", NULL
 };
+static const char * const pet_species_labels[] = {
+  NC_("species", "Dog"), NC_("species", "Cat"), NC_("species", "Bird"),
+  NC_("species", "Rabbit"), NC_("species", "Reptile"), NC_("species", "Rodent"),
+  NC_("species", "Horse"), NC_("species", "Other"), NULL
+};
 
 static const char * const pet_sexes[] = {
   "male", "female", "unknown", NULL
 };
+static const char * const pet_sexes_labels[] = {
+  NC_("pet sex", "Male"), NC_("pet sex", "Female"), NC_("pet sex", "Unknown"), NULL
+};
 
 static const char * const appointment_kinds[] = {
   "consultation", "vaccination", "surgery", "grooming", "dental", "follow_up", "other", NULL
+};
+static const char * const appointment_kinds_labels[] = {
+  N_("Consultation"), N_("Vaccination"), N_("Surgery"), N_("Grooming"), N_("Dental"),
+  N_("Follow-up"), N_("Other"), NULL
 };
 
 static const char * const appointment_statuses[] = {
   "scheduled", "confirmed", "checked_in", "in_progress", "completed", "cancelled",
   "no_show", NULL
 };
+static const char * const appointment_statuses_labels[] = {
+  N_("Scheduled"), N_("Confirmed"), N_("Checked in"), N_("In progress"), N_("Completed"),
+  N_("Cancelled"), N_("No-show"), NULL
+};
 
 static const char * const conflict_kinds[] = {
   "double_booking", "dangling_reference", NULL
 };
+static const char * const conflict_kinds_labels[] = {
+  N_("Double booking"), N_("Missing record"), NULL
+};
+
+/* A label list that falls out of step with its values fails the build. */
+G_STATIC_ASSERT (G_N_ELEMENTS (staff_roles_labels) == G_N_ELEMENTS (staff_roles));
+G_STATIC_ASSERT (G_N_ELEMENTS (pet_species_labels) == G_N_ELEMENTS (pet_species));
+G_STATIC_ASSERT (G_N_ELEMENTS (pet_sexes_labels) == G_N_ELEMENTS (pet_sexes));
+G_STATIC_ASSERT (G_N_ELEMENTS (appointment_kinds_labels) == G_N_ELEMENTS (appointment_kinds));
+G_STATIC_ASSERT (G_N_ELEMENTS (appointment_statuses_labels) == G_N_ELEMENTS (appointment_statuses));
+G_STATIC_ASSERT (G_N_ELEMENTS (conflict_kinds_labels) == G_N_ELEMENTS (conflict_kinds));
 
 static const VdColumn staff_columns[] = {
   TEXT (TABLE_STAFF, 0, "name", FALSE, 200, VD_FORMAT_NONE),
-  ENUM (TABLE_STAFF, 1, "role", FALSE, staff_roles),
+  ENUM (TABLE_STAFF, 1, "role", FALSE, staff_roles, NULL),
   TEXT (TABLE_STAFF, 2, "email", TRUE, 254, VD_FORMAT_EMAIL),
   TEXT (TABLE_STAFF, 3, "phone", TRUE, 40, VD_FORMAT_PHONE),
   TEXT (TABLE_STAFF, 4, "color", TRUE, 7, VD_FORMAT_COLOR),
@@ -93,9 +132,9 @@ static const VdColumn client_columns[] = {
 static const VdColumn pet_columns[] = {
   REF (TABLE_PETS, 0, "client_id", FALSE, "clients"),
   TEXT (TABLE_PETS, 1, "name", FALSE, 100, VD_FORMAT_NONE),
-  ENUM (TABLE_PETS, 2, "species", FALSE, pet_species),
+  ENUM (TABLE_PETS, 2, "species", FALSE, pet_species, "species"),
   TEXT (TABLE_PETS, 3, "breed", TRUE, 100, VD_FORMAT_NONE),
-  ENUM (TABLE_PETS, 4, "sex", FALSE, pet_sexes),
+  ENUM (TABLE_PETS, 4, "sex", FALSE, pet_sexes, "pet sex"),
   BOOL (TABLE_PETS, 5, "neutered"),
   TYPED (TABLE_PETS, 6, "birth_date", VD_TYPE_DATE, TRUE),
   TYPED (TABLE_PETS, 7, "weight_kg", VD_TYPE_REAL, TRUE),
@@ -112,10 +151,10 @@ static const VdColumn appointment_columns[] = {
   REF (TABLE_APPOINTMENTS, 1, "client_id", FALSE, "clients"),
   REF (TABLE_APPOINTMENTS, 2, "staff_id", FALSE, "staff"),
   TEXT (TABLE_APPOINTMENTS, 3, "room", TRUE, 50, VD_FORMAT_NONE),
-  ENUM (TABLE_APPOINTMENTS, 4, "kind", FALSE, appointment_kinds),
+  ENUM (TABLE_APPOINTMENTS, 4, "kind", FALSE, appointment_kinds, NULL),
   TYPED (TABLE_APPOINTMENTS, 5, "starts_at", VD_TYPE_TIMESTAMP, FALSE),
   TYPED (TABLE_APPOINTMENTS, 6, "ends_at", VD_TYPE_TIMESTAMP, FALSE),
-  ENUM (TABLE_APPOINTMENTS, 7, "status", FALSE, appointment_statuses),
+  ENUM (TABLE_APPOINTMENTS, 7, "status", FALSE, appointment_statuses, NULL),
   TEXT (TABLE_APPOINTMENTS, 8, "reason", TRUE, 500, VD_FORMAT_NONE),
   TEXT (TABLE_APPOINTMENTS, 9, "notes", TRUE, 10000, VD_FORMAT_NONE),
   BOOL (TABLE_APPOINTMENTS, 10, "allow_overlap"),
@@ -123,28 +162,29 @@ static const VdColumn appointment_columns[] = {
 };
 
 static const VdColumn conflict_columns[] = {
-  OWNED (0, "kind", VD_TYPE_ENUM, FALSE, 0, conflict_kinds),
-  OWNED (1, "table_name", VD_TYPE_TEXT, FALSE, 64, NULL),
-  OWNED (2, "row_id", VD_TYPE_UUID, FALSE, 0, NULL),
-  OWNED (3, "other_row_id", VD_TYPE_UUID, TRUE, 0, NULL),
-  OWNED (4, "detail", VD_TYPE_TEXT, TRUE, 1000, NULL),
-  OWNED (5, "detected_at", VD_TYPE_TIMESTAMP, FALSE, 0, NULL),
-  OWNED (6, "resolved_at", VD_TYPE_TIMESTAMP, TRUE, 0, NULL),
-  OWNED (7, "deleted", VD_TYPE_BOOLEAN, FALSE, 0, NULL),
+  OWNED_ENUM (0, "kind", conflict_kinds),
+  OWNED (1, "table_name", VD_TYPE_TEXT, FALSE, 64),
+  OWNED (2, "row_id", VD_TYPE_UUID, FALSE, 0),
+  OWNED (3, "other_row_id", VD_TYPE_UUID, TRUE, 0),
+  OWNED (4, "detail", VD_TYPE_TEXT, TRUE, 1000),
+  OWNED (5, "detected_at", VD_TYPE_TIMESTAMP, FALSE, 0),
+  OWNED (6, "resolved_at", VD_TYPE_TIMESTAMP, TRUE, 0),
+  OWNED (7, "deleted", VD_TYPE_BOOLEAN, FALSE, 0),
 };
 
+/* A table: its columns, whether only the server writes it, whether its rows are
+ * write-once (ARCHITECTURE §9) and which clinic roles may write it (§5). */
+#define TABLE(idx, nm, cols, owned, wo, who) \
+  [idx] = { .name = (nm), .columns = (cols), .n_columns = G_N_ELEMENTS (cols), \
+            .server_owned = (owned), .index = (idx), .write_once = (wo), .writers = (who) }
+
 static const VdTable tables[N_TABLES] = {
-  [TABLE_STAFF] = {
-    "staff", staff_columns, G_N_ELEMENTS (staff_columns), FALSE, TABLE_STAFF },
-  [TABLE_CLIENTS] = {
-    "clients", client_columns, G_N_ELEMENTS (client_columns), FALSE, TABLE_CLIENTS },
-  [TABLE_PETS] = {
-    "pets", pet_columns, G_N_ELEMENTS (pet_columns), FALSE, TABLE_PETS },
-  [TABLE_APPOINTMENTS] = {
-    "appointments", appointment_columns, G_N_ELEMENTS (appointment_columns), FALSE,
-    TABLE_APPOINTMENTS },
-  [TABLE_CONFLICTS] = {
-    "conflicts", conflict_columns, G_N_ELEMENTS (conflict_columns), TRUE, TABLE_CONFLICTS },
+  TABLE (TABLE_STAFF, "staff", staff_columns, FALSE, FALSE, VD_CLINIC_ROLES_ALL),
+  TABLE (TABLE_CLIENTS, "clients", client_columns, FALSE, FALSE, VD_CLINIC_ROLES_ALL),
+  TABLE (TABLE_PETS, "pets", pet_columns, FALSE, FALSE, VD_CLINIC_ROLES_ALL),
+  TABLE (TABLE_APPOINTMENTS, "appointments", appointment_columns, FALSE, FALSE,
+         VD_CLINIC_ROLES_ALL),
+  TABLE (TABLE_CONFLICTS, "conflicts", conflict_columns, TRUE, FALSE, 0),
 };
 
 /* Labels, parallel to each table's columns. They are noun phrases that read after "The"
@@ -255,6 +295,88 @@ vd_column_label (const VdColumn *column)
   g_return_val_if_fail (column->table != NULL && column->table->index < N_TABLES, column->name);
 
   return _(labels[column->table->index][column->index]);
+}
+
+/* A column by its table's name and its own, or NULL. */
+static const VdColumn *
+lookup_column (const char *table,
+               const char *column)
+{
+  const VdTable *t = vd_schema_lookup_table (table);
+
+  return t != NULL ? vd_table_lookup_column (t, column) : NULL;
+}
+
+const char * const *
+vd_enum_values (const char *table,
+                const char *column)
+{
+  const VdColumn *c;
+
+  g_return_val_if_fail (table != NULL, NULL);
+  g_return_val_if_fail (column != NULL, NULL);
+
+  c = lookup_column (table, column);
+  return c != NULL && c->type == VD_TYPE_ENUM ? c->enum_values : NULL;
+}
+
+static const char *
+enum_label_at (const VdColumn *column,
+               guint           i)
+{
+  const char *label = column->enum_labels[i];
+
+  return column->enum_context != NULL
+         ? g_dpgettext2 (GETTEXT_PACKAGE, column->enum_context, label)
+         : g_dgettext (GETTEXT_PACKAGE, label);
+}
+
+static int
+enum_index (const VdColumn *column,
+            const char     *value)
+{
+  for (guint i = 0; value != NULL && column->enum_values[i] != NULL; i++)
+    if (strcmp (column->enum_values[i], value) == 0)
+      return (int) i;
+  return -1;
+}
+
+const char *
+vd_column_enum_label (const VdColumn *column,
+                      const char     *value)
+{
+  int i;
+
+  g_return_val_if_fail (column != NULL, value);
+
+  if (column->type != VD_TYPE_ENUM || column->enum_labels == NULL)
+    return value != NULL ? value : "";
+
+  i = enum_index (column, value);
+  /* A value this build does not know still reads as something a person understands. */
+  if (i < 0)
+    i = enum_index (column, "other");
+  if (i < 0)
+    i = enum_index (column, "unknown");
+  if (i < 0)
+    return value != NULL ? value : "";
+  return enum_label_at (column, (guint) i);
+}
+
+const char *
+vd_enum_label (const char *table,
+               const char *column,
+               const char *value)
+{
+  const VdColumn *c;
+
+  g_return_val_if_fail (table != NULL, value);
+  g_return_val_if_fail (column != NULL, value);
+
+  c = lookup_column (table, column);
+  g_return_val_if_fail (c != NULL, value);
+
+  return vd_column_enum_label (c, value);
 }
 
 static const char *

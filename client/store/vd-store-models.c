@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* vd-store-models.c — list models over the store's main connection. Items are kept
- * across reloads (matched by id) and updated in place, so a reload reports only the
- * positions whose rows came, went or changed. */
+/* vd-store-models.c — list models over the store's main connection: VdStoreList, the
+ * base every list shares (reloading, coalescing, pausing), and the lists, each only its
+ * query. Items are kept across reloads (matched by id) and updated in place, so a reload
+ * reports only the positions whose rows came, went or changed. */
 #define G_LOG_DOMAIN "vdclient"
 
 #include "config.h"
@@ -264,24 +265,64 @@ STRING_GETTER (VdPetItem, vd_pet_item, species, 3)
 STRING_GETTER (VdPetItem, vd_pet_item, breed, 4)
 STRING_GETTER (VdPetItem, vd_pet_item, allergies, 5)
 
-/* ---- The list machinery shared by every list -------------------------------------- */
+/* ---- VdStoreList: the base every list shares ---------------------------------------- */
 
 typedef struct
 {
-  GObject            *owner;     /* the list; items-changed is emitted on it */
   VdStore            *store;
   const ItemKind     *kind;
   GType               item_type;
-  const char * const *tables;    /* changes in these reload the list */
-  /* Returns the list's query, bound and ready to step (columns in field order). */
-  sqlite3_stmt     *(*query) (GObject *owner);
+  const char * const *tables;        /* changes in these reload the list */
+  GHashTable         *statements;    /* SQL text (a constant) → its prepared statement */
   GPtrArray          *items;
   guint               idle_id;
   gboolean            idle_is_late;  /* idle_id is the throttled timeout, not an idle */
   gint64              pulled_at;     /* monotonic µs of the last reload for a pulled page */
   gboolean            paused;        /* nobody looks: changes only mark the list stale */
   gboolean            stale;         /* a change came while paused */
-} ListCore;
+} VdStoreListPrivate;
+
+static void vd_store_list_list_model_init (GListModelInterface *iface);
+
+G_DEFINE_ABSTRACT_TYPE_WITH_CODE (VdStoreList, vd_store_list, G_TYPE_OBJECT,
+                                  G_ADD_PRIVATE (VdStoreList)
+                                  G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
+                                                         vd_store_list_list_model_init))
+
+#define PRIV(list) ((VdStoreListPrivate *) vd_store_list_get_instance_private (VD_STORE_LIST (list)))
+
+/* The store a list reads, for its query. */
+static VdStore *
+list_store (gpointer list)
+{
+  return PRIV (list)->store;
+}
+
+/* For a query: the list's statement for sql, a string constant, prepared on its first use
+ * and kept; reset and without bindings. NULL when it cannot be prepared. */
+static sqlite3_stmt *
+list_prepare (gpointer    list,
+              const char *sql)
+{
+  VdStoreListPrivate *priv = PRIV (list);
+  sqlite3_stmt *stmt = g_hash_table_lookup (priv->statements, sql);
+
+  if (stmt == NULL)
+    {
+      sqlite3 *db = vd_store_get_db (priv->store);
+
+      if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
+        {
+          g_critical ("A list query could not be prepared: %s", sqlite3_errmsg (db));
+          sqlite3_finalize (stmt);
+          return NULL;
+        }
+      g_hash_table_insert (priv->statements, (gpointer) sql, stmt);
+    }
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  return stmt;
+}
 
 /* Reads the current row into values (initialised here). */
 static void
@@ -317,29 +358,30 @@ read_row (sqlite3_stmt   *stmt,
 }
 
 static void
-core_reload (ListCore *core)
+store_list_reload (VdStoreList *self)
 {
+  VdStoreListPrivate *priv = PRIV (self);
   g_autoptr(GPtrArray) fresh = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GHashTable) old_by_id = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GHashTable) touched = g_hash_table_new (NULL, NULL);
   g_autoptr(GPtrArray) old = NULL;
-  const ItemKind *kind = core->kind;
+  const ItemKind *kind = priv->kind;
   GValue *row = g_newa (GValue, kind->n_fields);
   sqlite3_stmt *stmt;
   guint prefix = 0;
   guint suffix = 0;
   int rc;
 
-  g_clear_handle_id (&core->idle_id, g_source_remove);
-  core->stale = FALSE;
+  g_clear_handle_id (&priv->idle_id, g_source_remove);
+  priv->stale = FALSE;
 
-  stmt = core->query (core->owner);
+  stmt = VD_STORE_LIST_GET_CLASS (self)->query (self);
   if (stmt == NULL)
     return;
 
-  for (guint i = 0; i < core->items->len; i++)
+  for (guint i = 0; i < priv->items->len; i++)
     {
-      GObject *item = g_ptr_array_index (core->items, i);
+      GObject *item = g_ptr_array_index (priv->items, i);
 
       g_hash_table_insert (old_by_id, (gpointer) g_value_get_string (&ITEM_VALUES (item)[0]), item);
     }
@@ -362,7 +404,7 @@ core_reload (ListCore *core)
         }
       else
         {
-          item = g_object_new (core->item_type, NULL);
+          item = g_object_new (priv->item_type, NULL);
           item_update (item, kind, row, FALSE);
           g_ptr_array_add (fresh, item);
         }
@@ -372,57 +414,59 @@ core_reload (ListCore *core)
   if (rc != SQLITE_DONE)
     {
       g_warning ("Reading a list from the clinic’s data failed: %s",
-                 sqlite3_errmsg (vd_store_get_db (core->store)));
+                 sqlite3_errmsg (vd_store_get_db (priv->store)));
       sqlite3_reset (stmt);
       return;
     }
   sqlite3_reset (stmt);
 
   /* The smallest window outside which both lists hold the same unchanged items. */
-  while (prefix < core->items->len && prefix < fresh->len &&
-         g_ptr_array_index (core->items, prefix) == g_ptr_array_index (fresh, prefix) &&
+  while (prefix < priv->items->len && prefix < fresh->len &&
+         g_ptr_array_index (priv->items, prefix) == g_ptr_array_index (fresh, prefix) &&
          !g_hash_table_contains (touched, g_ptr_array_index (fresh, prefix)))
     prefix++;
-  while (suffix < core->items->len - prefix && suffix < fresh->len - prefix &&
-         g_ptr_array_index (core->items, core->items->len - 1 - suffix) ==
+  while (suffix < priv->items->len - prefix && suffix < fresh->len - prefix &&
+         g_ptr_array_index (priv->items, priv->items->len - 1 - suffix) ==
            g_ptr_array_index (fresh, fresh->len - 1 - suffix) &&
          !g_hash_table_contains (touched, g_ptr_array_index (fresh, fresh->len - 1 - suffix)))
     suffix++;
 
-  old = g_steal_pointer (&core->items);
-  core->items = g_steal_pointer (&fresh);
-  if (old->len - prefix - suffix > 0 || core->items->len - prefix - suffix > 0)
-    g_list_model_items_changed (G_LIST_MODEL (core->owner), prefix,
+  old = g_steal_pointer (&priv->items);
+  priv->items = g_steal_pointer (&fresh);
+  if (old->len - prefix - suffix > 0 || priv->items->len - prefix - suffix > 0)
+    g_list_model_items_changed (G_LIST_MODEL (self), prefix,
                                 old->len - prefix - suffix,
-                                core->items->len - prefix - suffix);
+                                priv->items->len - prefix - suffix);
 }
 
 static gboolean
 reload_idle_cb (gpointer user_data)
 {
-  ListCore *core = user_data;
+  VdStoreList *self = user_data;
 
-  core->idle_id = 0;
-  core_reload (core);
+  PRIV (self)->idle_id = 0;
+  store_list_reload (self);
   return G_SOURCE_REMOVE;
 }
 
 static void
-core_schedule (ListCore *core)
+store_list_schedule (VdStoreList *self)
 {
+  VdStoreListPrivate *priv = PRIV (self);
+
   /* Several changes before the main loop is idle: one reload after them all. A reload
-   * held back for pulled pages (core_schedule_pulled) comes now: this is someone's
+   * held back for pulled pages (store_list_schedule_pulled) comes now: this is someone's
    * own change. */
-  if (core->paused)
+  if (priv->paused)
     {
-      core->stale = TRUE;
+      priv->stale = TRUE;
       return;
     }
-  if (core->idle_id != 0 && core->idle_is_late)
-    g_clear_handle_id (&core->idle_id, g_source_remove);
-  if (core->idle_id == 0)
-    core->idle_id = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, reload_idle_cb, core, NULL);
-  core->idle_is_late = FALSE;
+  if (priv->idle_id != 0 && priv->idle_is_late)
+    g_clear_handle_id (&priv->idle_id, g_source_remove);
+  if (priv->idle_id == 0)
+    priv->idle_id = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, reload_idle_cb, self, NULL);
+  priv->idle_is_late = FALSE;
 }
 
 /* Pulled pages (a bootstrap brings one every few hundred ms, for 30 s) reload a list at
@@ -431,172 +475,194 @@ core_schedule (ListCore *core)
 #define PULLED_RELOAD_MS 250
 
 static void
-core_schedule_pulled (ListCore *core)
+store_list_schedule_pulled (VdStoreList *self)
 {
+  VdStoreListPrivate *priv = PRIV (self);
   gint64 now = g_get_monotonic_time ();
-  gint64 wait_ms = PULLED_RELOAD_MS - (now - core->pulled_at) / 1000;
+  gint64 wait_ms = PULLED_RELOAD_MS - (now - priv->pulled_at) / 1000;
 
-  if (core->paused)
+  if (priv->paused)
     {
-      core->stale = TRUE;
+      priv->stale = TRUE;
       return;
     }
-  if (core->idle_id != 0)
+  if (priv->idle_id != 0)
     return;
   if (wait_ms <= 0)
     {
-      core_schedule (core);
-      core->pulled_at = now;
+      store_list_schedule (self);
+      priv->pulled_at = now;
       return;
     }
-  core->idle_id = g_timeout_add_full (G_PRIORITY_DEFAULT_IDLE, (guint) wait_ms,
-                                      reload_idle_cb, core, NULL);
-  core->idle_is_late = TRUE;
-  core->pulled_at = now + wait_ms * 1000;
+  priv->idle_id = g_timeout_add_full (G_PRIORITY_DEFAULT_IDLE, (guint) wait_ms,
+                                      reload_idle_cb, self, NULL);
+  priv->idle_is_late = TRUE;
+  priv->pulled_at = now + wait_ms * 1000;
 }
 
+/* VdStore::changed. row_id NULL: a pulled page changed rows of table. */
 static void
-core_store_changed (ListCore   *core,
-                    const char *table)
+store_changed_cb (VdStoreList *self,
+                  const char  *table,
+                  const char  *row_id,
+                  VdStore     *store)
 {
-  for (guint i = 0; core->tables[i] != NULL; i++)
-    if (g_strcmp0 (core->tables[i], table) == 0)
+  VdStoreListPrivate *priv = PRIV (self);
+
+  for (guint i = 0; priv->tables[i] != NULL; i++)
+    if (g_strcmp0 (priv->tables[i], table) == 0)
       {
-        core_schedule (core);
+        if (row_id != NULL)
+          store_list_schedule (self);
+        else
+          store_list_schedule_pulled (self);
         return;
       }
 }
 
-/* row_id NULL: a pulled page changed rows of table (VdStore::changed). */
+/* For a list's _init: the items it makes, of which type, and the tables it shows. */
 static void
-core_store_row_changed (ListCore   *core,
-                        const char *table,
-                        const char *row_id)
+store_list_set_kind (VdStoreList        *self,
+                     const ItemKind     *kind,
+                     GType               item_type,
+                     const char * const *tables)
 {
-  if (row_id != NULL)
+  VdStoreListPrivate *priv = PRIV (self);
+
+  priv->kind = kind;
+  priv->item_type = item_type;
+  priv->tables = tables;
+}
+
+/* For a list's constructor, once the list knows what to query: reads it, then follows
+ * the store's changes. */
+static void
+store_list_start (VdStoreList *self,
+                  VdStore     *store)
+{
+  VdStoreListPrivate *priv = PRIV (self);
+
+  priv->store = g_object_ref (store);
+  g_signal_connect_object (store, "changed", G_CALLBACK (store_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  store_list_reload (self);
+}
+
+static GType
+vd_store_list_get_item_type (GListModel *model)
+{
+  return PRIV (model)->item_type;
+}
+
+static guint
+vd_store_list_get_n_items (GListModel *model)
+{
+  return PRIV (model)->items->len;
+}
+
+static gpointer
+vd_store_list_get_item (GListModel *model,
+                        guint       position)
+{
+  GPtrArray *items = PRIV (model)->items;
+
+  return position < items->len ? g_object_ref (g_ptr_array_index (items, position)) : NULL;
+}
+
+static void
+vd_store_list_list_model_init (GListModelInterface *iface)
+{
+  iface->get_item_type = vd_store_list_get_item_type;
+  iface->get_n_items = vd_store_list_get_n_items;
+  iface->get_item = vd_store_list_get_item;
+}
+
+static void
+vd_store_list_finalize (GObject *object)
+{
+  VdStoreListPrivate *priv = PRIV (object);
+
+  g_clear_handle_id (&priv->idle_id, g_source_remove);
+  g_clear_pointer (&priv->items, g_ptr_array_unref);
+  /* The statements go before the store (and its database) may. */
+  g_clear_pointer (&priv->statements, g_hash_table_unref);
+  g_clear_object (&priv->store);
+
+  G_OBJECT_CLASS (vd_store_list_parent_class)->finalize (object);
+}
+
+static void
+vd_store_list_class_init (VdStoreListClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = vd_store_list_finalize;
+}
+
+static void
+vd_store_list_init (VdStoreList *self)
+{
+  PRIV (self)->items = g_ptr_array_new_with_free_func (g_object_unref);
+  PRIV (self)->statements = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                   (GDestroyNotify) sqlite3_finalize);
+}
+
+void
+vd_store_list_refresh (GListModel *list)
+{
+  g_return_if_fail (VD_IS_STORE_LIST (list));
+
+  store_list_reload (VD_STORE_LIST (list));
+}
+
+void
+vd_store_list_set_paused (GListModel *list,
+                          gboolean    paused)
+{
+  VdStoreListPrivate *priv;
+
+  g_return_if_fail (VD_IS_STORE_LIST (list));
+
+  priv = PRIV (list);
+  paused = !!paused;
+  if (priv->paused == paused)
+    return;
+  priv->paused = paused;
+  if (paused)
     {
-      core_store_changed (core, table);
+      /* A reload already scheduled is owed to the change that scheduled it. */
+      if (priv->idle_id != 0)
+        {
+          g_clear_handle_id (&priv->idle_id, g_source_remove);
+          priv->stale = TRUE;
+        }
       return;
     }
-  for (guint i = 0; core->tables[i] != NULL; i++)
-    if (g_strcmp0 (core->tables[i], table) == 0)
-      {
-        core_schedule_pulled (core);
-        return;
-      }
+  if (priv->stale)
+    store_list_reload (VD_STORE_LIST (list));
 }
 
-static void
-core_init (ListCore            *core,
-           GObject             *owner,
-           const ItemKind      *kind,
-           GType                item_type,
-           const char * const  *tables,
-           sqlite3_stmt      *(*query) (GObject *owner))
+gboolean
+vd_store_list_get_paused (GListModel *list)
 {
-  core->owner = owner;
-  core->kind = kind;
-  core->item_type = item_type;
-  core->tables = tables;
-  core->query = query;
-  core->items = g_ptr_array_new_with_free_func (g_object_unref);
-}
+  g_return_val_if_fail (VD_IS_STORE_LIST (list), FALSE);
 
-static void
-core_set_store (ListCore  *core,
-                VdStore   *store,
-                GCallback  changed_cb)
-{
-  core->store = g_object_ref (store);
-  g_signal_connect_object (store, "changed", changed_cb, core->owner, G_CONNECT_SWAPPED);
+  return PRIV (list)->paused;
 }
-
-static void
-core_clear (ListCore *core)
-{
-  g_clear_handle_id (&core->idle_id, g_source_remove);
-  g_clear_pointer (&core->items, g_ptr_array_unref);
-}
-
-static sqlite3_stmt *
-prepare_cached (VdStore       *store,
-                sqlite3_stmt **cache,
-                const char    *sql)
-{
-  if (*cache == NULL &&
-      sqlite3_prepare_v3 (vd_store_get_db (store), sql, -1, SQLITE_PREPARE_PERSISTENT,
-                          cache, NULL) != SQLITE_OK)
-    {
-      g_critical ("A list query could not be prepared: %s",
-                  sqlite3_errmsg (vd_store_get_db (store)));
-      *cache = NULL;
-      return NULL;
-    }
-  sqlite3_reset (*cache);
-  sqlite3_clear_bindings (*cache);
-  return *cache;
-}
-
-#define DEFINE_LIST_MODEL(TypeName, type_name)                                           \
-  static GType                                                                           \
-  type_name##_get_item_type (GListModel *model)                                          \
-  {                                                                                      \
-    return ((TypeName *) model)->core.item_type;                                         \
-  }                                                                                      \
-  static guint                                                                           \
-  type_name##_get_n_items (GListModel *model)                                            \
-  {                                                                                      \
-    return ((TypeName *) model)->core.items->len;                                        \
-  }                                                                                      \
-  static gpointer                                                                        \
-  type_name##_get_item (GListModel *model,                                               \
-                        guint       position)                                            \
-  {                                                                                      \
-    GPtrArray *items = ((TypeName *) model)->core.items;                                 \
-                                                                                         \
-    return position < items->len ? g_object_ref (g_ptr_array_index (items, position)) : NULL; \
-  }                                                                                      \
-  static void                                                                            \
-  type_name##_list_model_init (GListModelInterface *iface)                               \
-  {                                                                                      \
-    iface->get_item_type = type_name##_get_item_type;                                    \
-    iface->get_n_items = type_name##_get_n_items;                                        \
-    iface->get_item = type_name##_get_item;                                              \
-  }                                                                                      \
-  static void                                                                            \
-  type_name##_store_changed_cb (TypeName   *self,                                        \
-                                const char *table,                                       \
-                                const char *row_id,                                      \
-                                VdStore    *store)                                       \
-  {                                                                                      \
-    core_store_row_changed (&self->core, table, row_id);                                 \
-  }
 
 /* ---- Appointments ----------------------------------------------------------------- */
 
 struct _VdAppointmentList
 {
-  GObject       parent_instance;
-  ListCore      core;
+  VdStoreList   parent_instance;
   gint64        start;
   gint64        end;
   char         *staff_id;
-  sqlite3_stmt *all_stmt;
-  sqlite3_stmt *staff_stmt;
   /* A history list (vd_appointment_list_new_history) instead of a time range. */
   gboolean      history;
   char         *history_client_id;
   char         *history_pet_id;
-  sqlite3_stmt *history_stmt;
 };
 
-static void vd_appointment_list_list_model_init (GListModelInterface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (VdAppointmentList, vd_appointment_list, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
-                                                      vd_appointment_list_list_model_init))
-
-DEFINE_LIST_MODEL (VdAppointmentList, vd_appointment_list)
+G_DEFINE_FINAL_TYPE (VdAppointmentList, vd_appointment_list, VD_TYPE_STORE_LIST)
 
 /* A day's rows come from the (tenant_id, starts_at) index, or (tenant_id, staff_id,
  * starts_at) for one person; the joins are primary-key lookups. */
@@ -623,10 +689,10 @@ DEFINE_LIST_MODEL (VdAppointmentList, vd_appointment_list)
   "WHERE a.tenant_id = ?1 AND a.deleted = 0 AND a.starts_at IS NOT NULL "
 
 static sqlite3_stmt *
-appointment_query (GObject *owner)
+appointment_query (VdStoreList *list)
 {
-  VdAppointmentList *self = VD_APPOINTMENT_LIST (owner);
-  VdStore *store = self->core.store;
+  VdAppointmentList *self = VD_APPOINTMENT_LIST (list);
+  VdStore *store = list_store (self);
   char start[21];
   char end[21];
   sqlite3_stmt *stmt;
@@ -635,10 +701,10 @@ appointment_query (GObject *owner)
     {
       /* A client's few hundred rows at most; without an index on client_id this scans
        * the clinic's appointments, a few milliseconds per 10,000. */
-      stmt = prepare_cached (store, &self->history_stmt,
-                             APPOINTMENT_HISTORY_SELECT
-                             "AND (?2 IS NULL OR a.client_id = ?2) AND (?3 IS NULL OR a.pet_id = ?3) "
-                             "ORDER BY a.starts_at DESC, a.id");
+      stmt = list_prepare (self,
+                           APPOINTMENT_HISTORY_SELECT
+                           "AND (?2 IS NULL OR a.client_id = ?2) AND (?3 IS NULL OR a.pet_id = ?3) "
+                           "ORDER BY a.starts_at DESC, a.id");
       if (stmt == NULL)
         return NULL;
       sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (store), -1, SQLITE_STATIC);
@@ -649,11 +715,10 @@ appointment_query (GObject *owner)
       return stmt;
     }
   if (self->staff_id != NULL)
-    stmt = prepare_cached (store, &self->staff_stmt,
-                           APPOINTMENT_SELECT "AND a.staff_id = ?4 ORDER BY a.starts_at, a.id");
+    stmt = list_prepare (self,
+                         APPOINTMENT_SELECT "AND a.staff_id = ?4 ORDER BY a.starts_at, a.id");
   else
-    stmt = prepare_cached (store, &self->all_stmt,
-                           APPOINTMENT_SELECT "ORDER BY a.starts_at, a.id");
+    stmt = list_prepare (self, APPOINTMENT_SELECT "ORDER BY a.starts_at, a.id");
   if (stmt == NULL)
     return NULL;
 
@@ -677,11 +742,6 @@ vd_appointment_list_finalize (GObject *object)
 {
   VdAppointmentList *self = VD_APPOINTMENT_LIST (object);
 
-  core_clear (&self->core);
-  g_clear_pointer (&self->all_stmt, sqlite3_finalize);
-  g_clear_pointer (&self->staff_stmt, sqlite3_finalize);
-  g_clear_pointer (&self->history_stmt, sqlite3_finalize);
-  g_clear_object (&self->core.store);
   g_free (self->staff_id);
   g_free (self->history_client_id);
   g_free (self->history_pet_id);
@@ -693,13 +753,14 @@ static void
 vd_appointment_list_class_init (VdAppointmentListClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = vd_appointment_list_finalize;
+  VD_STORE_LIST_CLASS (klass)->query = appointment_query;
 }
 
 static void
 vd_appointment_list_init (VdAppointmentList *self)
 {
-  core_init (&self->core, G_OBJECT (self), &appointment_kind, VD_TYPE_APPOINTMENT_ITEM,
-             appointment_tables, appointment_query);
+  store_list_set_kind (VD_STORE_LIST (self), &appointment_kind, VD_TYPE_APPOINTMENT_ITEM,
+                       appointment_tables);
 }
 
 VdAppointmentList *
@@ -716,8 +777,7 @@ vd_appointment_list_new (VdStore    *store,
   self->start = start;
   self->end = end;
   self->staff_id = g_strdup (staff_id);
-  core_set_store (&self->core, store, G_CALLBACK (vd_appointment_list_store_changed_cb));
-  core_reload (&self->core);
+  store_list_start (VD_STORE_LIST (self), store);
   return self;
 }
 
@@ -734,8 +794,7 @@ vd_appointment_list_new_history (VdStore    *store,
   self->history = TRUE;
   self->history_client_id = g_strdup (client_id);
   self->history_pet_id = g_strdup (pet_id);
-  core_set_store (&self->core, store, G_CALLBACK (vd_appointment_list_store_changed_cb));
-  core_reload (&self->core);
+  store_list_start (VD_STORE_LIST (self), store);
   return self;
 }
 
@@ -750,7 +809,7 @@ vd_appointment_list_set_range (VdAppointmentList *self,
     return;
   self->start = start;
   self->end = end;
-  core_reload (&self->core);
+  store_list_reload (VD_STORE_LIST (self));
 }
 
 void
@@ -763,7 +822,7 @@ vd_appointment_list_set_day (VdAppointmentList *self,
 
   g_return_if_fail (VD_IS_APPOINTMENT_LIST (self));
 
-  vd_time_day_bounds (vd_store_get_time_zone (self->core.store), year, month, day, &start, &end);
+  vd_time_day_bounds (vd_store_get_time_zone (list_store (self)), year, month, day, &start, &end);
   vd_appointment_list_set_range (self, start, end);
 }
 
@@ -777,7 +836,7 @@ vd_appointment_list_set_staff_id (VdAppointmentList *self,
     return;
   g_free (self->staff_id);
   self->staff_id = g_strdup (staff_id);
-  core_reload (&self->core);
+  store_list_reload (VD_STORE_LIST (self));
 }
 
 void
@@ -797,33 +856,25 @@ vd_appointment_list_get_range (VdAppointmentList *self,
 
 struct _VdStaffList
 {
-  GObject       parent_instance;
-  ListCore      core;
+  VdStoreList   parent_instance;
   gboolean      show_inactive;
-  sqlite3_stmt *stmt;
 };
 
-static void vd_staff_list_list_model_init (GListModelInterface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (VdStaffList, vd_staff_list, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
-                                                      vd_staff_list_list_model_init))
-
-DEFINE_LIST_MODEL (VdStaffList, vd_staff_list)
+G_DEFINE_FINAL_TYPE (VdStaffList, vd_staff_list, VD_TYPE_STORE_LIST)
 
 static sqlite3_stmt *
-staff_query (GObject *owner)
+staff_query (VdStoreList *list)
 {
-  VdStaffList *self = VD_STAFF_LIST (owner);
+  VdStaffList *self = VD_STAFF_LIST (list);
   sqlite3_stmt *stmt;
 
-  stmt = prepare_cached (self->core.store, &self->stmt,
-                         "SELECT id, name, role, color, active FROM staff "
-                         "WHERE tenant_id = ?1 AND deleted = 0 AND name IS NOT NULL "
-                         "AND (?2 OR active = 1) ORDER BY name COLLATE NOCASE, id");
+  stmt = list_prepare (self,
+                       "SELECT id, name, role, color, active FROM staff "
+                       "WHERE tenant_id = ?1 AND deleted = 0 AND name IS NOT NULL "
+                       "AND (?2 OR active = 1) ORDER BY name COLLATE NOCASE, id");
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (self->core.store), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (list_store (self)), -1, SQLITE_STATIC);
   sqlite3_bind_int (stmt, 2, self->show_inactive ? 1 : 0);
   return stmt;
 }
@@ -831,28 +882,15 @@ staff_query (GObject *owner)
 static const char * const staff_tables[] = { "staff", NULL };
 
 static void
-vd_staff_list_finalize (GObject *object)
-{
-  VdStaffList *self = VD_STAFF_LIST (object);
-
-  core_clear (&self->core);
-  g_clear_pointer (&self->stmt, sqlite3_finalize);
-  g_clear_object (&self->core.store);
-
-  G_OBJECT_CLASS (vd_staff_list_parent_class)->finalize (object);
-}
-
-static void
 vd_staff_list_class_init (VdStaffListClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = vd_staff_list_finalize;
+  VD_STORE_LIST_CLASS (klass)->query = staff_query;
 }
 
 static void
 vd_staff_list_init (VdStaffList *self)
 {
-  core_init (&self->core, G_OBJECT (self), &staff_kind, VD_TYPE_STAFF_ITEM, staff_tables,
-             staff_query);
+  store_list_set_kind (VD_STORE_LIST (self), &staff_kind, VD_TYPE_STAFF_ITEM, staff_tables);
 }
 
 VdStaffList *
@@ -863,8 +901,7 @@ vd_staff_list_new (VdStore *store)
   g_return_val_if_fail (VD_IS_STORE (store), NULL);
 
   self = g_object_new (VD_TYPE_STAFF_LIST, NULL);
-  core_set_store (&self->core, store, G_CALLBACK (vd_staff_list_store_changed_cb));
-  core_reload (&self->core);
+  store_list_start (VD_STORE_LIST (self), store);
   return self;
 }
 
@@ -878,27 +915,18 @@ vd_staff_list_set_show_inactive (VdStaffList *self,
   if (self->show_inactive == show_inactive)
     return;
   self->show_inactive = show_inactive;
-  core_reload (&self->core);
+  store_list_reload (VD_STORE_LIST (self));
 }
 
 /* ---- Clients ---------------------------------------------------------------------- */
 
 struct _VdClientList
 {
-  GObject       parent_instance;
-  ListCore      core;
+  VdStoreList   parent_instance;
   char         *pattern;   /* a LIKE pattern, or NULL for every client */
-  sqlite3_stmt *all_stmt;
-  sqlite3_stmt *filter_stmt;
 };
 
-static void vd_client_list_list_model_init (GListModelInterface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (VdClientList, vd_client_list, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
-                                                      vd_client_list_list_model_init))
-
-DEFINE_LIST_MODEL (VdClientList, vd_client_list)
+G_DEFINE_FINAL_TYPE (VdClientList, vd_client_list, VD_TYPE_STORE_LIST)
 
 #define CLIENT_SELECT                                                                    \
   "SELECT id, first_name, last_name, phone, email FROM clients "                         \
@@ -906,23 +934,23 @@ DEFINE_LIST_MODEL (VdClientList, vd_client_list)
 #define CLIENT_ORDER " ORDER BY last_name COLLATE NOCASE, first_name COLLATE NOCASE, id"
 
 static sqlite3_stmt *
-client_query (GObject *owner)
+client_query (VdStoreList *list)
 {
-  VdClientList *self = VD_CLIENT_LIST (owner);
+  VdClientList *self = VD_CLIENT_LIST (list);
   sqlite3_stmt *stmt;
 
   if (self->pattern != NULL)
-    stmt = prepare_cached (self->core.store, &self->filter_stmt,
-                           CLIENT_SELECT
-                           "AND (first_name LIKE ?2 ESCAPE '\\' OR last_name LIKE ?2 ESCAPE '\\' "
-                           "OR (first_name || ' ' || last_name) LIKE ?2 ESCAPE '\\' "
-                           "OR phone LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\')"
-                           CLIENT_ORDER);
+    stmt = list_prepare (self,
+                         CLIENT_SELECT
+                         "AND (first_name LIKE ?2 ESCAPE '\\' OR last_name LIKE ?2 ESCAPE '\\' "
+                         "OR (first_name || ' ' || last_name) LIKE ?2 ESCAPE '\\' "
+                         "OR phone LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\')"
+                         CLIENT_ORDER);
   else
-    stmt = prepare_cached (self->core.store, &self->all_stmt, CLIENT_SELECT CLIENT_ORDER);
+    stmt = list_prepare (self, CLIENT_SELECT CLIENT_ORDER);
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (self->core.store), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (list_store (self)), -1, SQLITE_STATIC);
   if (self->pattern != NULL)
     sqlite3_bind_text (stmt, 2, self->pattern, -1, SQLITE_STATIC);
   return stmt;
@@ -959,10 +987,6 @@ vd_client_list_finalize (GObject *object)
 {
   VdClientList *self = VD_CLIENT_LIST (object);
 
-  core_clear (&self->core);
-  g_clear_pointer (&self->all_stmt, sqlite3_finalize);
-  g_clear_pointer (&self->filter_stmt, sqlite3_finalize);
-  g_clear_object (&self->core.store);
   g_free (self->pattern);
 
   G_OBJECT_CLASS (vd_client_list_parent_class)->finalize (object);
@@ -972,13 +996,13 @@ static void
 vd_client_list_class_init (VdClientListClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = vd_client_list_finalize;
+  VD_STORE_LIST_CLASS (klass)->query = client_query;
 }
 
 static void
 vd_client_list_init (VdClientList *self)
 {
-  core_init (&self->core, G_OBJECT (self), &client_kind, VD_TYPE_CLIENT_ITEM, client_tables,
-             client_query);
+  store_list_set_kind (VD_STORE_LIST (self), &client_kind, VD_TYPE_CLIENT_ITEM, client_tables);
 }
 
 VdClientList *
@@ -991,8 +1015,7 @@ vd_client_list_new (VdStore    *store,
 
   self = g_object_new (VD_TYPE_CLIENT_LIST, NULL);
   self->pattern = like_pattern (filter);
-  core_set_store (&self->core, store, G_CALLBACK (vd_client_list_store_changed_cb));
-  core_reload (&self->core);
+  store_list_start (VD_STORE_LIST (self), store);
   return self;
 }
 
@@ -1009,27 +1032,18 @@ vd_client_list_set_filter (VdClientList *self,
     return;
   g_free (self->pattern);
   self->pattern = g_steal_pointer (&pattern);
-  core_reload (&self->core);
+  store_list_reload (VD_STORE_LIST (self));
 }
 
 /* ---- Pets ------------------------------------------------------------------------- */
 
 struct _VdPetList
 {
-  GObject       parent_instance;
-  ListCore      core;
+  VdStoreList   parent_instance;
   char         *client_id;
-  sqlite3_stmt *all_stmt;
-  sqlite3_stmt *client_stmt;
 };
 
-static void vd_pet_list_list_model_init (GListModelInterface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (VdPetList, vd_pet_list, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
-                                                      vd_pet_list_list_model_init))
-
-DEFINE_LIST_MODEL (VdPetList, vd_pet_list)
+G_DEFINE_FINAL_TYPE (VdPetList, vd_pet_list, VD_TYPE_STORE_LIST)
 
 #define PET_SELECT                                                                       \
   "SELECT id, client_id, name, species, breed, allergies FROM pets "                     \
@@ -1037,19 +1051,18 @@ DEFINE_LIST_MODEL (VdPetList, vd_pet_list)
 #define PET_ORDER " ORDER BY name COLLATE NOCASE, id"
 
 static sqlite3_stmt *
-pet_query (GObject *owner)
+pet_query (VdStoreList *list)
 {
-  VdPetList *self = VD_PET_LIST (owner);
+  VdPetList *self = VD_PET_LIST (list);
   sqlite3_stmt *stmt;
 
   if (self->client_id != NULL)
-    stmt = prepare_cached (self->core.store, &self->client_stmt,
-                           PET_SELECT "AND client_id = ?2" PET_ORDER);
+    stmt = list_prepare (self, PET_SELECT "AND client_id = ?2" PET_ORDER);
   else
-    stmt = prepare_cached (self->core.store, &self->all_stmt, PET_SELECT PET_ORDER);
+    stmt = list_prepare (self, PET_SELECT PET_ORDER);
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (self->core.store), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (list_store (self)), -1, SQLITE_STATIC);
   if (self->client_id != NULL)
     sqlite3_bind_text (stmt, 2, self->client_id, -1, SQLITE_STATIC);
   return stmt;
@@ -1062,10 +1075,6 @@ vd_pet_list_finalize (GObject *object)
 {
   VdPetList *self = VD_PET_LIST (object);
 
-  core_clear (&self->core);
-  g_clear_pointer (&self->all_stmt, sqlite3_finalize);
-  g_clear_pointer (&self->client_stmt, sqlite3_finalize);
-  g_clear_object (&self->core.store);
   g_free (self->client_id);
 
   G_OBJECT_CLASS (vd_pet_list_parent_class)->finalize (object);
@@ -1075,12 +1084,13 @@ static void
 vd_pet_list_class_init (VdPetListClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = vd_pet_list_finalize;
+  VD_STORE_LIST_CLASS (klass)->query = pet_query;
 }
 
 static void
 vd_pet_list_init (VdPetList *self)
 {
-  core_init (&self->core, G_OBJECT (self), &pet_kind, VD_TYPE_PET_ITEM, pet_tables, pet_query);
+  store_list_set_kind (VD_STORE_LIST (self), &pet_kind, VD_TYPE_PET_ITEM, pet_tables);
 }
 
 VdPetList *
@@ -1093,8 +1103,7 @@ vd_pet_list_new (VdStore    *store,
 
   self = g_object_new (VD_TYPE_PET_LIST, NULL);
   self->client_id = g_strdup (client_id);
-  core_set_store (&self->core, store, G_CALLBACK (vd_pet_list_store_changed_cb));
-  core_reload (&self->core);
+  store_list_start (VD_STORE_LIST (self), store);
   return self;
 }
 
@@ -1108,73 +1117,7 @@ vd_pet_list_set_client_id (VdPetList  *self,
     return;
   g_free (self->client_id);
   self->client_id = g_strdup (client_id);
-  core_reload (&self->core);
-}
-
-static ListCore *conflict_list_core (GListModel *list);
-
-/* ---- Every list ------------------------------------------------------------------- */
-
-static ListCore *
-list_core (GListModel *list)
-{
-  if (VD_IS_APPOINTMENT_LIST (list))
-    return &VD_APPOINTMENT_LIST (list)->core;
-  if (VD_IS_STAFF_LIST (list))
-    return &VD_STAFF_LIST (list)->core;
-  if (VD_IS_CLIENT_LIST (list))
-    return &VD_CLIENT_LIST (list)->core;
-  if (VD_IS_PET_LIST (list))
-    return &VD_PET_LIST (list)->core;
-  if (VD_IS_CONFLICT_LIST (list))
-    return conflict_list_core (list);
-  return NULL;
-}
-
-void
-vd_store_list_refresh (GListModel *list)
-{
-  ListCore *core = list_core (list);
-
-  g_return_if_fail (core != NULL);
-
-  core_reload (core);
-}
-
-void
-vd_store_list_set_paused (GListModel *list,
-                          gboolean    paused)
-{
-  ListCore *core = list_core (list);
-
-  g_return_if_fail (core != NULL);
-
-  paused = !!paused;
-  if (core->paused == paused)
-    return;
-  core->paused = paused;
-  if (paused)
-    {
-      /* A reload already scheduled is owed to the change that scheduled it. */
-      if (core->idle_id != 0)
-        {
-          g_clear_handle_id (&core->idle_id, g_source_remove);
-          core->stale = TRUE;
-        }
-      return;
-    }
-  if (core->stale)
-    core_reload (core);
-}
-
-gboolean
-vd_store_list_get_paused (GListModel *list)
-{
-  ListCore *core = list_core (list);
-
-  g_return_val_if_fail (core != NULL, FALSE);
-
-  return core->paused;
+  store_list_reload (VD_STORE_LIST (self));
 }
 
 /* ---- Conflicts -------------------------------------------------------------------- */
@@ -1200,68 +1143,42 @@ INT64_GETTER (VdConflictItem, vd_conflict_item, detected_at, 6)
 
 struct _VdConflictList
 {
-  GObject       parent_instance;
-  ListCore      core;
-  sqlite3_stmt *stmt;
+  VdStoreList   parent_instance;
 };
 
-static void vd_conflict_list_list_model_init (GListModelInterface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (VdConflictList, vd_conflict_list, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
-                                                      vd_conflict_list_list_model_init))
-
-DEFINE_LIST_MODEL (VdConflictList, vd_conflict_list)
+G_DEFINE_FINAL_TYPE (VdConflictList, vd_conflict_list, VD_TYPE_STORE_LIST)
 
 static sqlite3_stmt *
-conflict_query (GObject *owner)
+conflict_query (VdStoreList *list)
 {
-  VdConflictList *self = VD_CONFLICT_LIST (owner);
+  VdConflictList *self = VD_CONFLICT_LIST (list);
   sqlite3_stmt *stmt;
 
   /* A handful of rows: the server resolves them as the data changes. */
-  stmt = prepare_cached (self->core.store, &self->stmt,
-                         "SELECT id, kind, table_name, row_id, other_row_id, detail, detected_at "
-                         "FROM conflicts WHERE tenant_id = ?1 AND deleted = 0 "
-                         "AND resolved_at IS NULL AND kind IS NOT NULL "
-                         "ORDER BY detected_at, id");
+  stmt = list_prepare (self,
+                       "SELECT id, kind, table_name, row_id, other_row_id, detail, detected_at "
+                       "FROM conflicts WHERE tenant_id = ?1 AND deleted = 0 "
+                       "AND resolved_at IS NULL AND kind IS NOT NULL "
+                       "ORDER BY detected_at, id");
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (self->core.store), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (list_store (self)), -1, SQLITE_STATIC);
   return stmt;
 }
 
 static const char * const conflict_tables[] = { "conflicts", NULL };
 
-static ListCore *
-conflict_list_core (GListModel *list)
-{
-  return &VD_CONFLICT_LIST (list)->core;
-}
-
-static void
-vd_conflict_list_finalize (GObject *object)
-{
-  VdConflictList *self = VD_CONFLICT_LIST (object);
-
-  core_clear (&self->core);
-  g_clear_pointer (&self->stmt, sqlite3_finalize);
-  g_clear_object (&self->core.store);
-
-  G_OBJECT_CLASS (vd_conflict_list_parent_class)->finalize (object);
-}
-
 static void
 vd_conflict_list_class_init (VdConflictListClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = vd_conflict_list_finalize;
+  VD_STORE_LIST_CLASS (klass)->query = conflict_query;
 }
 
 static void
 vd_conflict_list_init (VdConflictList *self)
 {
-  core_init (&self->core, G_OBJECT (self), &conflict_kind, VD_TYPE_CONFLICT_ITEM,
-             conflict_tables, conflict_query);
+  store_list_set_kind (VD_STORE_LIST (self), &conflict_kind, VD_TYPE_CONFLICT_ITEM,
+                       conflict_tables);
 }
 
 VdConflictList *
@@ -1272,8 +1189,7 @@ vd_conflict_list_new (VdStore *store)
   g_return_val_if_fail (VD_IS_STORE (store), NULL);
 
   self = g_object_new (VD_TYPE_CONFLICT_LIST, NULL);
-  core_set_store (&self->core, store, G_CALLBACK (vd_conflict_list_store_changed_cb));
-  core_reload (&self->core);
+  store_list_start (VD_STORE_LIST (self), store);
   return self;
 }
 

@@ -69,10 +69,27 @@ const char *vd_pet_item_get_allergies (VdPetItem *self);
 
 /* ---- Lists ---- */
 
+/* The base of every list below: a GListModel of items read by one query, reloaded (at
+ * idle, coalesced) when the store emits ::changed for a table the list shows. A new list
+ * is a subclass that says which items it makes and implements query. */
+#define VD_TYPE_STORE_LIST (vd_store_list_get_type ())
+G_DECLARE_DERIVABLE_TYPE (VdStoreList, vd_store_list, VD, STORE_LIST, GObject)
+
+struct _VdStoreListClass
+{
+  GObjectClass parent_class;
+
+  /* The list's query, bound and ready to step, its columns in the item's field order;
+   * NULL when it cannot be prepared. */
+  sqlite3_stmt *(*query) (VdStoreList *self);
+
+  gpointer padding[4];
+};
+
 /* Appointments (not deleted) starting in [start, end) (Unix seconds), optionally of one
  * staff member (NULL = everyone), ordered by start time. */
 #define VD_TYPE_APPOINTMENT_LIST (vd_appointment_list_get_type ())
-G_DECLARE_FINAL_TYPE (VdAppointmentList, vd_appointment_list, VD, APPOINTMENT_LIST, GObject)
+G_DECLARE_FINAL_TYPE (VdAppointmentList, vd_appointment_list, VD, APPOINTMENT_LIST, VdStoreList)
 
 VdAppointmentList *vd_appointment_list_new          (VdStore           *store,
                                                      gint64             start,
@@ -101,7 +118,7 @@ VdAppointmentList *vd_appointment_list_new_history  (VdStore           *store,
 
 /* Active staff (not deleted), by name; set_show_inactive(TRUE) adds the inactive ones. */
 #define VD_TYPE_STAFF_LIST (vd_staff_list_get_type ())
-G_DECLARE_FINAL_TYPE (VdStaffList, vd_staff_list, VD, STAFF_LIST, GObject)
+G_DECLARE_FINAL_TYPE (VdStaffList, vd_staff_list, VD, STAFF_LIST, VdStoreList)
 
 VdStaffList       *vd_staff_list_new                (VdStore           *store);
 void               vd_staff_list_set_show_inactive  (VdStaffList       *self,
@@ -110,7 +127,7 @@ void               vd_staff_list_set_show_inactive  (VdStaffList       *self,
 /* Clients (not deleted) by last then first name; the filter matches any part of the
  * first name, last name, full name, phone or email (case-insensitive for ASCII). */
 #define VD_TYPE_CLIENT_LIST (vd_client_list_get_type ())
-G_DECLARE_FINAL_TYPE (VdClientList, vd_client_list, VD, CLIENT_LIST, GObject)
+G_DECLARE_FINAL_TYPE (VdClientList, vd_client_list, VD, CLIENT_LIST, VdStoreList)
 
 VdClientList      *vd_client_list_new               (VdStore           *store,
                                                      const char        *filter);
@@ -119,15 +136,15 @@ void               vd_client_list_set_filter        (VdClientList      *self,
 
 /* Pets (not deleted) of one client (NULL = every pet of the clinic), by name. */
 #define VD_TYPE_PET_LIST (vd_pet_list_get_type ())
-G_DECLARE_FINAL_TYPE (VdPetList, vd_pet_list, VD, PET_LIST, GObject)
+G_DECLARE_FINAL_TYPE (VdPetList, vd_pet_list, VD, PET_LIST, VdStoreList)
 
 VdPetList         *vd_pet_list_new                  (VdStore           *store,
                                                      const char        *client_id);
 void               vd_pet_list_set_client_id        (VdPetList         *self,
                                                      const char        *client_id);
 
-/* Every list: reload now rather than at the next idle (for tests and after a bulk
- * change the caller wants shown at once). */
+/* Every list (a VdStoreList): reload now rather than at the next idle (for tests and
+ * after a bulk change the caller wants shown at once). */
 void               vd_store_list_refresh            (GListModel        *list);
 /* Every list: while paused, the store's changes do not reload the list (nobody sees it:
  * a hidden page, a bootstrap); they mark it stale, and unpausing reloads it at once if
@@ -154,7 +171,7 @@ gint64      vd_conflict_item_get_detected_at  (VdConflictItem *self);
 /* Open conflicts (resolved_at NULL, not deleted), oldest first; vd_store_list_refresh
  * works on it too. */
 #define VD_TYPE_CONFLICT_LIST (vd_conflict_list_get_type ())
-G_DECLARE_FINAL_TYPE (VdConflictList, vd_conflict_list, VD, CONFLICT_LIST, GObject)
+G_DECLARE_FINAL_TYPE (VdConflictList, vd_conflict_list, VD, CONFLICT_LIST, VdStoreList)
 
 VdConflictList    *vd_conflict_list_new             (VdStore           *store);
 

@@ -20,6 +20,7 @@
 #include "vd-error.h"
 #include "vd-id.h"
 #include "vd-protocol.h"
+#include "vd-rules.h"
 #include "vd-time.h"
 
 /* Checkpoints. A checkpoint copies the WAL into the database file and syncs it; run by
@@ -1007,8 +1008,7 @@ fill_defaults (VdChange *change)
 
       if (column->type != VD_TYPE_BOOLEAN || vd_change_get_cell (change, column->name) != NULL)
         continue;
-      vd_value_set_bool (&value, strcmp (change->table->name, "staff") == 0 &&
-                                 strcmp (column->name, "active") == 0);
+      vd_value_set_bool (&value, vd_rules_bool_default (column));
       vd_change_take_cell (change, column, &value);
     }
 }
@@ -1099,18 +1099,15 @@ validate_change (VdStore   *self,
   if (!found)
     {
       /* A new row must stand on its own: every required column, whatever arrives later. */
-      fill_defaults (change);
-      for (guint c = 0; ok && c < table->n_columns; c++)
-        {
-          const VdColumn *column = &table->columns[c];
-          const VdCell *cell = vd_change_get_cell (change, column->name);
+      const VdColumn *missing;
 
-          if (!column->nullable && (cell == NULL || cell->value.kind == VD_VALUE_NULL))
-            {
-              g_set_error (error, VD_STORE_ERROR, VD_STORE_ERROR_INVALID,
-                           _("The %s is required."), vd_column_label (column));
-              ok = FALSE;
-            }
+      fill_defaults (change);
+      missing = vd_rules_missing_required (change);
+      if (missing != NULL)
+        {
+          g_set_error (error, VD_STORE_ERROR, VD_STORE_ERROR_INVALID,
+                       _("The %s is required."), vd_column_label (missing));
+          ok = FALSE;
         }
     }
 
@@ -1119,10 +1116,10 @@ validate_change (VdStore   *self,
       const char *starts = effective_text (change, row, "starts_at");
       const char *ends = effective_text (change, row, "ends_at");
 
-      /* Both are canonical UTC text, whose order is the order of the instants. */
-      if (starts != NULL && ends != NULL && strcmp (ends, starts) <= 0)
+      /* The same rule as syncd's, so the desk never keeps what the server would refuse. */
+      if (!vd_rules_appointment_text_times_ok (starts, ends))
         {
-          set_invalid (error, _("The end time must be after the start time."));
+          set_invalid (error, _("The appointment must end after it starts and last at most 24 hours."));
           ok = FALSE;
         }
     }

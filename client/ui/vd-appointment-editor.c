@@ -14,6 +14,7 @@
 #include "vd-store-models.h"
 #include "vd-time.h"
 #include "vd-id.h"
+#include "vd-rules.h"
 
 struct _VdAppointmentEditor
 {
@@ -618,7 +619,7 @@ find_overlap (VdAppointmentEditor *self,
       const char *status = vd_appointment_item_get_status (item);
 
       if (g_strcmp0 (vd_appointment_item_get_id (item), self->appointment_id) == 0 ||
-          g_strcmp0 (status, "cancelled") == 0 || g_strcmp0 (status, "no_show") == 0)
+          !vd_rules_status_is_active (status))
         continue;
       if (vd_appointment_item_get_starts_at (item) < ends_at &&
           vd_appointment_item_get_ends_at (item) > starts_at)
@@ -731,7 +732,7 @@ vd_appointment_editor_save (VdAppointmentEditor *self)
   get_start (self, &year, &month, &day, &hour, &minute);
   starts_at = vd_time_from_zone (vd_store_get_time_zone (self->store), year, month, day, hour, minute, 0);
   ends_at = starts_at + (gint64) duration * 60;
-  if (ends_at <= starts_at)
+  if (!vd_rules_appointment_times_ok (starts_at, ends_at))
     {
       show_error (self, _("The appointment must end after it starts."));
       return;
@@ -790,11 +791,7 @@ static gboolean
 is_bookable_staff (gpointer item,
                    gpointer user_data)
 {
-  const char *role = vd_staff_item_get_role (item);
-
-  return g_strcmp0 (role, "veterinarian") == 0 ||
-         g_strcmp0 (role, "groomer") == 0 ||
-         g_strcmp0 (role, "technician") == 0;
+  return vd_rules_role_takes_appointments (vd_staff_item_get_role (item));
 }
 
 static void
@@ -990,4 +987,7 @@ static void
 vd_appointment_editor_init (VdAppointmentEditor *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* The rule allows up to a day; the spin offers the lengths a clinic books. */
+  gtk_adjustment_set_upper (gtk_spin_button_get_adjustment (self->duration_spin),
+                            VD_RULES_EDITOR_MAX_MINUTES);
 }

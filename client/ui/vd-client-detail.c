@@ -12,6 +12,7 @@
 #include "vd-record-form.h"
 #include "vd-store-models.h"
 #include "vd-id.h"
+#include "vd-rules.h"
 
 struct _VdClientDetail
 {
@@ -308,8 +309,7 @@ count_upcoming (VdClientDetail *self)
       /* Newest first: the rest are in the past. */
       if (vd_appointment_item_get_starts_at (item) <= now)
         break;
-      if (g_strcmp0 (status, "cancelled") != 0 && g_strcmp0 (status, "no_show") != 0 &&
-          g_strcmp0 (status, "completed") != 0)
+      if (vd_rules_status_is_active (status) && g_strcmp0 (status, "completed") != 0)
         upcoming++;
     }
   return upcoming;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vd-day-view.h"
+#include "vd-rules.h"
 #include "vd-time.h"
 
 #define HEADER_HEIGHT   52
@@ -106,38 +107,31 @@ static guint signals[N_SIGNALS];
 
 /* ---- labels and palette ---- */
 
+/* The labels are the registry's (vd_enum_label); the colours are the day view's own. */
 static const struct
 {
   const char *kind;
-  const char *label;
   const char *color;   /* the same values as the .kind-* classes in style.css */
 } kinds[] = {
-  { "consultation", N_("Consultation"), "#3584e4" },
-  { "vaccination",  N_("Vaccination"),  "#2ec27e" },
-  { "surgery",      N_("Surgery"),      "#e01b24" },
-  { "grooming",     N_("Grooming"),     "#9141ac" },
-  { "dental",       N_("Dental"),       "#e66100" },
-  { "follow_up",    N_("Follow-up"),    "#c88800" },
-  { "other",        N_("Other"),        "#77767b" },
+  { "consultation", "#3584e4" },
+  { "vaccination",  "#2ec27e" },
+  { "surgery",      "#e01b24" },
+  { "grooming",     "#9141ac" },
+  { "dental",       "#e66100" },
+  { "follow_up",    "#c88800" },
+  { "other",        "#77767b" },
 };
 
 const char * const *
 vd_appointment_kinds (void)
 {
-  static const char * const names[] = {
-    "consultation", "vaccination", "surgery", "grooming", "dental", "follow_up", "other", NULL
-  };
-
-  return names;
+  return vd_enum_values ("appointments", "kind");
 }
 
 const char *
 vd_appointment_kind_label (const char *kind)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
-    if (g_strcmp0 (kind, kinds[i].kind) == 0)
-      return _(kinds[i].label);
-  return _("Other");
+  return vd_enum_label ("appointments", "kind", kind);
 }
 
 const char *
@@ -152,37 +146,7 @@ vd_appointment_kind_color (const char *kind)
 const char *
 vd_appointment_status_label (const char *status)
 {
-  if (g_strcmp0 (status, "scheduled") == 0)
-    return _("Scheduled");
-  if (g_strcmp0 (status, "confirmed") == 0)
-    return _("Confirmed");
-  if (g_strcmp0 (status, "checked_in") == 0)
-    return _("Checked in");
-  if (g_strcmp0 (status, "in_progress") == 0)
-    return _("In progress");
-  if (g_strcmp0 (status, "completed") == 0)
-    return _("Completed");
-  if (g_strcmp0 (status, "cancelled") == 0)
-    return _("Cancelled");
-  if (g_strcmp0 (status, "no_show") == 0)
-    return _("No-show");
-  return status;
-}
-
-static const char *
-role_label (const char *role)
-{
-  if (g_strcmp0 (role, "veterinarian") == 0)
-    return _("Veterinarian");
-  if (g_strcmp0 (role, "technician") == 0)
-    return _("Technician");
-  if (g_strcmp0 (role, "groomer") == 0)
-    return _("Groomer");
-  if (g_strcmp0 (role, "front_desk") == 0)
-    return _("Front desk");
-  if (g_strcmp0 (role, "manager") == 0)
-    return _("Manager");
-  return "";
+  return vd_enum_label ("appointments", "status", status);
 }
 
 /* Opening hours until clinic settings carry them (a later issue): Monday to Friday
@@ -267,14 +231,6 @@ minute_of_day (VdDayView *self,
 
   local = vd_time_to_zone (instant, get_zone (self));
   return g_date_time_get_hour (local) * 60 + g_date_time_get_minute (local);
-}
-
-static gboolean
-is_bookable_role (const char *role)
-{
-  return g_strcmp0 (role, "veterinarian") == 0 ||
-         g_strcmp0 (role, "groomer") == 0 ||
-         g_strcmp0 (role, "technician") == 0;
 }
 
 static guint
@@ -395,7 +351,7 @@ rebuild (VdDayView *self)
 
       g_object_get (item, "id", &column.staff_id, "name", &column.name, "role", &column.role,
                     "color", &column.color, "active", &active, NULL);
-      if (active && is_bookable_role (column.role))
+      if (active && vd_rules_role_takes_appointments (column.role))
         g_array_append_val (self->columns, column);
       else
         column_clear (&column);
@@ -670,7 +626,7 @@ draw_block (VdDayView   *self,
 {
   GskRoundedRect rounded;
   GdkRGBA kind_color, tint, text;
-  gboolean faded = g_strcmp0 (b->status, "cancelled") == 0 || g_strcmp0 (b->status, "no_show") == 0;
+  gboolean faded = !vd_rules_status_is_active (b->status);
   gboolean done = g_strcmp0 (b->status, "completed") == 0;
 
   gdk_rgba_parse (&kind_color, vd_appointment_kind_color (b->kind));
@@ -841,7 +797,7 @@ vd_day_view_snapshot (GtkWidget   *widget,
       Column *column = &g_array_index (self->columns, Column, c);
       double x = GUTTER_WIDTH + c * self->column_width - hval;
       g_autofree char *name = g_markup_escape_text (column->name ? column->name : "", -1);
-      g_autofree char *markup = g_strdup_printf ("<b>%s</b>\n<small>%s</small>", name, role_label (column->role));
+      g_autofree char *markup = g_strdup_printf ("<b>%s</b>\n<small>%s</small>", name, vd_enum_label ("staff", "role", column->role));
       GdkRGBA stripe, label;
 
       if (x + self->column_width < GUTTER_WIDTH || x > width)

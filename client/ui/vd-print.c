@@ -51,22 +51,6 @@ typedef struct
   char      *printed_text;
 } Job;
 
-static const char *
-role_label (const char *role)
-{
-  if (g_strcmp0 (role, "veterinarian") == 0)
-    return _("Veterinarian");
-  if (g_strcmp0 (role, "technician") == 0)
-    return _("Technician");
-  if (g_strcmp0 (role, "groomer") == 0)
-    return _("Groomer");
-  if (g_strcmp0 (role, "front_desk") == 0)
-    return _("Front desk");
-  if (g_strcmp0 (role, "manager") == 0)
-    return _("Manager");
-  return "";
-}
-
 static void
 section_free (Section *section)
 {
@@ -133,7 +117,7 @@ load_sections (VdStore *store,
           section = g_new0 (Section, 1);
           section->staff_id = g_strdup (staff_id);
           section->staff_name = g_strdup (name != NULL && *name != '\0' ? name : _("No staff member"));
-          section->role = g_strdup (member ? role_label (vd_staff_item_get_role (member)) : "");
+          section->role = g_strdup (member ? vd_enum_label ("staff", "role", vd_staff_item_get_role (member)) : "");
           section->order = member ? GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (member), "vd-print-order"))
                                   : G_MAXUINT;
           section->appointments = g_ptr_array_new_with_free_func (g_object_unref);

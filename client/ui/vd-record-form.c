@@ -14,6 +14,7 @@
 #include "vd-record-form.h"
 #include "vd-store-models.h"
 #include "vd-day-view.h"
+#include "vd-rules.h"
 #include "vd-time.h"
 
 /* ---- one row ---- */
@@ -203,78 +204,42 @@ vd_text_view_dup_text (GtkTextView *view)
 
 /* ---- labels ---- */
 
-static const char * const species[] = {
-  "dog", "cat", "bird", "rabbit", "reptile", "rodent", "horse", "other", NULL
-};
-
-static const char * const sexes[] = { "male", "female", "unknown", NULL };
-
-static const char * const roles[] = {
-  "veterinarian", "technician", "groomer", "front_desk", "manager", NULL
-};
+/* The registry's values and labels (vd-schema.h), under the names the pages use. */
 
 const char * const *
 vd_pet_species (void)
 {
-  return species;
+  return vd_enum_values ("pets", "species");
 }
 
 const char *
 vd_pet_species_label (const char *value)
 {
-  if (g_strcmp0 (value, "dog") == 0)
-    return C_("species", "Dog");
-  if (g_strcmp0 (value, "cat") == 0)
-    return C_("species", "Cat");
-  if (g_strcmp0 (value, "bird") == 0)
-    return C_("species", "Bird");
-  if (g_strcmp0 (value, "rabbit") == 0)
-    return C_("species", "Rabbit");
-  if (g_strcmp0 (value, "reptile") == 0)
-    return C_("species", "Reptile");
-  if (g_strcmp0 (value, "rodent") == 0)
-    return C_("species", "Rodent");
-  if (g_strcmp0 (value, "horse") == 0)
-    return C_("species", "Horse");
-  return C_("species", "Other");
+  return vd_enum_label ("pets", "species", value);
 }
 
 const char * const *
 vd_pet_sexes (void)
 {
-  return sexes;
+  return vd_enum_values ("pets", "sex");
 }
 
 const char *
 vd_pet_sex_label (const char *value)
 {
-  if (g_strcmp0 (value, "male") == 0)
-    return C_("pet sex", "Male");
-  if (g_strcmp0 (value, "female") == 0)
-    return C_("pet sex", "Female");
-  return C_("pet sex", "Unknown");
+  return vd_enum_label ("pets", "sex", value);
 }
 
 const char * const *
 vd_staff_roles (void)
 {
-  return roles;
+  return vd_enum_values ("staff", "role");
 }
 
 const char *
 vd_staff_role_label (const char *value)
 {
-  if (g_strcmp0 (value, "veterinarian") == 0)
-    return _("Veterinarian");
-  if (g_strcmp0 (value, "technician") == 0)
-    return _("Technician");
-  if (g_strcmp0 (value, "groomer") == 0)
-    return _("Groomer");
-  if (g_strcmp0 (value, "front_desk") == 0)
-    return _("Front Desk");
-  if (g_strcmp0 (value, "manager") == 0)
-    return _("Manager");
-  return value;
+  return vd_enum_label ("staff", "role", value);
 }
 
 GListModel *
@@ -465,7 +430,7 @@ vd_history_row_new (gpointer   item,
   adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 1);
 
   if (starts_at > g_get_real_time () / G_USEC_PER_SEC &&
-      g_strcmp0 (status, "cancelled") != 0 && g_strcmp0 (status, "no_show") != 0)
+      vd_rules_status_is_active (status))
     {
       GtkWidget *tag = gtk_label_new (_("Upcoming"));
 

@@ -16,6 +16,7 @@
 #include "vd-session.h"
 #include "vd-store-models.h"
 #include "vd-sync-indicator.h"
+#include "vd-rules.h"
 #include "vd-time.h"
 #include "vd-print.h"
 #include "vd-search-popover.h"
@@ -96,24 +97,10 @@ static GParamSpec *properties[N_PROPS];
 
 /* ---- status steps ---- */
 
-static const struct
-{
-  const char *from;
-  const char *to[4];
-} status_steps[] = {
-  { "scheduled",   { "confirmed", "checked_in", "no_show", "cancelled" } },
-  { "confirmed",   { "checked_in", "no_show", "cancelled", NULL } },
-  { "checked_in",  { "in_progress", "cancelled", NULL } },
-  { "in_progress", { "completed", NULL } },
-};
-
 static const char * const *
 next_statuses (const char *status)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (status_steps); i++)
-    if (g_strcmp0 (status_steps[i].from, status) == 0)
-      return status_steps[i].to;
-  return NULL;
+  return vd_rules_next_statuses (status);
 }
 
 /* The verb on a button or menu item that moves an appointment to status. */

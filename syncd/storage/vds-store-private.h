@@ -7,7 +7,7 @@
 
 #include "vds-db.h"
 #include "vds-store.h"
-#include "vd-cell-store.h"
+#include "vd-merge.h"
 #include "vd-schema.h"
 
 G_BEGIN_DECLS

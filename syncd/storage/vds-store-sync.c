@@ -16,6 +16,7 @@
 #include "vd-error.h"
 #include "vd-id.h"
 #include "vd-protocol.h"
+#include "vd-rules.h"
 #include "vd-time.h"
 #include "vds-notify.h"
 #include "vds-store-private.h"
@@ -563,29 +564,9 @@ load_batch_rows (VdsStore  *self,
   return ok;
 }
 
-/* A new row must be whole: the first required column the change lacks, or NULL. The
- * "deleted" cell is optional: a row never deleted is not deleted. */
-static const VdColumn *
-missing_required (const VdChange *change)
-{
-  const VdTable *table = change->table;
-  const VdColumn *deleted = vd_table_deleted_column (table);
-
-  for (guint c = 0; c < table->n_columns; c++)
-    {
-      const VdColumn *column = &table->columns[c];
-
-      if (column->nullable || column == deleted)
-        continue;
-      if (vd_change_get_cell (change, column->name) == NULL)
-        return column;
-    }
-  return NULL;
-}
-
 /* An appointment lasts at most this long, so the overlap search looks back no further
  * than this from an appointment's start (see find_overlaps). */
-#define MAX_APPOINTMENT_SECONDS (24 * 3600)
+#define MAX_APPOINTMENT_SECONDS VD_RULES_APPOINTMENT_MAX_SECONDS
 
 /* Why an appointment row's times are not acceptable, or NULL. Checked on the row as the
  * whole push leaves it: starts_at and ends_at may come in different changes. A row
@@ -596,12 +577,9 @@ bad_appointment_times (const VdTable *table,
 {
   const VdValue *starts = &values[vd_table_lookup_column (table, "starts_at")->index];
   const VdValue *ends = &values[vd_table_lookup_column (table, "ends_at")->index];
-  gint64 s, e;
 
   if (starts->kind != VD_VALUE_TEXT || ends->kind != VD_VALUE_TEXT ||
-      !vd_time_parse_utc (starts->s, &s, NULL) || !vd_time_parse_utc (ends->s, &e, NULL))
-    return NULL;
-  if (e > s && e - s <= MAX_APPOINTMENT_SECONDS)
+      vd_rules_appointment_text_times_ok (starts->s, ends->s))
     return NULL;
   return g_strdup_printf (_("An appointment must end after it starts and last at most 24 "
                             "hours, but this change would make it run from %s to %s."),
@@ -664,7 +642,7 @@ apply_changes (VdsStore   *self,
       row = push_lookup (push, change->table, change->id);
       if (row == NULL)
         {
-          const VdColumn *missing = missing_required (change);
+          const VdColumn *missing = vd_rules_missing_required (change);
 
           if (missing != NULL)
             {
@@ -895,7 +873,7 @@ appointment_active (const Row *row)
 
   /* The fixed "YYYY-MM-DDTHH:MM:SSZ" form orders as text the way the instants do. */
   return !row_is_deleted (row) && row_text (row, "staff_id") != NULL &&
-         g_strcmp0 (status, "cancelled") != 0 && g_strcmp0 (status, "no_show") != 0 &&
+         vd_rules_status_is_active (status) &&
          !row_bool (row, "allow_overlap") &&
          starts != NULL && ends != NULL && strcmp (starts, ends) < 0;
 }
@@ -1029,7 +1007,7 @@ find_overlaps (VdsStore    *self,
                            "AS x (staff, low, high) "
                            "JOIN appointments a ON a.tenant_id = $1 AND a.staff_id = x.staff "
                            "AND a.starts_at > x.low AND a.starts_at < x.high AND NOT a.deleted "
-                           "AND COALESCE (a.status, '') NOT IN ('cancelled', 'no_show') "
+                           "AND COALESCE (a.status, '') NOT IN " VD_RULES_INACTIVE_STATUSES_SQL " "
                            "AND NOT COALESCE (a.allow_overlap, false) AND a.starts_at < a.ends_at"
                          : "SELECT a.id, a.staff_id, a.starts_at, a.ends_at FROM "
                            "(SELECT json_extract (value, '$[0]') AS staff, "
@@ -1039,7 +1017,7 @@ find_overlaps (VdsStore    *self,
                            "CROSS JOIN appointments a WHERE a.tenant_id = $1 "
                            "AND a.staff_id = x.staff "
                            "AND a.starts_at > x.low AND a.starts_at < x.high AND NOT a.deleted "
-                           "AND COALESCE (a.status, '') NOT IN ('cancelled', 'no_show') "
+                           "AND COALESCE (a.status, '') NOT IN " VD_RULES_INACTIVE_STATUSES_SQL " "
                            "AND NOT COALESCE (a.allow_overlap, false) AND a.starts_at < a.ends_at",
                          params, pg ? 4 : 2, error);
   for (guint l = 0; l < G_N_ELEMENTS (lists); l++)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vd-id.h"
+#include "vd-rules.h"
 #include "vd-time.h"
 #include "vds-store-private.h"
 
@@ -573,9 +574,6 @@ vds_store_is_postgres (VdsStore *self)
 /* ---- Validation -------------------------------------------------------------------- */
 
 static const char * const platform_roles[] = { "none", "company_admin", "platform_admin", NULL };
-static const char * const clinic_roles[] = {
-  "front_desk", "veterinarian", "technician", "groomer", "clinic_admin", NULL
-};
 
 static gboolean
 valid_slug (const char *slug)
@@ -895,7 +893,7 @@ vds_store_add_membership (VdsStore   *self,
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (role == NULL || !g_strv_contains (clinic_roles, role))
+  if (role == NULL || !g_strv_contains (vd_rules_clinic_roles (), role))
     return invalid (error, _("The clinic role must be one of: front_desk, veterinarian, technician, groomer, clinic_admin."));
   if (!require_row (self, REQUIRE_USER, user_id, error) ||
       !require_row (self, REQUIRE_TENANT, tenant_id, error))

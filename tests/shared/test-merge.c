@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vd-cell-store.h"
+#include "vd-merge.h"
 #include "vd-change.h"
 #include "vd-merge.h"
 

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-cell-store.h — an SQLite store of typed rows and their per-cell clocks, scoped to
  * one tenant, that merges changes by the LWW rule and lists what changed after a
- * sequence number. The client's replica and syncd's SQLite backend both use it.
+ * sequence number: the desk's replica (VdStore keeps its rows here), and the replicas the
+ * tests compare. The merge itself is vd_row_merge (vd-merge.h), which syncd calls too.
  *
  * Layout (vd_schema_sqlite_ddl): one table per synced table, named as in the registry,
  * with columns tenant_id, id, every registry column, _seq (the row's highest cell seq)
- * and _clocks (the packed cell clocks below), primary key (tenant_id, id), an index on
+ * and _clocks (the packed cell clocks, vd-merge.h), primary key (tenant_id, id), an index on
  * (tenant_id, _seq); and vd_seq (tenant_id primary key, seq) holding each tenant's last
  * seq. Seqs are assigned inside the writing transaction, so they follow commit order. */
 #pragma once
@@ -16,48 +17,6 @@
 #include "vd-merge.h"
 
 G_BEGIN_DECLS
-
-/* One cell's clock and the seq of the write that set it (0 = never written). */
-typedef struct
-{
-  VdClock clock;
-  gint64  seq;
-} VdCellClock;
-
-#define VD_CELL_CLOCK_PACKED_SIZE 32   /* hlc (8, big-endian), site (16), seq (8, big-endian) */
-
-/* Packs n cell clocks (a table's columns in registry order) into n × 32 bytes; returns
- * the newly allocated buffer. Unpack accepts a shorter buffer (a table that gained
- * columns) and zeroes the cells it lacks; FALSE when len is not a multiple of 32 or
- * longer than n cells. */
-guint8   *vd_cell_clocks_pack   (const VdCellClock *clocks,
-                                 guint              n,
-                                 gsize             *out_len);
-gboolean  vd_cell_clocks_unpack (const guint8      *data,
-                                 gsize              len,
-                                 VdCellClock       *clocks,
-                                 guint              n);
-
-/* The merge of one change into one row's state, shared by every backend: for each cell
- * of change whose clock wins over clocks[column->index], copies the value into
- * values[column->index], sets the clock and seq, and sets changed[column->index]. Returns
- * the number of cells that won. values/clocks/changed have table->n_columns entries. */
-guint     vd_row_merge          (const VdChange    *change,
-                                 VdValue           *values,
-                                 VdCellClock       *clocks,
-                                 gboolean          *changed,
-                                 gint64             seq);
-
-/* The changes a row's cells make after seq 'after': cells grouped per (hlc, site), in
- * (hlc, site) order; each change's seq is row_seq. Appends to out. A paged listing passes
- * after = 0 (whole rows; see vd_cell_store_changes_since). */
-void      vd_row_changes_since  (const VdTable     *table,
-                                 const char        *id,
-                                 const VdValue     *values,
-                                 const VdCellClock *clocks,
-                                 gint64             row_seq,
-                                 gint64             after,
-                                 GPtrArray         *out);
 
 typedef struct _VdCellStore VdCellStore;
 
