@@ -314,24 +314,40 @@ take_pristine (VdRecordForm *form)
   form_change_free (fc);
 }
 
-/* Fills the widgets, keeping the text of fields that could not become a value (a weight
- * being typed) when those are the person's. */
+/* The texts of fields that could not become a value (a weight being typed), to put
+ * back after a fill: they are the person's. */
+static GPtrArray *
+stash_texts (GPtrArray *widgets)
+{
+  GPtrArray *texts = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; widgets != NULL && i < widgets->len; i++)
+    g_ptr_array_add (texts, GTK_IS_EDITABLE (widgets->pdata[i])
+                            ? g_strdup (gtk_editable_get_text (GTK_EDITABLE (widgets->pdata[i])))
+                            : NULL);
+  return texts;
+}
+
+static void
+restore_texts (GPtrArray *widgets,
+               GPtrArray *texts)
+{
+  for (guint i = 0; widgets != NULL && i < widgets->len; i++)
+    if (texts->pdata[i] != NULL)
+      gtk_editable_set_text (GTK_EDITABLE (widgets->pdata[i]), texts->pdata[i]);
+}
+
+/* Fills the widgets; keep (may be NULL): widgets whose text stays as the person typed. */
 static void
 fill (VdRecordForm *form,
       VdRecord     *record,
       GPtrArray    *keep)
 {
-  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) texts = stash_texts (keep);
 
-  for (guint i = 0; keep != NULL && i < keep->len; i++)
-    g_ptr_array_add (texts, GTK_IS_EDITABLE (keep->pdata[i])
-                            ? g_strdup (gtk_editable_get_text (GTK_EDITABLE (keep->pdata[i])))
-                            : NULL);
   form->filling = TRUE;
   form->funcs.fill (form->page, record);
-  for (guint i = 0; keep != NULL && i < keep->len; i++)
-    if (texts->pdata[i] != NULL)
-      gtk_editable_set_text (GTK_EDITABLE (keep->pdata[i]), texts->pdata[i]);
+  restore_texts (keep, texts);
   form->filling = FALSE;
 }
 
@@ -523,6 +539,7 @@ follow (VdRecordForm *form)
   g_autoptr(VdChange) old_pristine = NULL;
   g_autoptr(VdRecord) merged = NULL;
   g_autoptr(GPtrArray) updated = g_ptr_array_new ();
+  g_autoptr(GPtrArray) texts = NULL;
   gboolean same = TRUE;
 
   if (theirs == NULL || form->base == NULL)
@@ -546,6 +563,7 @@ follow (VdRecordForm *form)
   /* Edited here and changed there: what the widgets give for the new row, then the
    * person's edits put back over it. */
   mine = collect_quietly (form);
+  texts = stash_texts (mine->failed);
   old_pristine = g_steal_pointer (&form->pristine);
   fill (form, theirs, NULL);
   take_pristine (form);
@@ -596,7 +614,8 @@ follow (VdRecordForm *form)
                        : g_strdup (C_("field value", "(not valid yet)"));
     }
 
-  fill (form, merged, mine->failed);
+  fill (form, merged, NULL);
+  restore_texts (mine->failed, texts);
   vd_record_free (form->base);
   form->base = g_steal_pointer (&theirs);
   update_panel (form, updated);
