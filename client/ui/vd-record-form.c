@@ -464,9 +464,13 @@ update_panel (VdRecordForm *form,
        * the one being edited here */
       g_autofree char *subtitle = g_strdup_printf (_("Other computer: %s · Yours: %s"),
                                                    conflict->theirs, conflict->mine);
+      const char *label = vd_column_label (conflict->column);
+      g_autofree char *first = g_utf8_strup (label, g_utf8_next_char (label) - label);
+      g_autofree char *title = g_strconcat (first, g_utf8_next_char (label), NULL);
 
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), vd_column_label (conflict->column));
+      /* The column's label is for the middle of a sentence: capitalised as a title. */
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
       gtk_box_append (GTK_BOX (box), panel_button (form, _("Keep _Mine"), "keep-mine",
                                                    conflict->column->name,
