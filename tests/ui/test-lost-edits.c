@@ -421,6 +421,10 @@ check_client (VdTestDesk *desk,
   answer ("cancel", NULL);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
   g_assert_true (shows (form_widget, "First Name", "Vicenta"));
+  /* Ctrl+Q (app.quit) asks the same. */
+  g_action_group_activate_action (G_ACTION_GROUP (desk->app), "quit", NULL);
+  answer ("cancel", NULL);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
   vd_clients_page_open_client (page, client);
   answer ("discard", NULL);
 }
