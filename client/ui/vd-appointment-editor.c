@@ -611,6 +611,7 @@ commit (VdAppointmentEditor *self,
   gboolean is_new = self->appointment_id[0] == '\0';
   VdValue value = { VD_VALUE_NULL };
   g_autofree char *id = NULL;
+  gboolean previous;
 
   vd_record_form_collect (self->form, &form);
   /* The times checked by the caller, and the overlap as the person answered. */
@@ -626,13 +627,16 @@ commit (VdAppointmentEditor *self,
       vd_change_take_cell (form.change, vd_table_lookup_column (form.change->table, "status"), &value);
     }
 
+  /* Set first: what the form gives once saved includes the person's answer. */
+  previous = self->allow_overlap;
+  self->allow_overlap = allow_overlap;
   if (!vd_record_form_commit (self->form, &form, NULL, &error))
     {
+      self->allow_overlap = previous;
       show_error (self, error->message);
       vd_form_change_clear (&form);
       return FALSE;
     }
-  self->allow_overlap = allow_overlap;
   id = g_strdup (form.change->id);
   g_strlcpy (self->appointment_id, id, sizeof self->appointment_id);
   vd_form_change_clear (&form);

@@ -296,11 +296,14 @@ vd_pet_detail_load (VdPetDetail *self,
   g_return_val_if_fail (self->store != NULL, FALSE);
 
   record = vd_record_load (self->store, "pets", pet_id);
-  if (record == NULL || !vd_record_form_load (self->form, pet_id))
+  if (record == NULL)
     return FALSE;
-  clear_marks (self);
+  /* Before the form is filled: what it collects includes the owner. */
   g_strlcpy (self->pet_id, pet_id, sizeof self->pet_id);
   g_strlcpy (self->client_id, vd_record_get_text (record, "client_id"), sizeof self->client_id);
+  if (!vd_record_form_load (self->form, pet_id))
+    return FALSE;
+  clear_marks (self);
   update_header (self);
   bind_history (self);
   return TRUE;

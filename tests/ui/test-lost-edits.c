@@ -323,6 +323,7 @@ check_client (VdTestDesk *desk,
   vd_clients_page_open_client (page, client);
   g_assert_cmpstr (vd_client_detail_get_client_id (detail), ==, client);
   g_assert_true (shows (form_widget, "Phone", "+34 600 000 000"));
+  g_assert_false (vd_record_form_is_dirty (form));
 
   /* Nobody editing here: the form follows the other desk at once. */
   g_free (other_commit (other, desk, "clients", client, "phone", "+34 600 000 002", NULL));
@@ -450,6 +451,8 @@ check_pet (VdTestDesk *desk,
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-section", "s", "clients"));
   vd_clients_page_open_pet (page, pet);
   g_assert_cmpstr (vd_clients_page_get_view (page), ==, "pet");
+  /* Just opened: nothing to ask about when leaving. */
+  g_assert_false (vd_record_form_is_dirty (form));
 
   g_free (other_commit (other, desk, "pets", pet, "breed", "Podenco", NULL));
   VD_TEST_UI_WAIT_UNTIL (shows (form_widget, "Breed", "Podenco"), 20, "the pet form to follow");
@@ -511,6 +514,7 @@ check_staff (VdTestDesk *desk,
                          "the other desk's staff member");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-section", "s", "staff"));
   g_assert_true (vd_staff_page_open (page, staff));
+  g_assert_false (vd_record_form_is_dirty (form));
 
   g_free (other_commit (other, desk, "staff", staff, "phone", "+34 611 000 001", NULL));
   VD_TEST_UI_WAIT_UNTIL (shows (form_widget, "Phone", "+34 611 000 001"), 20, "the staff form to follow");
