@@ -233,6 +233,8 @@ struct _VdRecordForm
   gboolean                 filling;
   GPtrArray               *conflicts;   /* of Conflict */
 
+  guint                    unselect_id;
+
   GtkRevealer             *panel;
   GtkLabel                *panel_body;
   GtkListBox              *panel_list;
@@ -722,6 +724,7 @@ vd_record_form_free (VdRecordForm *form)
   if (form == NULL)
     return;
   live_forms = g_list_remove (live_forms, form);
+  g_clear_handle_id (&form->unselect_id, g_source_remove);
   if (form->leave_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (form->leave_dialog));
   vd_record_form_set_store (form, NULL);
@@ -753,6 +756,25 @@ vd_record_form_set_store (VdRecordForm *form,
     gtk_revealer_set_reveal_child (form->panel, FALSE);
 }
 
+/* Opening a record can move the keyboard focus into its first field (GtkStack and
+ * AdwLeaflet move it into the child they show when the old one had it), and a GtkText
+ * given the focus that way selects all its text, so the first key typed replaced the
+ * name. A record opens with nothing selected: the cursor goes to the end instead. */
+static gboolean
+unselect_cb (gpointer user_data)
+{
+  VdRecordForm *form = user_data;
+  GtkRoot *root = gtk_widget_get_root (form->page);
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+  int start, end;
+
+  form->unselect_id = 0;
+  if (focus != NULL && GTK_IS_EDITABLE (focus) && gtk_widget_is_ancestor (focus, form->page) &&
+      gtk_editable_get_selection_bounds (GTK_EDITABLE (focus), &start, &end))
+    gtk_editable_set_position (GTK_EDITABLE (focus), -1);
+  return G_SOURCE_REMOVE;
+}
+
 gboolean
 vd_record_form_load (VdRecordForm *form,
                      const char   *id)
@@ -773,6 +795,9 @@ vd_record_form_load (VdRecordForm *form,
   form->base = g_steal_pointer (&record);
   take_pristine (form);
   clear_conflicts (form);
+  /* Once the page that asked for the record has shown it. */
+  if (form->unselect_id == 0)
+    form->unselect_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE, unselect_cb, form, NULL);
   return TRUE;
 }
 

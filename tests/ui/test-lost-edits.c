@@ -250,6 +250,20 @@ assert_conflicts (VdRecordForm *form,
   g_assert_cmpstr (joined, ==, columns);
 }
 
+/* A record opens with nothing selected, wherever the keyboard focus went. */
+static void
+assert_nothing_selected (GtkWidget *root)
+{
+  GtkWidget *focus;
+  int start = 0, end = 0;
+
+  vd_test_ui_settle (200);
+  focus = gtk_root_get_focus (gtk_widget_get_root (root));
+  g_test_message ("focus after opening: %s", focus ? G_OBJECT_TYPE_NAME (focus) : "none");
+  if (focus != NULL && GTK_IS_EDITABLE (focus))
+    g_assert_false (gtk_editable_get_selection_bounds (GTK_EDITABLE (focus), &start, &end));
+}
+
 static void
 press_save (GtkWidget *root)
 {
@@ -324,6 +338,7 @@ check_client (VdTestDesk *desk,
   g_assert_cmpstr (vd_client_detail_get_client_id (detail), ==, client);
   g_assert_true (shows (form_widget, "Phone", "+34 600 000 000"));
   g_assert_false (vd_record_form_is_dirty (form));
+  assert_nothing_selected (form_widget);
 
   /* Nobody editing here: the form follows the other desk at once. */
   g_free (other_commit (other, desk, "clients", client, "phone", "+34 600 000 002", NULL));
@@ -451,8 +466,9 @@ check_pet (VdTestDesk *desk,
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-section", "s", "clients"));
   vd_clients_page_open_pet (page, pet);
   g_assert_cmpstr (vd_clients_page_get_view (page), ==, "pet");
-  /* Just opened: nothing to ask about when leaving. */
+  /* Just opened: nothing to ask about when leaving, nothing selected. */
   g_assert_false (vd_record_form_is_dirty (form));
+  assert_nothing_selected (form_widget);
 
   g_free (other_commit (other, desk, "pets", pet, "breed", "Podenco", NULL));
   VD_TEST_UI_WAIT_UNTIL (shows (form_widget, "Breed", "Podenco"), 20, "the pet form to follow");
@@ -515,6 +531,7 @@ check_staff (VdTestDesk *desk,
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-section", "s", "staff"));
   g_assert_true (vd_staff_page_open (page, staff));
   g_assert_false (vd_record_form_is_dirty (form));
+  assert_nothing_selected (form_widget);
 
   g_free (other_commit (other, desk, "staff", staff, "phone", "+34 611 000 001", NULL));
   VD_TEST_UI_WAIT_UNTIL (shows (form_widget, "Phone", "+34 611 000 001"), 20, "the staff form to follow");
