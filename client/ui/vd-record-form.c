@@ -536,6 +536,46 @@ find_conflict (VdRecordForm *form,
   return NULL;
 }
 
+static gboolean
+changes_equal (const VdChange *a,
+               const VdChange *b)
+{
+  if (a->cells->len != b->cells->len)
+    return FALSE;
+  for (guint i = 0; i < a->cells->len; i++)
+    {
+      const VdCell *x = &g_array_index (a->cells, VdCell, i);
+
+      if (!cells_equal (x, vd_change_get_cell (b, x->column->name)))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The field being typed in keeps its exact text and cursor through a refill when they
+ * mean the same ("12,50" against the refill's "12,5", a trailing space). */
+static void
+keep_typing (VdRecordForm *form,
+             GtkWidget    *focus,
+             const char   *text,
+             int           position)
+{
+  g_autoptr(VdFormChange) filled = NULL;
+  g_autoptr(VdFormChange) typed = NULL;
+  g_autofree char *refilled = NULL;
+
+  if (focus == NULL || g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (focus)), text) == 0)
+    return;
+  refilled = g_strdup (gtk_editable_get_text (GTK_EDITABLE (focus)));
+  filled = collect_quietly (form);
+  gtk_editable_set_text (GTK_EDITABLE (focus), text);
+  typed = collect_quietly (form);
+  if (changes_equal (filled->change, typed->change))
+    gtk_editable_set_position (GTK_EDITABLE (focus), position);
+  else
+    gtk_editable_set_text (GTK_EDITABLE (focus), refilled);
+}
+
 /* The row changed underneath (sync, or another page of this desk). */
 static void
 follow (VdRecordForm *form)
@@ -546,10 +586,21 @@ follow (VdRecordForm *form)
   g_autoptr(VdRecord) merged = NULL;
   g_autoptr(GPtrArray) updated = g_ptr_array_new ();
   g_autoptr(GPtrArray) texts = NULL;
+  g_autofree char *focus_text = NULL;
+  GtkRoot *root = gtk_widget_get_root (form->page);
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+  int focus_position = 0;
   gboolean same = TRUE;
 
   if (theirs == NULL || form->base == NULL)
     return;
+  if (focus != NULL && GTK_IS_EDITABLE (focus) && gtk_widget_is_ancestor (focus, form->page))
+    {
+      focus_text = g_strdup (gtk_editable_get_text (GTK_EDITABLE (focus)));
+      focus_position = gtk_editable_get_position (GTK_EDITABLE (focus));
+    }
+  else
+    focus = NULL;
   for (guint c = 0; same && c < form->table->n_columns; c++)
     same = vd_value_equal (&theirs->values[c], &form->base->values[c]);
   if (same)
@@ -622,6 +673,9 @@ follow (VdRecordForm *form)
 
   fill (form, merged, NULL);
   restore_texts (mine->failed, texts);
+  form->filling = TRUE;
+  keep_typing (form, focus, focus_text, focus_position);
+  form->filling = FALSE;
   vd_record_free (form->base);
   form->base = g_steal_pointer (&theirs);
   update_panel (form, updated);

@@ -477,6 +477,14 @@ check_pet (VdTestDesk *desk,
   g_assert_null (vd_pet_detail_get_error (detail));
   g_assert_cmpuint (vd_store_count_pending (desk->store), ==, 0);
 
+  /* The field being typed in keeps its text (not the refill's "12.5") and its cursor
+   * while the form follows another field. */
+  g_assert_true (gtk_widget_grab_focus (GTK_WIDGET (entry (form_widget, "Weight (kg)"))));
+  type_into (form_widget, "Weight (kg)", "12,50");
+  g_free (other_commit (other, desk, "pets", pet, "breed", "Podenco Ibicenco", NULL));
+  VD_TEST_UI_WAIT_UNTIL (shows (form_widget, "Breed", "Podenco Ibicenco"), 20, "the breed to follow");
+  g_assert_true (shows (form_widget, "Weight (kg)", "12,50"));
+
   /* A weight being typed that is not a number yet stays as typed while the breed
    * follows; the colour both changed is asked about. */
   type_into (form_widget, "Weight (kg)", "doce");
