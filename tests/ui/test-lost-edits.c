@@ -399,6 +399,24 @@ check_client (VdTestDesk *desk,
   g_assert_true (shows (form_widget, "Address", "Calle Suya 6"));
   g_assert_false (vd_record_form_is_dirty (form));
 
+  /* … and "Keep All Mine", saved over theirs. */
+  type_into (form_widget, "Phone", "+34 600 000 057");
+  type_into (form_widget, "Address", "Calle Mía 7");
+  g_free (other_commit (other, desk, "clients", client, "phone", "+34 600 000 067",
+                        "address", "Calle Suya 7", NULL));
+  VD_TEST_UI_WAIT_UNTIL (panel_shown (form_widget), 20, "the changed-underneath panel");
+  assert_conflicts (form, "phone,address");
+  vd_test_ui_click (named (form_widget, "keep-mine:all"));
+  assert_conflicts (form, "");
+  g_assert_true (shows (form_widget, "Phone", "+34 600 000 057"));
+  g_assert_true (shows (form_widget, "Address", "Calle Mía 7"));
+  press_save (form_widget);
+  g_assert_true (row_is (desk->store, "clients", client, "phone", "+34 600 000 057"));
+  g_assert_true (row_is (desk->store, "clients", client, "address", "Calle Mía 7"));
+  g_free (other_commit (other, desk, "clients", client, "phone", "+34 600 000 066",
+                        "address", "Calle Suya 6", NULL));
+  VD_TEST_UI_WAIT_UNTIL (shows (form_widget, "Phone", "+34 600 000 066"), 20, "the form to follow");
+
   /* Leaving with unsaved edits: Cancel keeps them, Discard drops them, Save saves. */
   type_into (form_widget, "Phone", "+34 600 000 077");
   vd_clients_page_open_client (page, second);
