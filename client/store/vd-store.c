@@ -1209,6 +1209,38 @@ vd_store_commit (VdStore   *self,
   return TRUE;
 }
 
+gboolean
+vd_store_commit_edit (VdStore       *self,
+                      VdChange      *change,
+                      const VdValue *loaded,
+                      gboolean      *out_committed,
+                      GError       **error)
+{
+  g_return_val_if_fail (VD_IS_STORE (self), FALSE);
+  g_return_val_if_fail (change != NULL && change->table != NULL, FALSE);
+
+  if (out_committed != NULL)
+    *out_committed = FALSE;
+  if (loaded != NULL)
+    {
+      /* Backwards, so removing a cell leaves the ones still to look at in place. */
+      for (guint i = change->cells->len; i > 0; i--)
+        {
+          VdCell *cell = &g_array_index (change->cells, VdCell, i - 1);
+
+          if (vd_value_equal (&cell->value, &loaded[cell->column->index]))
+            g_array_remove_index (change->cells, i - 1);   /* its clear func frees the value */
+        }
+      if (change->cells->len == 0)
+        return TRUE;
+    }
+  if (!vd_store_commit (self, change, error))
+    return FALSE;
+  if (out_committed != NULL)
+    *out_committed = change->cells->len > 0;
+  return TRUE;
+}
+
 VdChange *
 vd_store_new_change (VdStore    *self,
                      const char *table_name,

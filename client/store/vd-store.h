@@ -77,6 +77,18 @@ gboolean      vd_store_commit          (VdStore      *self,
                                         VdChange     *change,
                                         GError      **error);
 
+/* A person's edit of a row they were shown as loaded (table->n_columns values: what the
+ * form was filled from), or of a new row when loaded is NULL. Cells equal to what was
+ * loaded are dropped first, so only the fields the person changed get a new clock and
+ * another desk's newer value in a field they did not touch is never overwritten; when
+ * nothing is left, nothing is written, queued or emitted. Otherwise as vd_store_commit.
+ * *out_committed (may be NULL) says whether anything was written. */
+gboolean      vd_store_commit_edit     (VdStore       *self,
+                                        VdChange      *change,
+                                        const VdValue *loaded,
+                                        gboolean      *out_committed,
+                                        GError       **error);
+
 /* A change of table_name to fill (vd_change_take_cell) and commit: of row id, or of a
  * new row when id is NULL (its id is then empty until vd_store_commit makes one). NULL
  * for an unknown table. */

@@ -10,6 +10,7 @@
 
 #include "vd-application.h"
 #include "vd-window.h"
+#include "vd-record-form.h"
 
 struct _VdApplication
 {
@@ -136,6 +137,17 @@ quit_cb (GSimpleAction *action,
          GVariant      *param,
          gpointer       user_data)
 {
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+
+  /* Unsaved edits are asked about as when the window is closed; the application ends
+   * with its last window. */
+  if (window != NULL && gtk_window_get_transient_for (window) != NULL)
+    window = gtk_window_get_transient_for (window);
+  if (window != NULL && vd_record_forms_any_dirty (GTK_WIDGET (window)))
+    {
+      gtk_window_close (window);
+      return;
+    }
   g_application_quit (G_APPLICATION (user_data));
 }
 

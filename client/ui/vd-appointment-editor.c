@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "vd-appointment-editor.h"
+#include "vd-record-form.h"
 #include "vd-day-view.h"
 #include "vd-store-models.h"
 #include "vd-time.h"
@@ -54,6 +55,8 @@ struct _VdAppointmentEditor
   /* The pet to select once the chosen client's pets are loaded. */
   char              *pending_pet_id;
   AdwMessageDialog  *overlap_dialog;
+  VdRecordForm      *form;
+  gboolean           may_close;   /* the leave question was answered */
 };
 
 G_DEFINE_FINAL_TYPE (VdAppointmentEditor, vd_appointment_editor, ADW_TYPE_WINDOW)
@@ -446,87 +449,138 @@ text_or_empty (const VdValue *value)
   return value->kind == VD_VALUE_TEXT ? value->s : "";
 }
 
+static void
+fill (gpointer  page,
+      VdRecord *record)
+{
+  VdAppointmentEditor *self = page;
+  const VdTable *table = vd_schema_lookup_table ("appointments");
+  VdValue *values;
+  gint64 starts_at = 0, ends_at = 0;
+  const char *kind;
+
+  /* A new appointment's form has no row to go back to: it keeps what it shows. */
+  if (record == NULL)
+    return;
+  values = record->values;
+#define COL(name) (&values[vd_table_lookup_column (table, name)->index])
+  g_free (self->status);
+  self->status = g_strdup (text_or_null (COL ("status")));
+  self->allow_overlap = COL ("allow_overlap")->kind == VD_VALUE_BOOL && COL ("allow_overlap")->b;
+
+  g_free (self->pending_pet_id);
+  self->pending_pet_id = g_strdup (text_or_null (COL ("pet_id")));
+  vd_appointment_editor_select_client (self, text_or_null (COL ("client_id")));
+  vd_appointment_editor_select_staff (self, text_or_null (COL ("staff_id")));
+
+  kind = text_or_null (COL ("kind"));
+  for (guint i = 0; vd_appointment_kinds ()[i] != NULL; i++)
+    if (g_strcmp0 (vd_appointment_kinds ()[i], kind) == 0)
+      gtk_drop_down_set_selected (self->kind_drop, i);
+
+  gtk_editable_set_text (GTK_EDITABLE (self->room_row), text_or_empty (COL ("room")));
+  gtk_editable_set_text (GTK_EDITABLE (self->reason_row), text_or_empty (COL ("reason")));
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->notes_view),
+                            text_or_empty (COL ("notes")), -1);
+
+  vd_time_parse_utc (text_or_null (COL ("starts_at")), &starts_at, NULL);
+  vd_time_parse_utc (text_or_null (COL ("ends_at")), &ends_at, NULL);
+  set_start_time (self, starts_at);
+  gtk_spin_button_set_value (self->duration_spin, MAX ((ends_at - starts_at) / 60, 0));
+#undef COL
+}
+
+/* The start and end the widgets give, on the clinic's clock. */
+static void
+get_times (VdAppointmentEditor *self,
+           gint64              *starts_at,
+           gint64              *ends_at)
+{
+  int year, month, day, hour, minute;
+  int duration = gtk_spin_button_get_value_as_int (self->duration_spin);
+
+  get_start (self, &year, &month, &day, &hour, &minute);
+  *starts_at = vd_time_from_zone (vd_store_get_time_zone (self->store), year, month, day, hour, minute, 0);
+  *ends_at = *starts_at + (gint64) duration * 60;
+}
+
+static void
+collect_id (VdFormChange *form,
+            const char   *column,
+            const char   *id)
+{
+  VdValue value = { VD_VALUE_NULL };
+
+  if (id != NULL && *id != '\0')
+    vd_value_set_text (&value, id);
+  vd_form_change_value (form, column, &value, NULL);
+}
+
+static void
+collect_time (VdFormChange *form,
+              const char   *column,
+              gint64        instant)
+{
+  VdValue value = { VD_VALUE_NULL };
+
+  vd_value_take_text (&value, vd_time_dup_utc (instant));
+  vd_form_change_value (form, column, &value, NULL);
+}
+
+static void
+collect (gpointer      page,
+         VdFormChange *form)
+{
+  VdAppointmentEditor *self = page;
+  VdPetItem *pet = get_selected (self->pet_drop);
+  VdClientItem *client = get_selected (self->client_drop);
+  VdStaffItem *staff = get_selected (self->staff_drop);
+  g_autofree char *notes = vd_text_view_dup_text (self->notes_view);
+  guint kind = gtk_drop_down_get_selected (self->kind_drop);
+  gint64 starts_at, ends_at;
+
+  get_times (self, &starts_at, &ends_at);
+  collect_id (form, "pet_id", pet ? vd_pet_item_get_id (pet) : NULL);
+  collect_id (form, "client_id", client ? vd_client_item_get_id (client) : NULL);
+  collect_id (form, "staff_id", staff ? vd_staff_item_get_id (staff) : NULL);
+  vd_form_change_text (form, "room", gtk_editable_get_text (GTK_EDITABLE (self->room_row)), NULL);
+  vd_form_change_text (form, "kind", vd_appointment_kinds ()[MIN (kind, 6)], NULL);
+  collect_time (form, "starts_at", starts_at);
+  collect_time (form, "ends_at", ends_at);
+  vd_form_change_text (form, "reason", gtk_editable_get_text (GTK_EDITABLE (self->reason_row)), NULL);
+  vd_form_change_text (form, "notes", notes, NULL);
+  vd_form_change_bool (form, "allow_overlap", self->allow_overlap);
+}
+
 gboolean
 vd_appointment_editor_load (VdAppointmentEditor *self,
                             const char          *appointment_id,
                             GError             **error)
 {
-  const VdTable *table = vd_schema_lookup_table ("appointments");
-  VdValue *values = g_newa (VdValue, table->n_columns);
-  gint64 starts_at = 0, ends_at = 0;
-  const char *kind;
-  gboolean ok;
-
   g_return_val_if_fail (VD_IS_APPOINTMENT_EDITOR (self), FALSE);
 
-  memset (values, 0, sizeof (VdValue) * table->n_columns);
-  ok = vd_store_get_row (self->store, table, appointment_id, values, error);
-  if (ok)
+  if (!vd_record_form_load (self->form, appointment_id))
     {
-#define COL(name) (&values[vd_table_lookup_column (table, name)->index])
-      g_strlcpy (self->appointment_id, appointment_id, sizeof self->appointment_id);
-      g_free (self->status);
-      self->status = g_strdup (text_or_null (COL ("status")));
-      self->allow_overlap = COL ("allow_overlap")->kind == VD_VALUE_BOOL && COL ("allow_overlap")->b;
-
-      g_free (self->pending_pet_id);
-      self->pending_pet_id = g_strdup (text_or_null (COL ("pet_id")));
-      vd_appointment_editor_select_client (self, text_or_null (COL ("client_id")));
-      vd_appointment_editor_select_staff (self, text_or_null (COL ("staff_id")));
-
-      kind = text_or_null (COL ("kind"));
-      for (guint i = 0; vd_appointment_kinds ()[i] != NULL; i++)
-        if (g_strcmp0 (vd_appointment_kinds ()[i], kind) == 0)
-          gtk_drop_down_set_selected (self->kind_drop, i);
-
-      gtk_editable_set_text (GTK_EDITABLE (self->room_row), text_or_empty (COL ("room")));
-      gtk_editable_set_text (GTK_EDITABLE (self->reason_row), text_or_empty (COL ("reason")));
-      gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->notes_view),
-                                text_or_empty (COL ("notes")), -1);
-
-      vd_time_parse_utc (text_or_null (COL ("starts_at")), &starts_at, NULL);
-      vd_time_parse_utc (text_or_null (COL ("ends_at")), &ends_at, NULL);
-      set_start_time (self, starts_at);
-      gtk_spin_button_set_value (self->duration_spin, MAX ((ends_at - starts_at) / 60, 0));
-#undef COL
-
-      adw_window_title_set_title (self->title_widget, _("Edit Appointment"));
-      gtk_window_set_title (GTK_WINDOW (self), _("Edit Appointment"));
-      gtk_button_set_label (GTK_BUTTON (self->save_button), _("_Save"));
+      g_set_error_literal (error, VD_STORE_ERROR, VD_STORE_ERROR_NOT_FOUND,
+                           _("This appointment no longer exists on this computer."));
+      return FALSE;
     }
-  else if (error != NULL && *error == NULL)
-    g_set_error_literal (error, VD_STORE_ERROR, VD_STORE_ERROR_NOT_FOUND,
-                         _("This appointment no longer exists on this computer."));
+  g_strlcpy (self->appointment_id, appointment_id, sizeof self->appointment_id);
+  adw_window_title_set_title (self->title_widget, _("Edit Appointment"));
+  gtk_window_set_title (GTK_WINDOW (self), _("Edit Appointment"));
+  gtk_button_set_label (GTK_BUTTON (self->save_button), _("_Save"));
+  return TRUE;
+}
 
-  for (guint i = 0; i < table->n_columns; i++)
-    vd_value_clear (&values[i]);
-  return ok;
+VdRecordForm *
+vd_appointment_editor_get_form (VdAppointmentEditor *self)
+{
+  g_return_val_if_fail (VD_IS_APPOINTMENT_EDITOR (self), NULL);
+
+  return self->form;
 }
 
 /* ---- saving ---- */
-
-static void
-take_text (VdChange   *change,
-           const char *column,
-           const char *text)
-{
-  VdValue value = { VD_VALUE_NULL };
-
-  if (text != NULL && *text != '\0')
-    vd_value_set_text (&value, text);
-  vd_change_take_cell (change, vd_table_lookup_column (change->table, column), &value);
-}
-
-static void
-take_time (VdChange   *change,
-           const char *column,
-           gint64      instant)
-{
-  VdValue value = { VD_VALUE_NULL };
-
-  vd_value_take_text (&value, vd_time_dup_utc (instant));
-  vd_change_take_cell (change, vd_table_lookup_column (change->table, column), &value);
-}
 
 static gboolean
 close_idle_cb (gpointer user_data)
@@ -553,48 +607,42 @@ commit (VdAppointmentEditor *self,
         gint64               ends_at,
         gboolean             allow_overlap)
 {
-  const VdTable *table = vd_schema_lookup_table ("appointments");
-  g_autoptr(VdChange) change = NULL;
+  VdFormChange form;
   g_autoptr(GError) error = NULL;
-  g_autofree char *new_id = NULL;
-  g_autofree char *notes = NULL;
-  g_autofree char *room = NULL;
-  g_autofree char *reason = NULL;
-  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->notes_view);
-  GtkTextIter start, end;
-  VdValue flag = { VD_VALUE_NULL };
-  guint kind = gtk_drop_down_get_selected (self->kind_drop);
+  gboolean is_new = self->appointment_id[0] == '\0';
+  VdValue value = { VD_VALUE_NULL };
+  g_autofree char *id = NULL;
+  gboolean previous;
 
-  if (self->appointment_id[0] == '\0')
-    new_id = vd_uuid_new ();
-  change = vd_change_new (table, new_id ? new_id : self->appointment_id, 0,
-                          vd_store_get_device_id (self->store));
-
-  take_text (change, "pet_id", vd_pet_item_get_id (get_selected (self->pet_drop)));
-  take_text (change, "client_id", vd_client_item_get_id (get_selected (self->client_drop)));
-  take_text (change, "staff_id", vd_staff_item_get_id (get_selected (self->staff_drop)));
-  room = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->room_row))));
-  take_text (change, "room", room);
-  take_text (change, "kind", vd_appointment_kinds ()[MIN (kind, 6)]);
-  take_time (change, "starts_at", starts_at);
-  take_time (change, "ends_at", ends_at);
-  if (new_id != NULL)
-    take_text (change, "status", "scheduled");
-  reason = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->reason_row))));
-  take_text (change, "reason", reason);
-  gtk_text_buffer_get_bounds (buffer, &start, &end);
-  notes = g_strstrip (gtk_text_buffer_get_text (buffer, &start, &end, FALSE));
-  take_text (change, "notes", notes);
-  vd_value_set_bool (&flag, allow_overlap);
-  vd_change_take_cell (change, vd_table_lookup_column (table, "allow_overlap"), &flag);
-
-  if (!vd_store_commit (self->store, change, &error))
+  vd_record_form_collect (self->form, &form);
+  /* The times checked by the caller, and the overlap as the person answered. */
+  vd_value_take_text (&value, vd_time_dup_utc (starts_at));
+  vd_change_take_cell (form.change, vd_table_lookup_column (form.change->table, "starts_at"), &value);
+  vd_value_take_text (&value, vd_time_dup_utc (ends_at));
+  vd_change_take_cell (form.change, vd_table_lookup_column (form.change->table, "ends_at"), &value);
+  vd_value_set_bool (&value, allow_overlap);
+  vd_change_take_cell (form.change, vd_table_lookup_column (form.change->table, "allow_overlap"), &value);
+  if (is_new)
     {
-      show_error (self, error->message);
-      return FALSE;
+      vd_value_set_text (&value, "scheduled");
+      vd_change_take_cell (form.change, vd_table_lookup_column (form.change->table, "status"), &value);
     }
 
-  g_signal_emit (self, signals[SAVED], 0, change->id);
+  /* Set first: what the form gives once saved includes the person's answer. */
+  previous = self->allow_overlap;
+  self->allow_overlap = allow_overlap;
+  if (!vd_record_form_commit (self->form, &form, NULL, &error))
+    {
+      self->allow_overlap = previous;
+      show_error (self, error->message);
+      vd_form_change_clear (&form);
+      return FALSE;
+    }
+  id = g_strdup (form.change->id);
+  g_strlcpy (self->appointment_id, id, sizeof self->appointment_id);
+  vd_form_change_clear (&form);
+
+  g_signal_emit (self, signals[SAVED], 0, id);
   close_soon (self);
   return TRUE;
 }
@@ -752,6 +800,57 @@ vd_appointment_editor_save (VdAppointmentEditor *self)
   commit (self, starts_at, ends_at, self->allow_overlap);
 }
 
+static gboolean
+save_page (gpointer page)
+{
+  VdAppointmentEditor *self = page;
+
+  vd_appointment_editor_save (self);
+  /* Saved, or waiting on the double-booking question: closing goes on once saved. */
+  return !vd_record_form_is_dirty (self->form);
+}
+
+static void
+close_now_cb (gpointer user_data)
+{
+  VdAppointmentEditor *self = user_data;
+
+  /* A save closes the editor itself. */
+  if (self->form == NULL)
+    return;
+  self->may_close = TRUE;
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+static gboolean
+vd_appointment_editor_close_request (GtkWindow *window)
+{
+  VdAppointmentEditor *self = VD_APPOINTMENT_EDITOR (window);
+
+  if (!self->may_close && self->overlap_dialog == NULL && vd_record_form_is_dirty (self->form))
+    {
+      vd_record_form_leave (self->form, G_CALLBACK (close_now_cb), g_object_ref (self),
+                            g_object_unref);
+      return TRUE;
+    }
+  return GTK_WINDOW_CLASS (vd_appointment_editor_parent_class)->close_request (window);
+}
+
+/* What the editor shows once presented (a new one preset by whoever opened it) is
+ * unedited. */
+static void
+vd_appointment_editor_map (GtkWidget *widget)
+{
+  VdAppointmentEditor *self = VD_APPOINTMENT_EDITOR (widget);
+
+  GTK_WIDGET_CLASS (vd_appointment_editor_parent_class)->map (widget);
+  if (!self->may_close && g_object_get_data (G_OBJECT (self), "vd-snapshot-taken") == NULL)
+    {
+      vd_record_form_snapshot (self->form);
+      g_object_set_data (G_OBJECT (self), "vd-snapshot-taken", GINT_TO_POINTER (1));
+    }
+}
+
 static void
 save_clicked_cb (VdAppointmentEditor *self)
 {
@@ -864,10 +963,15 @@ vd_appointment_editor_constructed (GObject *object)
 {
   VdAppointmentEditor *self = VD_APPOINTMENT_EDITOR (object);
 
+  static const VdRecordFormFuncs funcs = { fill, collect, save_page };
+
   G_OBJECT_CLASS (vd_appointment_editor_parent_class)->constructed (object);
 
   g_assert (self->store != NULL);
   setup_models (self);
+  self->form = vd_record_form_new (GTK_WIDGET (self), "appointments", &funcs,
+                                   GTK_WIDGET (self->error_revealer));
+  vd_record_form_set_store (self->form, self->store);
 }
 
 static void
@@ -875,6 +979,7 @@ vd_appointment_editor_dispose (GObject *object)
 {
   VdAppointmentEditor *self = VD_APPOINTMENT_EDITOR (object);
 
+  g_clear_pointer (&self->form, vd_record_form_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), VD_TYPE_APPOINTMENT_EDITOR);
   g_clear_object (&self->clients);
   g_clear_object (&self->pets);
@@ -942,6 +1047,8 @@ vd_appointment_editor_class_init (VdAppointmentEditorClass *klass)
   object_class->finalize = vd_appointment_editor_finalize;
   object_class->get_property = vd_appointment_editor_get_property;
   object_class->set_property = vd_appointment_editor_set_property;
+  widget_class->map = vd_appointment_editor_map;
+  GTK_WINDOW_CLASS (klass)->close_request = vd_appointment_editor_close_request;
 
   properties[PROP_STORE] =
     g_param_spec_object ("store", NULL, NULL, VD_TYPE_STORE,

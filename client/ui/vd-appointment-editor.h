@@ -7,6 +7,7 @@
 
 #include <adwaita.h>
 #include "vd-store.h"
+#include "vd-record-form.h"
 #include "vd-quick-add.h"
 
 G_BEGIN_DECLS
@@ -27,6 +28,8 @@ void                 vd_appointment_editor_set_start    (VdAppointmentEditor *se
 gboolean             vd_appointment_editor_load         (VdAppointmentEditor *self,
                                                          const char          *appointment_id,
                                                          GError             **error);
+/* The form (unsaved edits, following sync, the leave question on closing). */
+VdRecordForm        *vd_appointment_editor_get_form     (VdAppointmentEditor *self);
 
 /* A new appointment for this client and pet ("Book Appointment" on a pet's page): both
  * pickers preset. FALSE when the client is not offered. */

@@ -39,6 +39,7 @@ struct _VdClientDetail
   VdAppointmentList *history;
   char               client_id[VD_UUID_LEN + 1];
   AdwMessageDialog  *delete_dialog;
+  VdRecordForm      *form;
 };
 
 G_DEFINE_FINAL_TYPE (VdClientDetail, vd_client_detail, ADW_TYPE_BIN)
@@ -148,24 +149,12 @@ set_text (AdwEntryRow *row,
   gtk_editable_set_text (GTK_EDITABLE (row), text != NULL ? text : "");
 }
 
-gboolean
-vd_client_detail_load (VdClientDetail *self,
-                       const char     *client_id)
+static void
+fill (gpointer  page,
+      VdRecord *record)
 {
-  g_autoptr(VdRecord) record = NULL;
+  VdClientDetail *self = page;
 
-  g_return_val_if_fail (VD_IS_CLIENT_DETAIL (self), FALSE);
-  g_return_val_if_fail (self->store != NULL, FALSE);
-
-  if (client_id != NULL)
-    {
-      record = vd_record_load (self->store, "clients", client_id);
-      if (record == NULL)
-        return FALSE;
-    }
-
-  clear_marks (self);
-  g_strlcpy (self->client_id, client_id != NULL ? client_id : "", sizeof self->client_id);
   set_text (self->first_name_row, record ? vd_record_get_text (record, "first_name") : NULL);
   set_text (self->last_name_row, record ? vd_record_get_text (record, "last_name") : NULL);
   set_text (self->email_row, record ? vd_record_get_text (record, "email") : NULL);
@@ -173,6 +162,40 @@ vd_client_detail_load (VdClientDetail *self,
   set_text (self->address_row, record ? vd_record_get_text (record, "address") : NULL);
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->notes_view),
                             record ? vd_record_get_text (record, "notes") : "", -1);
+  update_title (self);
+}
+
+static void
+collect (gpointer      page,
+         VdFormChange *form)
+{
+  VdClientDetail *self = page;
+  g_autofree char *notes = vd_text_view_dup_text (self->notes_view);
+
+  vd_form_change_text (form, "first_name", gtk_editable_get_text (GTK_EDITABLE (self->first_name_row)),
+                       GTK_WIDGET (self->first_name_row));
+  vd_form_change_text (form, "last_name", gtk_editable_get_text (GTK_EDITABLE (self->last_name_row)),
+                       GTK_WIDGET (self->last_name_row));
+  vd_form_change_text (form, "email", gtk_editable_get_text (GTK_EDITABLE (self->email_row)),
+                       GTK_WIDGET (self->email_row));
+  vd_form_change_text (form, "phone", gtk_editable_get_text (GTK_EDITABLE (self->phone_row)),
+                       GTK_WIDGET (self->phone_row));
+  vd_form_change_text (form, "address", gtk_editable_get_text (GTK_EDITABLE (self->address_row)),
+                       GTK_WIDGET (self->address_row));
+  vd_form_change_text (form, "notes", notes, NULL);
+}
+
+gboolean
+vd_client_detail_load (VdClientDetail *self,
+                       const char     *client_id)
+{
+  g_return_val_if_fail (VD_IS_CLIENT_DETAIL (self), FALSE);
+  g_return_val_if_fail (self->store != NULL, FALSE);
+
+  if (!vd_record_form_load (self->form, client_id))
+    return FALSE;
+  clear_marks (self);
+  g_strlcpy (self->client_id, vd_record_form_get_id (self->form), sizeof self->client_id);
   update_title (self);
   bind_lists (self);
   if (client_id == NULL)
@@ -187,7 +210,6 @@ vd_client_detail_save (VdClientDetail *self)
 {
   VdFormChange form;
   g_autoptr(GError) error = NULL;
-  g_autofree char *notes = NULL;
   gboolean is_new;
   gboolean ok;
 
@@ -195,19 +217,7 @@ vd_client_detail_save (VdClientDetail *self)
   g_return_val_if_fail (self->store != NULL, FALSE);
 
   is_new = self->client_id[0] == '\0';
-  notes = vd_text_view_dup_text (self->notes_view);
-  vd_form_change_init (&form, self->store, "clients", is_new ? NULL : self->client_id);
-  vd_form_change_text (&form, "first_name", gtk_editable_get_text (GTK_EDITABLE (self->first_name_row)),
-                       GTK_WIDGET (self->first_name_row));
-  vd_form_change_text (&form, "last_name", gtk_editable_get_text (GTK_EDITABLE (self->last_name_row)),
-                       GTK_WIDGET (self->last_name_row));
-  vd_form_change_text (&form, "email", gtk_editable_get_text (GTK_EDITABLE (self->email_row)),
-                       GTK_WIDGET (self->email_row));
-  vd_form_change_text (&form, "phone", gtk_editable_get_text (GTK_EDITABLE (self->phone_row)),
-                       GTK_WIDGET (self->phone_row));
-  vd_form_change_text (&form, "address", gtk_editable_get_text (GTK_EDITABLE (self->address_row)),
-                       GTK_WIDGET (self->address_row));
-  vd_form_change_text (&form, "notes", notes, NULL);
+  vd_record_form_collect (self->form, &form);
 
   if (form.first_error != NULL)
     {
@@ -218,8 +228,9 @@ vd_client_detail_save (VdClientDetail *self)
       return FALSE;
     }
 
-  /* The store checks again (a new row needs its required fields) and has the last word. */
-  ok = vd_store_commit (self->store, form.change, &error);
+  /* Only what the person changed; the store checks again (a new row needs its required
+   * fields) and has the last word. */
+  ok = vd_record_form_commit (self->form, &form, NULL, &error);
   if (!ok)
     show_error (self, error->message);
   else
@@ -233,6 +244,12 @@ vd_client_detail_save (VdClientDetail *self)
     }
   vd_form_change_clear (&form);
   return ok;
+}
+
+static gboolean
+save_page (gpointer page)
+{
+  return vd_client_detail_save (page);
 }
 
 static void
@@ -395,8 +412,17 @@ vd_client_detail_set_store (VdClientDetail *self,
 
   if (!g_set_object (&self->store, store))
     return;
+  vd_record_form_set_store (self->form, store);
   self->client_id[0] = '\0';
   bind_lists (self);
+}
+
+VdRecordForm *
+vd_client_detail_get_form (VdClientDetail *self)
+{
+  g_return_val_if_fail (VD_IS_CLIENT_DETAIL (self), NULL);
+
+  return self->form;
 }
 
 const char *
@@ -434,6 +460,7 @@ vd_client_detail_dispose (GObject *object)
 
   if (self->delete_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->delete_dialog));
+  g_clear_pointer (&self->form, vd_record_form_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), VD_TYPE_CLIENT_DETAIL);
   g_clear_object (&self->pets);
   g_clear_object (&self->history);
@@ -487,7 +514,11 @@ vd_client_detail_class_init (VdClientDetailClass *klass)
 static void
 vd_client_detail_init (VdClientDetail *self)
 {
+  static const VdRecordFormFuncs funcs = { fill, collect, save_page };
+
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->form = vd_record_form_new (GTK_WIDGET (self), "clients", &funcs,
+                                   GTK_WIDGET (self->error_revealer));
   gtk_list_box_set_placeholder (self->pets_list, vd_placeholder_new (_("No pets yet. Add one with “Add Pet”.")));
   gtk_list_box_set_placeholder (self->history_list, vd_placeholder_new (_("No appointments yet.")));
   update_title (self);

@@ -6,6 +6,7 @@
 
 #include <adwaita.h>
 #include "vd-store.h"
+#include "vd-record-form.h"
 
 G_BEGIN_DECLS
 
@@ -33,5 +34,7 @@ gboolean          vd_client_detail_save          (VdClientDetail *self);
 const char       *vd_client_detail_get_error     (VdClientDetail *self);
 /* The delete confirmation while it is open, or NULL. */
 AdwMessageDialog *vd_client_detail_get_delete_dialog (VdClientDetail *self);
+/* The form (unsaved edits, following sync, the leave question). */
+VdRecordForm     *vd_client_detail_get_form      (VdClientDetail *self);
 
 G_END_DECLS

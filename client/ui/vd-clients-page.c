@@ -29,6 +29,10 @@ struct _VdClientsPage
   VdStore            *store;
   VdClientList       *clients;
   GtkSingleSelection *selection;
+
+  /* Where to go once the record shown may be left (unsaved edits asked about). */
+  int                 pending_go;
+  char               *pending_id;
 };
 
 G_DEFINE_FINAL_TYPE (VdClientsPage, vd_clients_page, ADW_TYPE_BIN)
@@ -223,12 +227,10 @@ show_detail (VdClientsPage *self,
   adw_leaflet_set_visible_child (self->leaflet, GTK_WIDGET (self->detail_stack));
 }
 
-void
-vd_clients_page_open_client (VdClientsPage *self,
-                             const char    *client_id)
+static void
+open_client_now (VdClientsPage *self,
+                 const char    *client_id)
 {
-  g_return_if_fail (VD_IS_CLIENTS_PAGE (self));
-
   if (self->store == NULL)
     return;
   if (!vd_client_detail_load (self->client_detail, client_id))
@@ -240,12 +242,10 @@ vd_clients_page_open_client (VdClientsPage *self,
   show_detail (self, "client");
 }
 
-void
-vd_clients_page_open_pet (VdClientsPage *self,
-                          const char    *pet_id)
+static void
+open_pet_now (VdClientsPage *self,
+              const char    *pet_id)
 {
-  g_return_if_fail (VD_IS_CLIENTS_PAGE (self));
-
   if (self->store == NULL)
     return;
   if (!vd_pet_detail_load (self->pet_detail, pet_id))
@@ -255,6 +255,115 @@ vd_clients_page_open_pet (VdClientsPage *self,
     }
   select_client (self, vd_pet_detail_get_client_id (self->pet_detail));
   show_detail (self, "pet");
+}
+
+/* ---- leaving a record with unsaved edits ---- */
+
+enum
+{
+  GO_CLIENT,
+  GO_PET,
+  GO_NEW_CLIENT,
+  GO_NEW_PET,
+};
+
+static void new_client_now (VdClientsPage *self);
+
+static void
+go_pending_cb (gpointer user_data)
+{
+  VdClientsPage *self = user_data;
+  g_autofree char *id = g_steal_pointer (&self->pending_id);
+
+  switch (self->pending_go)
+    {
+    case GO_CLIENT:
+      open_client_now (self, id);
+      break;
+    case GO_PET:
+      open_pet_now (self, id);
+      break;
+    case GO_NEW_CLIENT:
+      new_client_now (self);
+      break;
+    case GO_NEW_PET:
+      vd_pet_detail_load_new (self->pet_detail, id);
+      show_detail (self, "pet");
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* The record on show, if any. */
+static VdRecordForm *
+shown_form (VdClientsPage *self)
+{
+  const char *shown = gtk_stack_get_visible_child_name (self->detail_stack);
+
+  if (g_strcmp0 (shown, "client") == 0)
+    return vd_client_detail_get_form (self->client_detail);
+  if (g_strcmp0 (shown, "pet") == 0)
+    return vd_pet_detail_get_form (self->pet_detail);
+  return NULL;
+}
+
+/* Goes where asked once the record on show may be left: at once when it has no unsaved
+ * edits, else after the person saves or discards them (not after Cancel, when the list
+ * keeps the shown record selected). */
+static void
+go (VdClientsPage *self,
+    int            where,
+    const char    *id)
+{
+  VdRecordForm *form = shown_form (self);
+
+  g_free (self->pending_id);
+  self->pending_id = g_strdup (id);
+  self->pending_go = where;
+  if (form == NULL)
+    {
+      go_pending_cb (self);
+      return;
+    }
+  if (form == vd_client_detail_get_form (self->client_detail))
+    select_client (self, vd_client_detail_get_client_id (self->client_detail));
+  else
+    select_client (self, vd_pet_detail_get_client_id (self->pet_detail));
+  vd_record_form_leave (form, G_CALLBACK (go_pending_cb), self, NULL);
+}
+
+void
+vd_clients_page_open_client (VdClientsPage *self,
+                             const char    *client_id)
+{
+  g_return_if_fail (VD_IS_CLIENTS_PAGE (self));
+
+  /* The client on show stays as it is, edits and all. */
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->detail_stack), "client") == 0 &&
+      g_strcmp0 (vd_client_detail_get_client_id (self->client_detail), client_id) == 0 &&
+      vd_record_form_is_dirty (vd_client_detail_get_form (self->client_detail)))
+    {
+      show_detail (self, "client");
+      return;
+    }
+  go (self, GO_CLIENT, client_id);
+}
+
+void
+vd_clients_page_open_pet (VdClientsPage *self,
+                          const char    *pet_id)
+{
+  g_return_if_fail (VD_IS_CLIENTS_PAGE (self));
+
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->detail_stack), "pet") == 0 &&
+      g_strcmp0 (vd_pet_detail_get_pet_id (self->pet_detail), pet_id) == 0 &&
+      vd_record_form_is_dirty (vd_pet_detail_get_form (self->pet_detail)))
+    {
+      show_detail (self, "pet");
+      return;
+    }
+  go (self, GO_PET, pet_id);
 }
 
 static void
@@ -291,8 +400,7 @@ static void
 add_pet_cb (VdClientsPage *self,
             const char    *client_id)
 {
-  vd_pet_detail_load_new (self->pet_detail, client_id);
-  show_detail (self, "pet");
+  go (self, GO_NEW_PET, client_id);
 }
 
 static void
@@ -323,17 +431,21 @@ pet_deleted_cb (VdClientsPage *self,
 /* ---- actions ---- */
 
 static void
-new_client_cb (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *param)
+new_client_now (VdClientsPage *self)
 {
-  VdClientsPage *self = VD_CLIENTS_PAGE (widget);
-
   if (self->store == NULL)
     return;
   vd_client_detail_load (self->client_detail, NULL);
   select_client (self, NULL);
   show_detail (self, "client");
+}
+
+static void
+new_client_cb (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  go (VD_CLIENTS_PAGE (widget), GO_NEW_CLIENT, NULL);
 }
 
 static void
@@ -463,6 +575,7 @@ vd_clients_page_dispose (GObject *object)
   g_clear_object (&self->selection);
   g_clear_object (&self->clients);
   g_clear_object (&self->store);
+  g_clear_pointer (&self->pending_id, g_free);
 
   G_OBJECT_CLASS (vd_clients_page_parent_class)->dispose (object);
 }

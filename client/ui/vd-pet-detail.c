@@ -56,6 +56,7 @@ struct _VdPetDetail
   char              *age_text;
   gboolean           loading;
   AdwMessageDialog  *delete_dialog;
+  VdRecordForm      *form;
 };
 
 G_DEFINE_FINAL_TYPE (VdPetDetail, vd_pet_detail, ADW_TYPE_BIN)
@@ -246,7 +247,6 @@ fill (VdPetDetail *self,
   const char *birth = record ? vd_record_get_text (record, "birth_date") : "";
 
   self->loading = TRUE;
-  clear_marks (self);
   set_text (self->name_row, record ? vd_record_get_text (record, "name") : NULL);
   pos = vd_values_index (vd_pet_species (), record ? vd_record_get_text (record, "species") : "dog");
   gtk_drop_down_set_selected (self->species_drop, pos != GTK_INVALID_LIST_POSITION ? pos : 0);
@@ -275,6 +275,17 @@ fill (VdPetDetail *self,
   self->loading = FALSE;
 }
 
+static void
+fill_page (gpointer  page,
+           VdRecord *record)
+{
+  VdPetDetail *self = page;
+
+  fill (self, record);
+  if (self->pet_id[0] != '\0')
+    update_header (self);
+}
+
 gboolean
 vd_pet_detail_load (VdPetDetail *self,
                     const char  *pet_id)
@@ -287,9 +298,12 @@ vd_pet_detail_load (VdPetDetail *self,
   record = vd_record_load (self->store, "pets", pet_id);
   if (record == NULL)
     return FALSE;
+  /* Before the form is filled: what it collects includes the owner. */
   g_strlcpy (self->pet_id, pet_id, sizeof self->pet_id);
   g_strlcpy (self->client_id, vd_record_get_text (record, "client_id"), sizeof self->client_id);
-  fill (self, record);
+  if (!vd_record_form_load (self->form, pet_id))
+    return FALSE;
+  clear_marks (self);
   update_header (self);
   bind_history (self);
   return TRUE;
@@ -304,7 +318,8 @@ vd_pet_detail_load_new (VdPetDetail *self,
 
   self->pet_id[0] = '\0';
   g_strlcpy (self->client_id, client_id != NULL ? client_id : "", sizeof self->client_id);
-  fill (self, NULL);
+  vd_record_form_load (self->form, NULL);
+  clear_marks (self);
   update_header (self);
   bind_history (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
@@ -323,52 +338,43 @@ without_spaces (const char *text)
   return g_string_free (out, FALSE);
 }
 
-gboolean
-vd_pet_detail_save (VdPetDetail *self)
+static void
+collect (gpointer      page,
+         VdFormChange *form)
 {
-  VdFormChange form;
-  g_autoptr(GError) error = NULL;
+  VdPetDetail *self = page;
   g_autofree char *notes = NULL;
   g_autofree char *microchip = NULL;
   const char *weight_text;
   VdValue value = { VD_VALUE_NULL };
   guint pos;
   double kg;
-  gboolean is_new;
-  gboolean ok;
 
-  g_return_val_if_fail (VD_IS_PET_DETAIL (self), FALSE);
-  g_return_val_if_fail (self->store != NULL, FALSE);
-
-  is_new = self->pet_id[0] == '\0';
-  vd_form_change_init (&form, self->store, "pets", is_new ? NULL : self->pet_id);
-
-  if (is_new)
-    vd_form_change_text (&form, "client_id", self->client_id, NULL);
-  vd_form_change_text (&form, "name", gtk_editable_get_text (GTK_EDITABLE (self->name_row)),
+  vd_form_change_text (form, "client_id", self->client_id, NULL);
+  vd_form_change_text (form, "name", gtk_editable_get_text (GTK_EDITABLE (self->name_row)),
                        GTK_WIDGET (self->name_row));
   pos = gtk_drop_down_get_selected (self->species_drop);
-  vd_form_change_text (&form, "species", pos < g_strv_length ((char **) vd_pet_species ()) ? vd_pet_species ()[pos] : NULL,
+  vd_form_change_text (form, "species", pos < g_strv_length ((char **) vd_pet_species ()) ? vd_pet_species ()[pos] : NULL,
                        GTK_WIDGET (self->species_row));
-  vd_form_change_text (&form, "breed", gtk_editable_get_text (GTK_EDITABLE (self->breed_row)),
+  vd_form_change_text (form, "breed", gtk_editable_get_text (GTK_EDITABLE (self->breed_row)),
                        GTK_WIDGET (self->breed_row));
   pos = gtk_drop_down_get_selected (self->sex_drop);
-  vd_form_change_text (&form, "sex", pos < g_strv_length ((char **) vd_pet_sexes ()) ? vd_pet_sexes ()[pos] : NULL, NULL);
-  vd_form_change_bool (&form, "neutered", gtk_switch_get_active (self->neutered_switch));
+  vd_form_change_text (form, "sex", pos < g_strv_length ((char **) vd_pet_sexes ()) ? vd_pet_sexes ()[pos] : NULL, NULL);
+  vd_form_change_bool (form, "neutered", gtk_switch_get_active (self->neutered_switch));
 
   if (self->birth_year != 0)
     vd_value_take_text (&value, g_strdup_printf ("%04d-%02d-%02d", self->birth_year,
                                                  self->birth_month, self->birth_day));
-  vd_form_change_value (&form, "birth_date", &value, GTK_WIDGET (self->birth_row));
+  vd_form_change_value (form, "birth_date", &value, GTK_WIDGET (self->birth_row));
 
   weight_text = gtk_editable_get_text (GTK_EDITABLE (self->weight_row));
   if (vd_parse_weight (weight_text, &kg))
     {
       vd_value_set_real (&value, kg);
-      vd_form_change_value (&form, "weight_kg", &value, GTK_WIDGET (self->weight_row));
+      vd_form_change_value (form, "weight_kg", &value, GTK_WIDGET (self->weight_row));
     }
   else if (strspn (weight_text, " \t") == strlen (weight_text))
-    vd_form_change_value (&form, "weight_kg", &value, GTK_WIDGET (self->weight_row));
+    vd_form_change_value (form, "weight_kg", &value, GTK_WIDGET (self->weight_row));
   else
     {
       g_autofree char *example = vd_format_weight (12.5);
@@ -376,18 +382,35 @@ vd_pet_detail_save (VdPetDetail *self)
       g_autofree char *message = g_strdup_printf (_("The weight “%s” is not a number: write the kilograms like %s."),
                                                   weight_text, example);
 
-      vd_form_change_fail (&form, message, GTK_WIDGET (self->weight_row));
+      vd_form_change_fail (form, message, GTK_WIDGET (self->weight_row));
     }
 
   microchip = without_spaces (gtk_editable_get_text (GTK_EDITABLE (self->microchip_row)));
-  vd_form_change_text (&form, "microchip", microchip, GTK_WIDGET (self->microchip_row));
-  vd_form_change_text (&form, "color", gtk_editable_get_text (GTK_EDITABLE (self->color_row)),
+  vd_form_change_text (form, "microchip", microchip, GTK_WIDGET (self->microchip_row));
+  vd_form_change_text (form, "color", gtk_editable_get_text (GTK_EDITABLE (self->color_row)),
                        GTK_WIDGET (self->color_row));
-  vd_form_change_text (&form, "allergies", gtk_editable_get_text (GTK_EDITABLE (self->allergies_row)),
+  vd_form_change_text (form, "allergies", gtk_editable_get_text (GTK_EDITABLE (self->allergies_row)),
                        GTK_WIDGET (self->allergies_row));
-  vd_form_change_bool (&form, "deceased", gtk_switch_get_active (self->deceased_switch));
+  vd_form_change_bool (form, "deceased", gtk_switch_get_active (self->deceased_switch));
   notes = vd_text_view_dup_text (self->notes_view);
-  vd_form_change_text (&form, "notes", notes, NULL);
+  vd_form_change_text (form, "notes", notes, NULL);
+}
+
+gboolean
+vd_pet_detail_save (VdPetDetail *self)
+{
+  VdFormChange form;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *microchip = NULL;
+  gboolean is_new;
+  gboolean ok;
+
+  g_return_val_if_fail (VD_IS_PET_DETAIL (self), FALSE);
+  g_return_val_if_fail (self->store != NULL, FALSE);
+
+  is_new = self->pet_id[0] == '\0';
+  microchip = without_spaces (gtk_editable_get_text (GTK_EDITABLE (self->microchip_row)));
+  vd_record_form_collect (self->form, &form);
 
   if (form.first_error != NULL)
     {
@@ -398,15 +421,15 @@ vd_pet_detail_save (VdPetDetail *self)
       return FALSE;
     }
 
-  ok = vd_store_commit (self->store, form.change, &error);
+  if (microchip != NULL && *microchip != '\0')
+    set_text (self->microchip_row, microchip);
+  ok = vd_record_form_commit (self->form, &form, NULL, &error);
   if (!ok)
     show_error (self, error->message);
   else
     {
       show_error (self, NULL);
       g_strlcpy (self->pet_id, form.change->id, sizeof self->pet_id);
-      if (microchip != NULL && *microchip != '\0')
-        set_text (self->microchip_row, microchip);
       update_header (self);
       if (is_new)
         bind_history (self);
@@ -414,6 +437,12 @@ vd_pet_detail_save (VdPetDetail *self)
     }
   vd_form_change_clear (&form);
   return ok;
+}
+
+static gboolean
+save_page (gpointer page)
+{
+  return vd_pet_detail_save (page);
 }
 
 static void
@@ -518,8 +547,17 @@ vd_pet_detail_set_store (VdPetDetail *self,
 
   if (!g_set_object (&self->store, store))
     return;
+  vd_record_form_set_store (self->form, store);
   self->pet_id[0] = '\0';
   bind_history (self);
+}
+
+VdRecordForm *
+vd_pet_detail_get_form (VdPetDetail *self)
+{
+  g_return_val_if_fail (VD_IS_PET_DETAIL (self), NULL);
+
+  return self->form;
 }
 
 const char *
@@ -583,6 +621,7 @@ vd_pet_detail_dispose (GObject *object)
 
   if (self->delete_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->delete_dialog));
+  g_clear_pointer (&self->form, vd_record_form_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), VD_TYPE_PET_DETAIL);
   g_clear_object (&self->history);
   g_clear_object (&self->store);
@@ -662,7 +701,11 @@ vd_pet_detail_init (VdPetDetail *self)
   g_autoptr(GListModel) species = vd_labels_model (vd_pet_species (), vd_pet_species_label);
   g_autoptr(GListModel) sexes = vd_labels_model (vd_pet_sexes (), vd_pet_sex_label);
 
+  static const VdRecordFormFuncs funcs = { fill_page, collect, save_page };
+
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->form = vd_record_form_new (GTK_WIDGET (self), "pets", &funcs,
+                                   GTK_WIDGET (self->error_revealer));
   gtk_drop_down_set_model (self->species_drop, species);
   gtk_drop_down_set_model (self->sex_drop, sexes);
   gtk_list_box_set_placeholder (self->history_list, vd_placeholder_new (_("No appointments yet.")));

@@ -6,6 +6,7 @@
 
 #include <adwaita.h>
 #include "vd-store.h"
+#include "vd-record-form.h"
 
 G_BEGIN_DECLS
 
@@ -41,6 +42,7 @@ void         vd_pet_detail_set_birth_date (VdPetDetail *self,
 const char  *vd_pet_detail_get_age_text   (VdPetDetail *self);
 /* The allergies warning row's text while it is shown, or NULL. */
 const char  *vd_pet_detail_get_allergy_warning (VdPetDetail *self);
+VdRecordForm     *vd_pet_detail_get_form          (VdPetDetail *self);
 AdwMessageDialog *vd_pet_detail_get_delete_dialog (VdPetDetail *self);
 
 G_END_DECLS

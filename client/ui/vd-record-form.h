@@ -41,6 +41,10 @@ typedef struct
   VdChange  *change;
   char      *first_error;
   GtkWidget *first_error_widget;
+  /* Set by the record form when it only looks (is the form edited?): widgets keep their
+   * marks, and the widgets whose text could not become a value are listed in failed. */
+  gboolean   quiet;
+  GPtrArray *failed;
 } VdFormChange;
 
 void         vd_form_change_init     (VdFormChange  *form,
@@ -71,6 +75,85 @@ void         vd_form_mark_valid      (GtkWidget     *widget);
 
 /* The text of a GtkTextView. */
 char        *vd_text_view_dup_text   (GtkTextView   *view);
+
+/* ---- a record page's form ----
+ *
+ * What every record page (client, pet, staff, appointment, and the ones to come) gets by
+ * giving its own two halves, filling the widgets from a row and turning them back into
+ * cells:
+ *   - Save writes only the fields the person changed (vd_store_commit_edit against what
+ *     the widgets showed when filled), and nothing at all when nothing changed;
+ *   - while the page is not being edited, it follows the replica when sync changes its
+ *     row; with unsaved edits, fields the person did not touch follow too, and fields
+ *     both sides changed are listed in a panel under the header ("Changed on another
+ *     computer") with "Keep Mine" / "Take Theirs" for each and for all;
+ *   - leaving with unsaved edits asks Save / Discard / Cancel (vd_record_form_leave,
+ *     and vd_record_forms_leave for a window being closed or a section being left). */
+
+typedef struct _VdRecordForm VdRecordForm;
+
+typedef struct
+{
+  /* Sets the page's widgets from record; NULL: an empty form for a new row. */
+  void     (*fill)    (gpointer      page,
+                       VdRecord     *record);
+  /* Turns the widgets into cells (vd_form_change_*); reads the widgets only. */
+  void     (*collect) (gpointer      page,
+                       VdFormChange *form);
+  /* What pressing Save does, for the leave question: TRUE once saved. */
+  gboolean (*save)    (gpointer      page);
+} VdRecordFormFuncs;
+
+/* page: the record page (the funcs' first argument); anchor: a child of a GtkBox after
+ * which the changed-underneath panel goes (the page's error revealer). */
+VdRecordForm *vd_record_form_new        (GtkWidget               *page,
+                                         const char              *table_name,
+                                         const VdRecordFormFuncs *funcs,
+                                         GtkWidget               *anchor);
+void         vd_record_form_free        (VdRecordForm  *form);
+void         vd_record_form_set_store   (VdRecordForm  *form,
+                                         VdStore       *store);
+/* Fills the page from row id (NULL: an empty form for a new row). FALSE, page untouched,
+ * when the row is not on this computer. */
+gboolean     vd_record_form_load        (VdRecordForm  *form,
+                                         const char    *id);
+/* What the widgets show now counts as unedited (a new row's form once preset). */
+void         vd_record_form_snapshot    (VdRecordForm  *form);
+/* "" for a new row. */
+const char  *vd_record_form_get_id      (VdRecordForm  *form);
+/* The person changed something since the form was filled or saved. */
+gboolean     vd_record_form_is_dirty    (VdRecordForm  *form);
+/* Inits form_change and collects the page into it, marking fields at fault. */
+void         vd_record_form_collect     (VdRecordForm  *form,
+                                         VdFormChange  *form_change);
+/* Commits the cells the person changed (all of them for a new row); on success the form
+ * is clean, shows the row as saved, and form_change->change->id is the row's id.
+ * *out_committed (may be NULL): whether anything was written. */
+gboolean     vd_record_form_commit      (VdRecordForm  *form,
+                                         VdFormChange  *form_change,
+                                         gboolean      *out_committed,
+                                         GError       **error);
+/* Columns changed both here and underneath, waiting for the person's choice; NULL when
+ * none. Free with g_strfreev. */
+char       **vd_record_form_dup_conflicts (VdRecordForm *form);
+/* The person's choice for column (NULL: for all of them). */
+void         vd_record_form_resolve     (VdRecordForm  *form,
+                                         const char    *column,
+                                         gboolean       take_theirs);
+/* Runs then (void (*) (gpointer)) at once when the form is clean; else asks Save /
+ * Discard / Cancel and runs it after a save that worked or a discard, never after
+ * Cancel. destroy (may be NULL) frees user_data once the question is done with. */
+void         vd_record_form_leave       (VdRecordForm   *form,
+                                         GCallback       then,
+                                         gpointer        user_data,
+                                         GDestroyNotify  destroy);
+/* The same for every form with unsaved edits inside within (a window: also the record
+ * windows on top of it), one question after the other. then: void (*) (gpointer). */
+void         vd_record_forms_leave      (GtkWidget     *within,
+                                         GCallback      then,
+                                         gpointer       user_data);
+/* Whether some form inside within has unsaved edits. */
+gboolean     vd_record_forms_any_dirty  (GtkWidget     *within);
 
 /* ---- labels ---- */
 

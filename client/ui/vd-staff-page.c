@@ -35,6 +35,8 @@ struct _VdStaffPage
   VdStore        *store;
   VdStaffList    *staff;
   char            staff_id[VD_UUID_LEN + 1];
+  VdRecordForm   *form;
+  char           *pending_id;   /* to open once the leave question is answered */
 };
 
 G_DEFINE_FINAL_TYPE (VdStaffPage, vd_staff_page, ADW_TYPE_BIN)
@@ -129,10 +131,33 @@ select_row (VdStaffPage *self,
 }
 
 static void
+open_pending_cb (gpointer user_data)
+{
+  VdStaffPage *self = user_data;
+  g_autofree char *id = g_steal_pointer (&self->pending_id);
+
+  vd_staff_page_open (self, id != NULL && *id != '\0' ? id : NULL);
+}
+
+/* Opens staff_id (NULL: a new one) once unsaved edits are saved or dropped; the list
+ * keeps showing the open one if the person cancels. */
+static void
+open_after_leave (VdStaffPage *self,
+                  const char  *staff_id)
+{
+  g_free (self->pending_id);
+  self->pending_id = g_strdup (staff_id != NULL ? staff_id : "");
+  select_row (self, self->staff_id);
+  vd_record_form_leave (self->form, G_CALLBACK (open_pending_cb), self, NULL);
+}
+
+static void
 staff_row_activated_cb (VdStaffPage   *self,
                         GtkListBoxRow *row)
 {
-  vd_staff_page_open (self, gtk_widget_get_name (GTK_WIDGET (row)));
+  if (g_strcmp0 (gtk_widget_get_name (GTK_WIDGET (row)), self->staff_id) == 0)
+    return;
+  open_after_leave (self, gtk_widget_get_name (GTK_WIDGET (row)));
 }
 
 /* ---- the form ---- */
@@ -164,24 +189,56 @@ dup_color (VdStaffPage *self)
                           (guint) (CLAMP (rgba.blue, 0.0, 1.0) * 255 + 0.5));
 }
 
+static void
+fill (gpointer  page,
+      VdRecord *record)
+{
+  VdStaffPage *self = page;
+  guint pos;
+
+  gtk_editable_set_text (GTK_EDITABLE (self->name_row), record ? vd_record_get_text (record, "name") : "");
+  pos = vd_values_index (vd_staff_roles (), record ? vd_record_get_text (record, "role") : "veterinarian");
+  gtk_drop_down_set_selected (self->role_drop, pos != GTK_INVALID_LIST_POSITION ? pos : 0);
+  gtk_editable_set_text (GTK_EDITABLE (self->email_row), record ? vd_record_get_text (record, "email") : "");
+  gtk_editable_set_text (GTK_EDITABLE (self->phone_row), record ? vd_record_get_text (record, "phone") : "");
+  set_color (self, record ? vd_record_get_text (record, "color") : NULL);
+  gtk_switch_set_active (self->active_switch, record ? vd_record_get_bool (record, "active") : TRUE);
+  gtk_label_set_text (self->title_label, record ? vd_record_get_text (record, "name") : _("New Staff Member"));
+}
+
+static void
+collect (gpointer      page,
+         VdFormChange *form)
+{
+  VdStaffPage *self = page;
+  g_autofree char *color = dup_color (self);
+  guint pos;
+
+  vd_form_change_text (form, "name", gtk_editable_get_text (GTK_EDITABLE (self->name_row)),
+                       GTK_WIDGET (self->name_row));
+  pos = gtk_drop_down_get_selected (self->role_drop);
+  vd_form_change_text (form, "role", pos < g_strv_length ((char **) vd_staff_roles ()) ? vd_staff_roles ()[pos] : NULL,
+                       NULL);
+  vd_form_change_text (form, "email", gtk_editable_get_text (GTK_EDITABLE (self->email_row)),
+                       GTK_WIDGET (self->email_row));
+  vd_form_change_text (form, "phone", gtk_editable_get_text (GTK_EDITABLE (self->phone_row)),
+                       GTK_WIDGET (self->phone_row));
+  vd_form_change_text (form, "color", color, GTK_WIDGET (self->color_row));
+  vd_form_change_bool (form, "active", gtk_switch_get_active (self->active_switch));
+}
+
 gboolean
 vd_staff_page_open (VdStaffPage *self,
                     const char  *staff_id)
 {
-  g_autoptr(VdRecord) record = NULL;
-  guint pos;
   GtkWidget *rows[3];
 
   g_return_val_if_fail (VD_IS_STAFF_PAGE (self), FALSE);
 
   if (self->store == NULL)
     return FALSE;
-  if (staff_id != NULL)
-    {
-      record = vd_record_load (self->store, "staff", staff_id);
-      if (record == NULL)
-        return FALSE;
-    }
+  if (!vd_record_form_load (self->form, staff_id))
+    return FALSE;
 
   rows[0] = GTK_WIDGET (self->name_row);
   rows[1] = GTK_WIDGET (self->email_row);
@@ -192,15 +249,6 @@ vd_staff_page_open (VdStaffPage *self,
   show_error (self, NULL);
 
   g_strlcpy (self->staff_id, staff_id != NULL ? staff_id : "", sizeof self->staff_id);
-  gtk_editable_set_text (GTK_EDITABLE (self->name_row), record ? vd_record_get_text (record, "name") : "");
-  pos = vd_values_index (vd_staff_roles (), record ? vd_record_get_text (record, "role") : "veterinarian");
-  gtk_drop_down_set_selected (self->role_drop, pos != GTK_INVALID_LIST_POSITION ? pos : 0);
-  gtk_editable_set_text (GTK_EDITABLE (self->email_row), record ? vd_record_get_text (record, "email") : "");
-  gtk_editable_set_text (GTK_EDITABLE (self->phone_row), record ? vd_record_get_text (record, "phone") : "");
-  set_color (self, record ? vd_record_get_text (record, "color") : NULL);
-  gtk_switch_set_active (self->active_switch, record ? vd_record_get_bool (record, "active") : TRUE);
-  gtk_label_set_text (self->title_label, record ? vd_record_get_text (record, "name") : _("New Staff Member"));
-
   select_row (self, staff_id);
   gtk_stack_set_visible_child_name (self->detail_stack, "form");
   adw_leaflet_set_visible_child (self->leaflet, GTK_WIDGET (self->detail_stack));
@@ -214,28 +262,12 @@ vd_staff_page_save (VdStaffPage *self)
 {
   VdFormChange form;
   g_autoptr(GError) error = NULL;
-  g_autofree char *color = NULL;
-  guint pos;
-  gboolean is_new;
   gboolean ok;
 
   g_return_val_if_fail (VD_IS_STAFF_PAGE (self), FALSE);
   g_return_val_if_fail (self->store != NULL, FALSE);
 
-  is_new = self->staff_id[0] == '\0';
-  color = dup_color (self);
-  vd_form_change_init (&form, self->store, "staff", is_new ? NULL : self->staff_id);
-  vd_form_change_text (&form, "name", gtk_editable_get_text (GTK_EDITABLE (self->name_row)),
-                       GTK_WIDGET (self->name_row));
-  pos = gtk_drop_down_get_selected (self->role_drop);
-  vd_form_change_text (&form, "role", pos < g_strv_length ((char **) vd_staff_roles ()) ? vd_staff_roles ()[pos] : NULL,
-                       NULL);
-  vd_form_change_text (&form, "email", gtk_editable_get_text (GTK_EDITABLE (self->email_row)),
-                       GTK_WIDGET (self->email_row));
-  vd_form_change_text (&form, "phone", gtk_editable_get_text (GTK_EDITABLE (self->phone_row)),
-                       GTK_WIDGET (self->phone_row));
-  vd_form_change_text (&form, "color", color, GTK_WIDGET (self->color_row));
-  vd_form_change_bool (&form, "active", gtk_switch_get_active (self->active_switch));
+  vd_record_form_collect (self->form, &form);
 
   if (form.first_error != NULL)
     {
@@ -246,7 +278,7 @@ vd_staff_page_save (VdStaffPage *self)
       return FALSE;
     }
 
-  ok = vd_store_commit (self->store, form.change, &error);
+  ok = vd_record_form_commit (self->form, &form, NULL, &error);
   if (!ok)
     show_error (self, error->message);
   else
@@ -260,6 +292,12 @@ vd_staff_page_save (VdStaffPage *self)
     }
   vd_form_change_clear (&form);
   return ok;
+}
+
+static gboolean
+save_page (gpointer page)
+{
+  return vd_staff_page_save (page);
 }
 
 static void
@@ -285,7 +323,7 @@ new_cb (GtkWidget  *widget,
         const char *action_name,
         GVariant   *param)
 {
-  vd_staff_page_open (VD_STAFF_PAGE (widget), NULL);
+  open_after_leave (VD_STAFF_PAGE (widget), NULL);
 }
 
 /* ---- public ---- */
@@ -307,6 +345,7 @@ vd_staff_page_set_store (VdStaffPage *self,
   gtk_list_box_bind_model (self->staff_list, NULL, NULL, NULL, NULL);
   g_clear_object (&self->staff);
   g_set_object (&self->store, store);
+  vd_record_form_set_store (self->form, store);
   self->staff_id[0] = '\0';
   gtk_stack_set_visible_child_name (self->detail_stack, "none");
   adw_leaflet_set_visible_child (self->leaflet, self->list_pane);
@@ -333,6 +372,14 @@ vd_staff_page_get_staff_id (VdStaffPage *self)
   return self->staff_id;
 }
 
+VdRecordForm *
+vd_staff_page_get_form (VdStaffPage *self)
+{
+  g_return_val_if_fail (VD_IS_STAFF_PAGE (self), NULL);
+
+  return self->form;
+}
+
 const char *
 vd_staff_page_get_error (VdStaffPage *self)
 {
@@ -352,6 +399,8 @@ vd_staff_page_dispose (GObject *object)
 
   if (self->staff_list != NULL)
     gtk_list_box_bind_model (self->staff_list, NULL, NULL, NULL, NULL);
+  g_clear_pointer (&self->form, vd_record_form_free);
+  g_clear_pointer (&self->pending_id, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), VD_TYPE_STAFF_PAGE);
   g_clear_object (&self->staff);
   g_clear_object (&self->store);
@@ -396,7 +445,11 @@ vd_staff_page_init (VdStaffPage *self)
 {
   g_autoptr(GListModel) roles = vd_labels_model (vd_staff_roles (), vd_staff_role_label);
 
+  static const VdRecordFormFuncs funcs = { fill, collect, save_page };
+
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->form = vd_record_form_new (GTK_WIDGET (self), "staff", &funcs,
+                                   GTK_WIDGET (self->error_revealer));
   /* The bin's own child: not bound as a template child, which the bin disposes itself. */
   self->leaflet = ADW_LEAFLET (adw_bin_get_child (ADW_BIN (self)));
   gtk_drop_down_set_model (self->role_drop, roles);

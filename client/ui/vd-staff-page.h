@@ -5,6 +5,7 @@
 
 #include <adwaita.h>
 #include "vd-store.h"
+#include "vd-record-form.h"
 
 G_BEGIN_DECLS
 
@@ -25,5 +26,6 @@ gboolean     vd_staff_page_open           (VdStaffPage *self,
 const char  *vd_staff_page_get_staff_id   (VdStaffPage *self);
 gboolean     vd_staff_page_save           (VdStaffPage *self);
 const char  *vd_staff_page_get_error      (VdStaffPage *self);
+VdRecordForm *vd_staff_page_get_form      (VdStaffPage *self);
 
 G_END_DECLS

@@ -23,6 +23,7 @@
 #include "vd-sync-page.h"
 #include "vd-clients-page.h"
 #include "vd-staff-page.h"
+#include "vd-record-form.h"
 #include "vd-monitor-page.h"
 #include "vd-monitor-client.h"
 
@@ -296,10 +297,40 @@ show_section (VdWindow   *self,
 }
 
 static void
+show_pending_section_cb (gpointer user_data)
+{
+  VdWindow *self = user_data;
+  g_autofree char *name = g_strdup (g_object_get_data (G_OBJECT (self), "vd-pending-section"));
+
+  if (name != NULL)
+    show_section (self, name);
+}
+
+/* Unsaved edits in the section on show are asked about (save, discard, cancel) before
+ * another section is shown; after Cancel the sidebar keeps the section on show. */
+static void
+leave_section_then_show (VdWindow   *self,
+                         const char *name)
+{
+  GtkWidget *current = gtk_stack_get_visible_child (self->section_stack);
+  const char *current_name = gtk_stack_get_visible_child_name (self->section_stack);
+
+  if (current == NULL || g_strcmp0 (current_name, name) == 0 ||
+      !vd_record_forms_any_dirty (current))
+    {
+      show_section (self, name);
+      return;
+    }
+  g_object_set_data_full (G_OBJECT (self), "vd-pending-section", g_strdup (name), g_free);
+  show_section (self, current_name);
+  vd_record_forms_leave (current, G_CALLBACK (show_pending_section_cb), self);
+}
+
+static void
 sidebar_row_activated_cb (VdWindow      *self,
                           GtkListBoxRow *row)
 {
-  show_section (self, gtk_widget_get_name (GTK_WIDGET (row)));
+  leave_section_then_show (self, gtk_widget_get_name (GTK_WIDGET (row)));
 }
 
 /* ---- the banner under the header ---- */
@@ -908,7 +939,7 @@ show_section_cb (GtkWidget  *widget,
                  const char *action_name,
                  GVariant   *param)
 {
-  show_section (VD_WINDOW (widget), g_variant_get_string (param, NULL));
+  leave_section_then_show (VD_WINDOW (widget), g_variant_get_string (param, NULL));
 }
 
 static void
@@ -1906,6 +1937,27 @@ vd_window_set_property (GObject      *object,
 }
 
 static void
+close_after_leave_cb (gpointer user_data)
+{
+  g_object_set_data (G_OBJECT (user_data), "vd-may-close", GINT_TO_POINTER (1));
+  gtk_window_close (GTK_WINDOW (user_data));
+}
+
+/* Closing with unsaved edits (a record here, or an appointment being edited on top)
+ * asks about each first: Save, Discard or Cancel (which keeps the window open). */
+static gboolean
+vd_window_close_request (GtkWindow *window)
+{
+  if (g_object_get_data (G_OBJECT (window), "vd-may-close") == NULL &&
+      vd_record_forms_any_dirty (GTK_WIDGET (window)))
+    {
+      vd_record_forms_leave (GTK_WIDGET (window), G_CALLBACK (close_after_leave_cb), window);
+      return TRUE;
+    }
+  return GTK_WINDOW_CLASS (vd_window_parent_class)->close_request (window);
+}
+
+static void
 vd_window_class_init (VdWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -1916,6 +1968,7 @@ vd_window_class_init (VdWindowClass *klass)
   object_class->finalize = vd_window_finalize;
   object_class->get_property = vd_window_get_property;
   object_class->set_property = vd_window_set_property;
+  GTK_WINDOW_CLASS (klass)->close_request = vd_window_close_request;
 
   properties[PROP_SERVER_URL] =
     g_param_spec_string ("server-url", NULL, NULL, NULL,
