@@ -647,41 +647,6 @@ round_refresh (GTask *task,
 
 /* ---- Push ------------------------------------------------------------------------- */
 
-/* From a push answer: whether a change was refused for clock skew, and the server's
- * cursor (how far the clinic's log goes, for progress). */
-static gboolean
-answer_has_skew (GBytes *body,
-                 gint64 *out_cursor)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *root;
-  JsonArray *rejected;
-  gconstpointer data;
-  gsize len = 0;
-
-  *out_cursor = 0;
-  data = g_bytes_get_data (body, &len);
-  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return FALSE;
-  root = json_node_get_object (json_parser_get_root (parser));
-  *out_cursor = json_object_get_int_member_with_default (root, "cursor", 0);
-  if (!json_object_has_member (root, "rejected") ||
-      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (root, "rejected")))
-    return FALSE;
-  rejected = json_object_get_array_member (root, "rejected");
-  for (guint i = 0; i < json_array_get_length (rejected); i++)
-    {
-      JsonNode *node = json_array_get_element (rejected, i);
-
-      if (JSON_NODE_HOLDS_OBJECT (node) &&
-          g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (node), "code", NULL),
-                     "clock_skew") == 0)
-        return TRUE;
-    }
-  return FALSE;
-}
-
 static void
 push_done_cb (GObject      *source,
               GAsyncResult *result,
@@ -692,9 +657,9 @@ push_done_cb (GObject      *source,
   Round *round = g_task_get_task_data (task);
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(VdPushAnswer) answer = NULL;
   gconstpointer data;
   gsize len = 0;
-  gint64 server_cursor = 0;
 
   body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   if (body == NULL)
@@ -710,13 +675,23 @@ push_done_cb (GObject      *source,
 
   set_state (self, VD_SYNC_SYNCING);
   data = g_bytes_get_data (body, &len);
-  if (!vd_store_ack_batch (self->store, round->batch_id, data, len, &error))
+  answer = vd_push_answer_decode (data, len, &error);
+  if (answer == NULL)
+    {
+      GError *bad = g_error_new (VD_STORE_ERROR, VD_STORE_ERROR_FAILED,
+                                 _("The server’s answer to batch %" PRId64 " could not be understood (%s); the changes stay on this computer and will be sent again."),
+                                 round->batch_id, error->message);
+
+      round_fail (task, VD_SYNC_ERROR, bad->message, bad);
+      return;
+    }
+  if (!vd_store_ack_batch (self->store, round->batch_id, answer, &error))
     {
       round_fail (task, VD_SYNC_ERROR, error->message, g_steal_pointer (&error));
       return;
     }
 
-  if (answer_has_skew (body, &server_cursor))
+  if (vd_push_answer_has_code (answer, "clock_skew"))
     {
       if (++round->skew_restamps > MAX_SKEW_RESTAMPS)
         {
@@ -739,7 +714,7 @@ push_done_cb (GObject      *source,
         set_error_message (self, message);
       }
     }
-  round->server_seq = MAX (round->server_seq, server_cursor);
+  round->server_seq = MAX (round->server_seq, answer->cursor);
   update_pending (self);
   round_push (task);
 }
@@ -751,11 +726,12 @@ round_push (GTask *task)
   Round *round = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = NULL;
+  g_autoptr(GPtrArray) changes = NULL;
   g_autofree char *path = NULL;
-  char *data = NULL;
+  char *data;
   gsize len = 0;
 
-  if (!vd_store_next_batch (self->store, PUSH_BATCH, &round->batch_id, &data, &len, &error))
+  if (!vd_store_next_batch (self->store, PUSH_BATCH, &round->batch_id, &changes, &error))
     {
       if (error == NULL)
         g_set_error_literal (&error, VD_STORE_ERROR, VD_STORE_ERROR_FAILED,
@@ -763,11 +739,13 @@ round_push (GTask *task)
       round_fail (task, VD_SYNC_ERROR, error->message, g_steal_pointer (&error));
       return;
     }
-  if (data == NULL)
+  if (changes == NULL)
     {
       round_pull (task);
       return;
     }
+  data = vd_push_request_encode (vd_store_get_device_id (self->store), round->batch_id,
+                                 changes, &len);
   body = g_bytes_new_take (data, len);
   path = g_strdup_printf ("/v1/tenants/%s/sync/push", vd_store_get_tenant_id (self->store));
   send_message (task, round_message (task, SOUP_METHOD_POST, path, body, TRUE), push_done_cb);
@@ -1317,29 +1295,20 @@ stream_message_cb (SoupWebsocketConnection *conn,
                    GBytes                  *message,
                    VdSyncEngine            *self)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *root;
-  JsonNode *node;
+  VdStreamEvent event;
   gconstpointer data;
   gsize len = 0;
 
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     return;
   data = g_bytes_get_data (message, &len);
-  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return;
-  root = json_node_get_object (json_parser_get_root (parser));
-  if (g_strcmp0 (json_object_get_string_member_with_default (root, "type", NULL), "cursor") != 0)
-    return;
-  node = json_object_get_member (root, "cursor");
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+  if (vd_stream_event_decode (data, len, &event) != VD_STREAM_EVENT_CURSOR)
     return;
   /* The stream is known good once the server speaks on it. */
   self->ws_failures = 0;
   /* A running round is followed by another (sync_now coalesces): the change may have
    * landed after that round's pull read its page. */
-  if (json_node_get_int (node) > vd_store_get_cursor (self->store) && !self->halted)
+  if (event.cursor > vd_store_get_cursor (self->store) && !self->halted)
     vd_sync_engine_sync_now (self);
 }
 
