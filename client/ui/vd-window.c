@@ -67,7 +67,6 @@ struct _VdWindow
   GSettings            *settings;         /* NULL when the schema is not installed */
   VdMonitorPage        *monitor_page;
   VdMonitorClient      *monitor;          /* an administrator's session, or NULL */
-  char                 *refresh_token;    /* the desk's latest, for signing out */
 
   char                 *server_url;       /* from --server */
   VdAccount            *account;
@@ -1147,16 +1146,6 @@ store_credentials_done (GObject      *source,
 }
 
 static void
-keep_refresh_token (VdWindow   *self,
-                    const char *token)
-{
-  if (self->refresh_token != NULL)
-    memset (self->refresh_token, 0, strlen (self->refresh_token));
-  g_free (self->refresh_token);
-  self->refresh_token = g_strdup (token);
-}
-
-static void
 save_refresh_token (VdWindow   *self,
                     const char *token)
 {
@@ -1165,7 +1154,6 @@ save_refresh_token (VdWindow   *self,
 
   if (self->account == NULL || token == NULL)
     return;
-  keep_refresh_token (self, token);
 
   c = g_new0 (Credentials, 1);
   c->server_url = g_strdup (self->account->server_url);
@@ -1308,7 +1296,6 @@ lookup_credentials_done (GObject      *source,
     g_warning ("Could not read the sign-in from the keyring: %s", error->message);
 
   /* Without a refresh token the engine reports needs-sign-in; local work goes on. */
-  keep_refresh_token (self, token);
   vd_sync_engine_set_tokens (self->engine, NULL, token);
   vd_sync_engine_start (self->engine);
 }
@@ -1670,10 +1657,10 @@ sign_out_cb (GtkWidget  *widget,
       g_autoptr(GTask) task = NULL;
       Credentials *c;
 
-      /* The engine's access token is not shared: the logout refreshes first. */
-      if (self->refresh_token != NULL && self->account->server_url != NULL)
-        server = vd_monitor_client_new (self->account->server_url, self->account->fingerprint,
-                                        NULL, self->refresh_token);
+      /* The logout goes on the engine's line to the server, with its tokens. */
+      if (self->engine != NULL &&
+          vd_api_client_has_refresh_token (vd_sync_engine_get_api_client (self->engine)))
+        server = vd_monitor_client_new_for_api (vd_sync_engine_get_api_client (self->engine));
       end_session (self);
       if (!vd_account_forget (&error))
         g_warning ("%s", error->message);
@@ -1688,7 +1675,6 @@ sign_out_cb (GtkWidget  *widget,
         }
       g_clear_pointer (&self->account->tenant_id, g_free);
     }
-  keep_refresh_token (self, NULL);
   if (server != NULL)
     vd_monitor_client_sign_out_async (server, NULL, server_sign_out_done, NULL);
   gtk_window_set_title (GTK_WINDOW (self), _("VetDesk"));
@@ -1877,7 +1863,6 @@ vd_window_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_pointer (&self->server_url, g_free);
   g_clear_pointer (&self->account, vd_account_free);
-  keep_refresh_token (self, NULL);
 
   G_OBJECT_CLASS (vd_window_parent_class)->finalize (object);
 }
