@@ -4,6 +4,7 @@
 #pragma once
 
 #include <glib.h>
+#include <string.h>
 
 G_BEGIN_DECLS
 
@@ -123,5 +124,68 @@ guint       vd_json_object_get     (const VdJsonDoc *doc,
 /* The first member whose name an earlier member already had, or NULL. */
 const char *vd_json_object_repeated (const VdJsonDoc *doc,
                                      guint            object);
+
+/* ---- Untrusted text ---- */
+
+/* Before any parsing: size <= max_size (else VD_ERROR_PAYLOAD_TOO_LARGE), valid UTF-8,
+ * nesting of arrays/objects <= VD_PROTOCOL_MAX_DEPTH outside strings (else
+ * VD_ERROR_BAD_REQUEST). Linear, no recursion. */
+gboolean    vd_json_precheck       (const char   *data,
+                                    gsize         len,
+                                    gsize         max_size,
+                                    GError      **error);
+/* vd_json_precheck, the whole RFC 8259 grammar (one linear scan, bounded stack), then
+ * vd_json_doc_parse: what every decoder of bytes from a peer starts with. */
+VdJsonDoc  *vd_json_doc_parse_untrusted (const char *data,
+                                         gsize       len,
+                                         gsize       max_size,
+                                         GError    **error);
+
+/* ---- Reading a tree ---- */
+
+/* Whether member index of an object is called literal (a string literal). */
+#define VD_JSON_NAME_IS(doc, index, literal) \
+  ((doc)->nodes[index].name_len == sizeof (literal) - 1 && \
+   memcmp ((doc)->text + (doc)->nodes[index].name, literal, sizeof (literal) - 1) == 0)
+
+/* The string at index, or NULL when index is VD_JSON_NONE or holds no string. */
+static inline const char *
+vd_json_get_string (const VdJsonDoc *doc,
+                    guint            index)
+{
+  if (index != VD_JSON_NONE && doc->nodes[index].kind == VD_JSON_STRING)
+    return vd_json_string (doc, index);
+  return NULL;
+}
+
+static inline gboolean
+vd_json_is_int (const VdJsonDoc *doc,
+                guint            index)
+{
+  return index != VD_JSON_NONE && doc->nodes[index].kind == VD_JSON_INT;
+}
+
+/* The members of object (their indices) in the order json-glib 1.6 visited them. Only
+ * for messages, so one of several faulty members is named as it always was. */
+GArray     *vd_json_members_in_json_glib_order (const VdJsonDoc *doc,
+                                                guint            object);
+/* Text from a peer as it may appear in a sentence: short, one line. */
+char       *vd_json_quote          (const char   *s);
+
+/* ---- Writing ---- */
+
+/* Appends text as a JSON string literal (control characters escaped; the text must be
+ * valid UTF-8), or null for NULL. */
+void        vd_json_append_string  (GString      *out,
+                                    const char   *s);
+/* Appends a Unix time as a JSON string in the protocol's UTC form, or null for 0 or less. */
+void        vd_json_append_utc_or_null (GString  *out,
+                                        gint64    unix_time);
+/* The shortest form that reads back as the same double, with a fraction point on whole
+ * numbers so a real stays a real; null (with a warning) for a non-finite one. */
+void        vd_json_append_double  (GString      *out,
+                                    double        r);
+void        vd_json_append_int     (GString      *out,
+                                    gint64        i);
 
 G_END_DECLS

@@ -1369,24 +1369,21 @@ batch_changes (VdStore  *self,
 }
 
 gboolean
-vd_store_next_batch (VdStore  *self,
-                     guint     max_changes,
-                     gint64   *out_batch_id,
-                     char    **out_body,
-                     gsize    *out_len,
-                     GError  **error)
+vd_store_next_batch (VdStore    *self,
+                     guint       max_changes,
+                     gint64     *out_batch_id,
+                     GPtrArray **out_changes,
+                     GError    **error)
 {
   g_autoptr(GPtrArray) changes = NULL;
   gint64 batch_id;
   gboolean ok = TRUE;
 
   g_return_val_if_fail (VD_IS_STORE (self), FALSE);
-  g_return_val_if_fail (out_body != NULL, FALSE);
+  g_return_val_if_fail (out_changes != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  *out_body = NULL;
-  if (out_len != NULL)
-    *out_len = 0;
+  *out_changes = NULL;
   if (out_batch_id != NULL)
     *out_batch_id = 0;
   max_changes = CLAMP (max_changes, 1, VD_PROTOCOL_MAX_PUSH);
@@ -1430,7 +1427,7 @@ vd_store_next_batch (VdStore  *self,
   if (batch_id == 0)
     return TRUE;
 
-  *out_body = vd_push_request_encode (self->device_id, batch_id, changes, out_len);
+  *out_changes = g_steal_pointer (&changes);
   if (out_batch_id != NULL)
     *out_batch_id = batch_id;
   return TRUE;
@@ -1475,20 +1472,16 @@ receive_hlc (VdStore  *self,
 }
 
 gboolean
-vd_store_ack_batch (VdStore     *self,
-                    gint64       batch_id,
-                    const char  *answer_json,
-                    gsize        answer_len,
-                    GError     **error)
+vd_store_ack_batch (VdStore             *self,
+                    gint64               batch_id,
+                    const VdPushAnswer  *answer,
+                    GError             **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GArray) rows = NULL;
   g_autoptr(GArray) hlcs = NULL;
   g_autofree const char **codes = NULL;
   g_autofree const char **messages = NULL;
-  JsonObject *root;
-  JsonArray *rejected = NULL;
-  VdHlc server_hlc = 0;
+  VdHlc server_hlc;
   VdHlc floor;
   gint64 accepted;
   guint n_rejected;
@@ -1497,35 +1490,14 @@ vd_store_ack_batch (VdStore     *self,
   int rc;
 
   g_return_val_if_fail (VD_IS_STORE (self), FALSE);
-  g_return_val_if_fail (answer_json != NULL, FALSE);
+  g_return_val_if_fail (answer != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!vd_json_precheck (answer_json, answer_len, VD_PROTOCOL_MAX_BODY, NULL) ||
-      !json_parser_load_from_data (parser, answer_json, (gssize) answer_len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return bad_answer (error, batch_id, "not a JSON object");
-  root = json_node_get_object (json_parser_get_root (parser));
-
-  if (!json_object_has_member (root, "batch_id") ||
-      json_object_get_int_member (root, "batch_id") != batch_id)
+  if (answer->batch_id != batch_id)
     return bad_answer (error, batch_id, "another batch id");
-  accepted = json_object_get_int_member_with_default (root, "accepted", -1);
-  if (json_object_has_member (root, "rejected"))
-    {
-      JsonNode *node = json_object_get_member (root, "rejected");
-
-      if (!JSON_NODE_HOLDS_ARRAY (node))
-        return bad_answer (error, batch_id, "rejected is not a list");
-      rejected = json_node_get_array (node);
-    }
-  n_rejected = rejected != NULL ? json_array_get_length (rejected) : 0;
-  if (json_object_has_member (root, "server_hlc"))
-    {
-      const char *text = json_object_get_string_member_with_default (root, "server_hlc", "");
-
-      if (!vd_hlc_parse (text, &server_hlc, NULL))
-        return bad_answer (error, batch_id, "bad server_hlc");
-    }
+  accepted = answer->accepted;
+  n_rejected = answer->rejected != NULL ? answer->rejected->len : 0;
+  server_hlc = answer->server_hlc;
 
   if (!begin_write (self, &self->main, error))
     return FALSE;
@@ -1572,26 +1544,17 @@ vd_store_ack_batch (VdStore     *self,
     }
   for (guint i = 0; ok && i < n_rejected; i++)
     {
-      JsonNode *node = json_array_get_element (rejected, i);
-      JsonObject *item;
-      gint64 index;
+      const VdRejection *rejection = g_ptr_array_index (answer->rejected, i);
+      guint index = rejection->index;
 
-      if (!JSON_NODE_HOLDS_OBJECT (node))
-        {
-          bad_answer (error, batch_id, "a rejection is not an object");
-          ok = FALSE;
-          break;
-        }
-      item = json_node_get_object (node);
-      index = json_object_get_int_member_with_default (item, "index", -1);
-      if (index < 0 || index >= (gint64) rows->len || codes[index] != NULL)
+      if (index >= rows->len || codes[index] != NULL)
         {
           bad_answer (error, batch_id, "a rejection names no change of the batch");
           ok = FALSE;
           break;
         }
-      codes[index] = json_object_get_string_member_with_default (item, "code", "invalid_change");
-      messages[index] = json_object_get_string_member_with_default (item, "message", "");
+      codes[index] = rejection->code;
+      messages[index] = rejection->message;
     }
 
   floor = meta_get_hlc (&self->main, "hlc_floor");

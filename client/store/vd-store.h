@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 #include "vd-cell-store.h"
 #include "vd-change.h"
+#include "vd-protocol.h"
 #include "vd-hlc.h"
 
 G_BEGIN_DECLS
@@ -109,20 +110,20 @@ gboolean      vd_store_get_row         (VdStore       *self,
 guint         vd_store_count_pending   (VdStore      *self);
 /* The batch to push: the one already in flight (sent but not acknowledged, kept across
  * restarts, so a crash re-sends exactly the same batch id and changes) or else a new one
- * of at most max_changes entries, its batch id persisted. NULL body when nothing to push. */
+ * of at most max_changes entries, its batch id persisted. *out_changes (of VdChange, in
+ * outbox order) is NULL when nothing is to push. */
 gboolean      vd_store_next_batch      (VdStore      *self,
                                         guint         max_changes,
                                         gint64       *out_batch_id,
-                                        char        **out_body,
-                                        gsize        *out_len,
+                                        GPtrArray   **out_changes,
                                         GError      **error);
 /* The server's answer to batch_id: deletes accepted entries, keeps rejected ones with
- * their code and reason (never silently dropped), in one transaction. */
-gboolean      vd_store_ack_batch       (VdStore      *self,
-                                        gint64        batch_id,
-                                        const char   *answer_json,
-                                        gsize         answer_len,
-                                        GError      **error);
+ * their code and reason (never silently dropped), in one transaction. An answer to
+ * another batch, or whose counts and indices do not fit the batch, changes nothing. */
+gboolean      vd_store_ack_batch       (VdStore            *self,
+                                        gint64              batch_id,
+                                        const VdPushAnswer *answer,
+                                        GError            **error);
 gint64        vd_store_get_cursor      (VdStore      *self);
 /* Applies a decoded pull page and moves the cursor in one transaction. Safe to call from
  * a worker thread: it uses the store's second connection, then emits ::changed on the

@@ -710,16 +710,9 @@ struct _VdMonitorClient
 {
   GObject       parent_instance;
 
-  char         *server_url;
-  char         *fingerprint;
-  char         *access_token;
-  char         *refresh_token;
-  SoupSession  *session;
-
-  /* Refresh tokens rotate and a spent one presented again ends the whole session, so one
-   * refresh runs at a time and the calls that met a 401 wait for it. */
-  gboolean      refreshing;
-  GPtrArray    *waiting;          /* GTask* of requests */
+  /* The session, the pin, the tokens and the one refresh at a time (calls that met a
+   * 401 wait for it). */
+  VdApiClient  *api;
 };
 
 G_DEFINE_FINAL_TYPE (VdMonitorClient, vd_monitor_client, G_TYPE_OBJECT)
@@ -745,12 +738,7 @@ vd_monitor_client_finalize (GObject *object)
 {
   VdMonitorClient *self = VD_MONITOR_CLIENT (object);
 
-  g_free (self->server_url);
-  g_free (self->fingerprint);
-  wipe (&self->access_token);
-  wipe (&self->refresh_token);
-  g_clear_object (&self->session);
-  g_clear_pointer (&self->waiting, g_ptr_array_unref);
+  g_clear_object (&self->api);
 
   G_OBJECT_CLASS (vd_monitor_client_parent_class)->finalize (object);
 }
@@ -776,7 +764,27 @@ vd_monitor_client_class_init (VdMonitorClientClass *klass)
 static void
 vd_monitor_client_init (VdMonitorClient *self)
 {
-  self->waiting = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+static void
+api_refresh_token_changed_cb (VdMonitorClient *self,
+                              const char      *token)
+{
+  g_signal_emit (self, client_signals[REFRESH_TOKEN_CHANGED], 0, token);
+}
+
+VdMonitorClient *
+vd_monitor_client_new_for_api (VdApiClient *api)
+{
+  VdMonitorClient *self;
+
+  g_return_val_if_fail (VD_IS_API_CLIENT (api), NULL);
+
+  self = g_object_new (VD_TYPE_MONITOR_CLIENT, NULL);
+  self->api = g_object_ref (api);
+  g_signal_connect_object (api, "refresh-token-changed", G_CALLBACK (api_refresh_token_changed_cb),
+                           self, G_CONNECT_SWAPPED);
+  return self;
 }
 
 VdMonitorClient *
@@ -785,17 +793,13 @@ vd_monitor_client_new (const char *server_url,
                        const char *access_token,
                        const char *refresh_token)
 {
-  VdMonitorClient *self;
+  g_autoptr(VdApiClient) api = NULL;
 
   g_return_val_if_fail (server_url != NULL, NULL);
 
-  self = g_object_new (VD_TYPE_MONITOR_CLIENT, NULL);
-  self->server_url = g_strdup (server_url);
-  self->fingerprint = g_strdup (fingerprint);
-  self->access_token = g_strdup (access_token);
-  self->refresh_token = g_strdup (refresh_token);
-  self->session = vd_http_session_new (fingerprint);
-  return self;
+  api = vd_api_client_new (server_url, fingerprint);
+  vd_api_client_set_tokens (api, access_token, refresh_token);
+  return vd_monitor_client_new_for_api (api);
 }
 
 const char *
@@ -803,7 +807,7 @@ vd_monitor_client_get_server_url (VdMonitorClient *self)
 {
   g_return_val_if_fail (VD_IS_MONITOR_CLIENT (self), NULL);
 
-  return self->server_url;
+  return vd_api_client_get_server_url (self->api);
 }
 
 /* ---- one request, with the refresh ---- */
@@ -884,131 +888,46 @@ status_error (SoupMessage *msg,
     }
 }
 
-/* Every request that waited for the refresh goes on, or fails with error. */
-static void
-resume_waiting (VdMonitorClient *self,
-                const GError    *error)
-{
-  g_autoptr(GPtrArray) waiting = g_steal_pointer (&self->waiting);
-
-  self->waiting = g_ptr_array_new_with_free_func (g_object_unref);
-  for (guint i = 0; i < waiting->len; i++)
-    {
-      GTask *task = waiting->pdata[i];
-
-      if (g_task_return_error_if_cancelled (task))
-        continue;
-      if (error != NULL)
-        g_task_return_error (task, g_error_copy (error));
-      else
-        request_send (g_object_ref (task));
-    }
-}
-
+/* The refresh a request waited for is over: it goes on, or fails as the refresh did. */
 static void
 refresh_done_cb (GObject      *source,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
-  g_autoptr(VdMonitorClient) self = user_data;
-  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-  VdPinCheck *check = g_object_get_data (G_OBJECT (msg), "vd-pin-check");
+  GTask *task = user_data;   /* owned */
+  g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonNode *root;
-  const char *access = NULL, *refresh = NULL;
-  gconstpointer data;
-  gsize len = 0;
+  VdPinCheck check = { 0 };
+  GError *out;
 
-  self->refreshing = FALSE;
-  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  if (body == NULL || check->mismatch)
+  if (vd_api_client_refresh_finish (VD_API_CLIENT (source), result, &msg, &body, &check, &error))
     {
-      g_autoptr(GError) out = transport_error (check, error);
-
-      resume_waiting (self, out);
-      return;
-    }
-  if (soup_message_get_status (msg) != SOUP_STATUS_OK)
-    {
-      g_autoptr(GError) out = status_error (msg, body);
-
-      /* A refused refresh ends the session: no later call may present the token again. */
-      if (soup_message_get_status (msg) == SOUP_STATUS_UNAUTHORIZED)
-        {
-          wipe (&self->refresh_token);
-          wipe (&self->access_token);
-        }
-      resume_waiting (self, out);
+      if (g_task_return_error_if_cancelled (task))
+        g_object_unref (task);
+      else
+        request_send (task);
       return;
     }
 
-  data = g_bytes_get_data (body, &len);
-  if (len > 0 && json_parser_load_from_data (parser, data, (gssize) len, NULL) &&
-      JSON_NODE_HOLDS_OBJECT ((root = json_parser_get_root (parser))))
-    {
-      access = get_string (json_node_get_object (root), "access_token");
-      refresh = get_string (json_node_get_object (root), "refresh_token");
-    }
-  if (access == NULL || refresh == NULL)
-    {
-      g_autoptr(GError) out = NULL;
-
-      set_not_understood (&out);
-      resume_waiting (self, out);
-      return;
-    }
-
-  wipe (&self->access_token);
-  wipe (&self->refresh_token);
-  self->access_token = g_strdup (access);
-  self->refresh_token = g_strdup (refresh);
-  g_signal_emit (self, client_signals[REFRESH_TOKEN_CHANGED], 0, self->refresh_token);
-  resume_waiting (self, NULL);
+  if (msg == NULL)
+    out = g_error_new_literal (VD_MONITOR_ERROR, VD_MONITOR_ERROR_SIGNED_OUT,
+                               _("Your sign-in has ended. Sign in again to go on watching the clinics."));
+  else if (body == NULL || check.mismatch)
+    out = transport_error (&check, error);
+  else if (soup_message_get_status (msg) != SOUP_STATUS_OK)
+    out = status_error (msg, body);
+  else
+    set_not_understood (&out);
+  vd_pin_check_clear (&check);
+  if (!g_task_return_error_if_cancelled (task))
+    g_task_return_error (task, out);
+  else
+    g_error_free (out);
+  g_object_unref (task);
 }
 
-static void
-pin_check_free (VdPinCheck *check)
-{
-  vd_pin_check_clear (check);
-  g_free (check);
-}
-
-static void
-start_refresh (VdMonitorClient *self)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GBytes) body = NULL;
-  g_autofree char *url = vd_http_url (self->server_url, "/v1/auth/refresh");
-  g_autoptr(SoupMessage) msg = soup_message_new (SOUP_METHOD_POST, url);
-  VdPinCheck *check = g_new0 (VdPinCheck, 1);
-  char *json;
-  gsize len = 0;
-
-  self->refreshing = TRUE;
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "refresh_token");
-  json_builder_add_string_value (builder, self->refresh_token);
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json = json_generator_to_data (generator, &len);
-  body = g_bytes_new_take (json, len);
-
-  check->pinned = g_strdup (self->fingerprint);
-  g_object_set_data_full (G_OBJECT (msg), "vd-pin-check", check,
-                          (GDestroyNotify) pin_check_free);
-  soup_message_set_request_body_from_bytes (msg, "application/json", body);
-  vd_pin_message (msg, check);
-  /* Not cancellable: a refresh the server answered must be kept, or the token is lost. */
-  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, NULL,
-                                    refresh_done_cb, g_object_ref (self));
-}
-
-/* Queues task behind a refresh (starting one when none runs). */
+/* Queues task behind the refresh (starting one when none runs); takes task. */
 static void
 wait_for_refresh (VdMonitorClient *self,
                   GTask           *task)
@@ -1016,9 +935,7 @@ wait_for_refresh (VdMonitorClient *self,
   Request *r = g_task_get_task_data (task);
 
   r->refreshed = TRUE;
-  g_ptr_array_add (self->waiting, task);
-  if (!self->refreshing)
-    start_refresh (self);
+  vd_api_client_refresh_async (self->api, refresh_done_cb, task);
 }
 
 static void
@@ -1051,12 +968,14 @@ request_done_cb (GObject      *source,
   if (status == SOUP_STATUS_UNAUTHORIZED)
     {
       /* Another call refreshed while this one was out: its new token is tried first. */
-      if (self->access_token != NULL && g_strcmp0 (r->token_used, self->access_token) != 0)
+      const char *access = vd_api_client_get_access_token (self->api);
+
+      if (access != NULL && g_strcmp0 (r->token_used, access) != 0)
         {
           request_send (task);
           return;
         }
-      if (!r->refreshed && self->refresh_token != NULL)
+      if (!r->refreshed && vd_api_client_has_refresh_token (self->api))
         {
           wait_for_refresh (self, task);
           return;
@@ -1078,13 +997,13 @@ request_send (GTask *task)
 {
   VdMonitorClient *self = g_task_get_source_object (task);
   Request *r = g_task_get_task_data (task);
-  g_autofree char *url = vd_http_url (self->server_url, r->path);
-  g_autofree char *bearer = NULL;
+  const char *access = vd_api_client_get_access_token (self->api);
 
-  if (self->access_token == NULL)
+  if (access == NULL)
     {
       /* No access token yet (or the refresh that makes one is under way). */
-      if (self->refresh_token != NULL && (!r->refreshed || self->refreshing))
+      if (vd_api_client_has_refresh_token (self->api) &&
+          (!r->refreshed || vd_api_client_is_refreshing (self->api)))
         {
           wait_for_refresh (self, task);
           return;
@@ -1097,25 +1016,20 @@ request_send (GTask *task)
 
   g_clear_object (&r->msg);
   vd_pin_check_clear (&r->check);
-  r->msg = soup_message_new (r->method, url);
+  r->msg = vd_api_client_new_message (self->api, r->method, r->path, r->body, TRUE, &r->check);
   if (r->msg == NULL)
     {
       g_task_return_new_error (task, VD_MONITOR_ERROR, VD_MONITOR_ERROR_FAILED,
-                               _("“%s” is not a server address."), self->server_url);
+                               _("“%s” is not a server address."),
+                               vd_api_client_get_server_url (self->api));
       g_object_unref (task);
       return;
     }
-  r->check.pinned = g_strdup (self->fingerprint);
   wipe (&r->token_used);
-  r->token_used = g_strdup (self->access_token);
-  bearer = g_strconcat ("Bearer ", self->access_token, NULL);
-  soup_message_headers_replace (soup_message_get_request_headers (r->msg), "Authorization", bearer);
-  memset (bearer, 0, strlen (bearer));
-  if (r->body != NULL)
-    soup_message_set_request_body_from_bytes (r->msg, "application/json", r->body);
-  vd_pin_message (r->msg, &r->check);
-  soup_session_send_and_read_async (self->session, r->msg, G_PRIORITY_DEFAULT,
-                                    g_task_get_cancellable (task), request_done_cb, task);
+  r->token_used = g_strdup (access);
+  soup_session_send_and_read_async (vd_api_client_get_session (self->api), r->msg,
+                                    G_PRIORITY_DEFAULT, g_task_get_cancellable (task),
+                                    request_done_cb, task);
 }
 
 static void
@@ -1420,8 +1334,7 @@ sign_out_body_cb (GObject      *source,
   g_autoptr(GBytes) body = g_task_propagate_pointer (G_TASK (result), &error);
 
   /* Signed out either way on this side: the tokens are forgotten. */
-  wipe (&self->access_token);
-  wipe (&self->refresh_token);
+  vd_api_client_clear_tokens (self->api);
   if (body == NULL)
     g_task_return_error (task, g_steal_pointer (&error));
   else

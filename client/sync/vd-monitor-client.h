@@ -6,6 +6,8 @@
 
 #include <gio/gio.h>
 
+#include "vd-api-client.h"
+
 G_BEGIN_DECLS
 
 #define VD_MONITOR_ERROR (vd_monitor_error_quark ())
@@ -99,6 +101,8 @@ VdMonitorClient *vd_monitor_client_new              (const char      *server_url
                                                      const char      *fingerprint,
                                                      const char      *access_token,
                                                      const char      *refresh_token);
+/* A client on api's session and tokens (shared with whatever else uses api). */
+VdMonitorClient *vd_monitor_client_new_for_api      (VdApiClient     *api);
 const char      *vd_monitor_client_get_server_url   (VdMonitorClient *self);
 
 /* GET /v1/admin/tenants → GPtrArray of VdMonitorTenant (owned, free func set). The answer

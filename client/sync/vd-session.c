@@ -104,28 +104,12 @@ char *
 vd_http_error_text (GBytes  *body,
                     char   **out_code)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonNode *root;
-  JsonObject *error;
-  gconstpointer data;
+  gconstpointer data = NULL;
   gsize len = 0;
 
-  if (out_code != NULL)
-    *out_code = NULL;
-  if (body == NULL)
-    return NULL;
-  data = g_bytes_get_data (body, &len);
-  if (len == 0 || len > 65536 || !json_parser_load_from_data (parser, data, (gssize) len, NULL))
-    return NULL;
-  root = json_parser_get_root (parser);
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    return NULL;
-  error = object_member (json_node_get_object (root), "error");
-  if (error == NULL)
-    return NULL;
-  if (out_code != NULL)
-    *out_code = g_strdup (json_object_get_string_member_with_default (error, "code", NULL));
-  return g_strdup (json_object_get_string_member_with_default (error, "message", NULL));
+  if (body != NULL)
+    data = g_bytes_get_data (body, &len);
+  return vd_error_body_decode (data, len, out_code);
 }
 
 guint

@@ -15,6 +15,7 @@
 #include <libsoup/soup.h>
 #include <string.h>
 
+#include "vd-api-client.h"
 #include "vd-error.h"
 #include "vd-protocol.h"
 #include "vd-session.h"
@@ -55,11 +56,8 @@ struct _VdSyncEngine
   VdStore         *store;
   char            *server_url;
   char            *fingerprint;
-  SoupSession     *session;
+  VdApiClient     *api;            /* the session, the pin, the tokens, the refresh */
   GNetworkMonitor *monitor;
-
-  char            *access_token;
-  char            *refresh_token;
 
   VdSyncState      state;
   double           progress;
@@ -409,30 +407,16 @@ round_message (GTask      *task,
 {
   VdSyncEngine *self = g_task_get_source_object (task);
   Round *round = g_task_get_task_data (task);
-  g_autofree char *url = vd_http_url (self->server_url, path);
-  SoupMessage *msg = soup_message_new (method, url);
-  SoupMessageHeaders *headers;
+  SoupMessage *msg = vd_api_client_new_message (self->api, method, path, body, authorized,
+                                                &round->check);
 
   if (msg == NULL)
     return NULL;
-  headers = soup_message_get_request_headers (msg);
-  soup_message_headers_replace (headers, "Accept", "application/json");
-  if (authorized && self->access_token != NULL)
-    {
-      g_autofree char *bearer = g_strconcat ("Bearer ", self->access_token, NULL);
-
-      soup_message_headers_replace (headers, "Authorization", bearer);
-    }
-  if (body != NULL)
-    soup_message_set_request_body_from_bytes (msg, "application/json", body);
   /* libsoup opens a new connection (a whole TLS handshake) for every POST unless told
    * the request is idempotent. A push is: a replayed batch_id returns the stored answer.
-   * A refresh is not: a resent, already spent refresh token revokes the session. */
+   * (A refresh is not, and VdApiClient sends it so.) */
   if (authorized)
     soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT);
-  round->check.mismatch = FALSE;
-  round->check.untrusted = FALSE;
-  vd_pin_message (msg, &round->check);
   g_set_object (&round->msg, msg);
   return msg;
 }
@@ -444,7 +428,7 @@ send_message (GTask               *task,
 {
   VdSyncEngine *self = g_task_get_source_object (task);
 
-  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT,
+  soup_session_send_and_read_async (vd_api_client_get_session (self->api), msg, G_PRIORITY_DEFAULT,
                                     g_task_get_cancellable (task), callback, g_object_ref (task));
 }
 
@@ -494,7 +478,7 @@ handle_status (GTask  *task,
   g_autofree char *message = NULL;
 
   if (status == SOUP_STATUS_UNAUTHORIZED && step != STEP_REFRESH && !round->refreshed &&
-      self->refresh_token != NULL)
+      vd_api_client_has_refresh_token (self->api))
     {
       /* The access token expired (15 minutes) or the server restarted: one refresh. */
       round->refreshed = TRUE;
@@ -550,137 +534,56 @@ handle_status (GTask  *task,
 
 /* ---- Refresh ---------------------------------------------------------------------- */
 
-static char *
-dup_string_member (JsonObject *object,
-                   const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return g_strdup (json_node_get_string (node));
-}
-
 static void
 refresh_done_cb (GObject      *source,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  VdSyncEngine *self = g_task_get_source_object (task);
   Round *round = g_task_get_task_data (task);
+  g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = NULL;
-  g_autofree char *access = NULL;
-  g_autofree char *refresh = NULL;
-  gconstpointer data;
-  gsize len = 0;
 
-  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  if (body == NULL)
+  if (!vd_api_client_refresh_finish (VD_API_CLIENT (source), result, &msg, &body,
+                                     &round->check, &error))
     {
-      fail_transport (task, g_steal_pointer (&error));
+      if (msg == NULL)
+        {
+          round_fail (task, VD_SYNC_NEEDS_SIGN_IN,
+                      _("Sign in to start syncing; your work on this computer is kept."),
+                      g_steal_pointer (&error));
+          return;
+        }
+      g_set_object (&round->msg, msg);
+      if (body == NULL)
+        fail_transport (task, g_steal_pointer (&error));
+      else if (soup_message_get_status (msg) != SOUP_STATUS_OK)
+        handle_status (task, body, STEP_REFRESH);
+      else
+        round_fail (task, VD_SYNC_ERROR, _("The server’s answer to a sign-in renewal could not be understood."),
+                    g_steal_pointer (&error));
       return;
     }
-  if (soup_message_get_status (round->msg) != SOUP_STATUS_OK)
-    {
-      handle_status (task, body, STEP_REFRESH);
-      return;
-    }
-
-  parser = json_parser_new ();
-  data = g_bytes_get_data (body, &len);
-  if (json_parser_load_from_data (parser, data, (gssize) len, NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      JsonObject *root = json_node_get_object (json_parser_get_root (parser));
-
-      access = dup_string_member (root, "access_token");
-      refresh = dup_string_member (root, "refresh_token");
-    }
-  if (access == NULL || refresh == NULL)
-    {
-      round_fail (task, VD_SYNC_ERROR, _("The server’s answer to a sign-in renewal could not be understood."),
-                  g_error_new_literal (VD_ERROR, VD_ERROR_INTERNAL, "bad refresh answer"));
-      return;
-    }
-
-  g_free (self->access_token);
-  self->access_token = g_steal_pointer (&access);
-  g_free (self->refresh_token);
-  self->refresh_token = g_steal_pointer (&refresh);
-  /* The old refresh token is spent now: whoever keeps it must save this one at once. */
-  g_signal_emit (self, signals[REFRESH_TOKEN_CHANGED], 0, self->refresh_token);
 
   round->resume = round->resume == STEP_REFRESH ? STEP_PUSH : round->resume;
   resume_cb (task);
 }
 
+/* One refresh for everything on the API client: a refresh already under way (the
+ * monitor's, say) is waited for, not repeated. */
 static void
 round_refresh (GTask *task,
                Step   resume)
 {
   VdSyncEngine *self = g_task_get_source_object (task);
   Round *round = g_task_get_task_data (task);
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GBytes) body = NULL;
-  SoupMessage *msg;
-  char *json;
-  gsize len = 0;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "refresh_token");
-  json_builder_add_string_value (builder, self->refresh_token);
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json = json_generator_to_data (generator, &len);
-  body = g_bytes_new_take (json, len);
 
   round->resume = resume;
-  msg = round_message (task, SOUP_METHOD_POST, "/v1/auth/refresh", body, FALSE);
-  send_message (task, msg, refresh_done_cb);
+  vd_api_client_refresh_async (self->api, refresh_done_cb, g_object_ref (task));
 }
 
 /* ---- Push ------------------------------------------------------------------------- */
-
-/* From a push answer: whether a change was refused for clock skew, and the server's
- * cursor (how far the clinic's log goes, for progress). */
-static gboolean
-answer_has_skew (GBytes *body,
-                 gint64 *out_cursor)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *root;
-  JsonArray *rejected;
-  gconstpointer data;
-  gsize len = 0;
-
-  *out_cursor = 0;
-  data = g_bytes_get_data (body, &len);
-  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return FALSE;
-  root = json_node_get_object (json_parser_get_root (parser));
-  *out_cursor = json_object_get_int_member_with_default (root, "cursor", 0);
-  if (!json_object_has_member (root, "rejected") ||
-      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (root, "rejected")))
-    return FALSE;
-  rejected = json_object_get_array_member (root, "rejected");
-  for (guint i = 0; i < json_array_get_length (rejected); i++)
-    {
-      JsonNode *node = json_array_get_element (rejected, i);
-
-      if (JSON_NODE_HOLDS_OBJECT (node) &&
-          g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (node), "code", NULL),
-                     "clock_skew") == 0)
-        return TRUE;
-    }
-  return FALSE;
-}
 
 static void
 push_done_cb (GObject      *source,
@@ -692,9 +595,9 @@ push_done_cb (GObject      *source,
   Round *round = g_task_get_task_data (task);
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(VdPushAnswer) answer = NULL;
   gconstpointer data;
   gsize len = 0;
-  gint64 server_cursor = 0;
 
   body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   if (body == NULL)
@@ -710,13 +613,23 @@ push_done_cb (GObject      *source,
 
   set_state (self, VD_SYNC_SYNCING);
   data = g_bytes_get_data (body, &len);
-  if (!vd_store_ack_batch (self->store, round->batch_id, data, len, &error))
+  answer = vd_push_answer_decode (data, len, &error);
+  if (answer == NULL)
+    {
+      GError *bad = g_error_new (VD_STORE_ERROR, VD_STORE_ERROR_FAILED,
+                                 _("The server’s answer to batch %" PRId64 " could not be understood (%s); the changes stay on this computer and will be sent again."),
+                                 round->batch_id, error->message);
+
+      round_fail (task, VD_SYNC_ERROR, bad->message, bad);
+      return;
+    }
+  if (!vd_store_ack_batch (self->store, round->batch_id, answer, &error))
     {
       round_fail (task, VD_SYNC_ERROR, error->message, g_steal_pointer (&error));
       return;
     }
 
-  if (answer_has_skew (body, &server_cursor))
+  if (vd_push_answer_has_code (answer, "clock_skew"))
     {
       if (++round->skew_restamps > MAX_SKEW_RESTAMPS)
         {
@@ -739,7 +652,7 @@ push_done_cb (GObject      *source,
         set_error_message (self, message);
       }
     }
-  round->server_seq = MAX (round->server_seq, server_cursor);
+  round->server_seq = MAX (round->server_seq, answer->cursor);
   update_pending (self);
   round_push (task);
 }
@@ -751,11 +664,12 @@ round_push (GTask *task)
   Round *round = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = NULL;
+  g_autoptr(GPtrArray) changes = NULL;
   g_autofree char *path = NULL;
-  char *data = NULL;
+  char *data;
   gsize len = 0;
 
-  if (!vd_store_next_batch (self->store, PUSH_BATCH, &round->batch_id, &data, &len, &error))
+  if (!vd_store_next_batch (self->store, PUSH_BATCH, &round->batch_id, &changes, &error))
     {
       if (error == NULL)
         g_set_error_literal (&error, VD_STORE_ERROR, VD_STORE_ERROR_FAILED,
@@ -763,11 +677,13 @@ round_push (GTask *task)
       round_fail (task, VD_SYNC_ERROR, error->message, g_steal_pointer (&error));
       return;
     }
-  if (data == NULL)
+  if (changes == NULL)
     {
       round_pull (task);
       return;
     }
+  data = vd_push_request_encode (vd_store_get_device_id (self->store), round->batch_id,
+                                 changes, &len);
   body = g_bytes_new_take (data, len);
   path = g_strdup_printf ("/v1/tenants/%s/sync/push", vd_store_get_tenant_id (self->store));
   send_message (task, round_message (task, SOUP_METHOD_POST, path, body, TRUE), push_done_cb);
@@ -1143,7 +1059,8 @@ start_round (VdSyncEngine *self)
     set_state (self, VD_SYNC_CONNECTING);
   set_progress (self, round->bootstrap ? 0.0 : self->progress, 0, 0);
 
-  if (self->access_token == NULL && self->refresh_token == NULL)
+  if (vd_api_client_get_access_token (self->api) == NULL &&
+      !vd_api_client_has_refresh_token (self->api))
     {
       self->halted = TRUE;
       round_fail (self->round, VD_SYNC_NEEDS_SIGN_IN,
@@ -1151,7 +1068,7 @@ start_round (VdSyncEngine *self)
                   g_error_new_literal (VD_ERROR, VD_ERROR_UNAUTHORIZED, "no tokens"));
       return;
     }
-  if (self->access_token == NULL)
+  if (vd_api_client_get_access_token (self->api) == NULL)
     {
       round->refreshed = TRUE;
       round_refresh (self->round, STEP_PUSH);
@@ -1304,9 +1221,7 @@ stream_schedule_reconnect (VdSyncEngine *self)
 static void
 stream_token_expired (VdSyncEngine *self)
 {
-  if (self->access_token != NULL)
-    memset (self->access_token, 0, strlen (self->access_token));
-  g_clear_pointer (&self->access_token, g_free);
+  vd_api_client_forget_access_token (self->api);
   self->ws_failures = 0;
   vd_sync_engine_sync_now (self);
 }
@@ -1317,29 +1232,20 @@ stream_message_cb (SoupWebsocketConnection *conn,
                    GBytes                  *message,
                    VdSyncEngine            *self)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *root;
-  JsonNode *node;
+  VdStreamEvent event;
   gconstpointer data;
   gsize len = 0;
 
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     return;
   data = g_bytes_get_data (message, &len);
-  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return;
-  root = json_node_get_object (json_parser_get_root (parser));
-  if (g_strcmp0 (json_object_get_string_member_with_default (root, "type", NULL), "cursor") != 0)
-    return;
-  node = json_object_get_member (root, "cursor");
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+  if (vd_stream_event_decode (data, len, &event) != VD_STREAM_EVENT_CURSOR)
     return;
   /* The stream is known good once the server speaks on it. */
   self->ws_failures = 0;
   /* A running round is followed by another (sync_now coalesces): the change may have
    * landed after that round's pull read its page. */
-  if (json_node_get_int (node) > vd_store_get_cursor (self->store) && !self->halted)
+  if (event.cursor > vd_store_get_cursor (self->store) && !self->halted)
     vd_sync_engine_sync_now (self);
 }
 
@@ -1391,7 +1297,8 @@ stream_connected_cb (GObject      *source,
       g_debug ("Stream not opened (%u): %s", soup_message_get_status (msg), error->message);
       if (!self->started || self->halted)
         return;
-      if (soup_message_get_status (msg) == SOUP_STATUS_UNAUTHORIZED && self->refresh_token != NULL)
+      if (soup_message_get_status (msg) == SOUP_STATUS_UNAUTHORIZED &&
+          vd_api_client_has_refresh_token (self->api))
         stream_token_expired (self);
       else
         stream_schedule_reconnect (self);
@@ -1415,14 +1322,12 @@ static void
 stream_ensure (VdSyncEngine *self)
 {
   g_autofree char *path = NULL;
-  g_autofree char *url = NULL;
-  g_autofree char *bearer = NULL;
   SoupMessage *msg;
 
   if (!self->started || self->halted || self->ws != NULL || self->ws_cancellable != NULL ||
       self->ws_retry_id != 0)
     return;
-  if (self->access_token == NULL)
+  if (vd_api_client_get_access_token (self->api) == NULL)
     {
       /* A round fetches a token first and calls back here when it succeeds. */
       vd_sync_engine_sync_now (self);
@@ -1430,23 +1335,25 @@ stream_ensure (VdSyncEngine *self)
     }
 
   path = g_strdup_printf ("/v1/tenants/%s/sync/stream", vd_store_get_tenant_id (self->store));
-  url = vd_http_url (self->server_url, path);
-  msg = soup_message_new (SOUP_METHOD_GET, url);
+  vd_pin_check_clear (&self->ws_check);
+  msg = vd_api_client_new_message (self->api, SOUP_METHOD_GET, path, NULL, TRUE, &self->ws_check);
   if (msg == NULL)
     return;
-  bearer = g_strconcat ("Bearer ", self->access_token, NULL);
-  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", bearer);
-  vd_pin_check_clear (&self->ws_check);
-  self->ws_check.pinned = g_strdup (self->fingerprint);
-  vd_pin_message (msg, &self->ws_check);
   self->ws_msg = msg;
   self->ws_cancellable = g_cancellable_new ();
-  soup_session_websocket_connect_async (self->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+  soup_session_websocket_connect_async (vd_api_client_get_session (self->api), msg, NULL, NULL, G_PRIORITY_DEFAULT,
                                         self->ws_cancellable, stream_connected_cb,
                                         g_object_ref (self));
 }
 
 /* ---- GObject ---------------------------------------------------------------------- */
+
+static void
+api_refresh_token_changed_cb (VdSyncEngine *self,
+                              const char   *token)
+{
+  g_signal_emit (self, signals[REFRESH_TOKEN_CHANGED], 0, token);
+}
 
 static void
 vd_sync_engine_constructed (GObject *object)
@@ -1458,7 +1365,9 @@ vd_sync_engine_constructed (GObject *object)
   g_return_if_fail (VD_IS_STORE (self->store));
   g_return_if_fail (self->server_url != NULL);
 
-  self->session = vd_http_session_new (self->fingerprint);
+  self->api = vd_api_client_new (self->server_url, self->fingerprint);
+  g_signal_connect_object (self->api, "refresh-token-changed",
+                           G_CALLBACK (api_refresh_token_changed_cb), self, G_CONNECT_SWAPPED);
   self->pending = vd_store_count_pending (self->store);
   self->clock_offset_ms = vd_hlc_clock_get_offset (vd_store_get_clock (self->store));
   g_signal_connect_object (self->store, "changed", G_CALLBACK (store_changed_cb), self,
@@ -1474,8 +1383,8 @@ vd_sync_engine_dispose (GObject *object)
   g_clear_handle_id (&self->changed_id, g_source_remove);
   if (self->round_cancellable != NULL)
     g_cancellable_cancel (self->round_cancellable);
-  if (self->session != NULL)
-    soup_session_abort (self->session);
+  if (self->api != NULL)
+    soup_session_abort (vd_api_client_get_session (self->api));
 
   G_OBJECT_CLASS (vd_sync_engine_parent_class)->dispose (object);
 }
@@ -1485,7 +1394,7 @@ vd_sync_engine_finalize (GObject *object)
 {
   VdSyncEngine *self = VD_SYNC_ENGINE (object);
 
-  g_clear_object (&self->session);
+  g_clear_object (&self->api);
   g_clear_object (&self->store);
   g_clear_object (&self->round_cancellable);
   g_clear_pointer (&self->waiters, g_ptr_array_unref);
@@ -1495,12 +1404,6 @@ vd_sync_engine_finalize (GObject *object)
   g_free (self->server_url);
   g_free (self->fingerprint);
   g_free (self->error_message);
-  if (self->access_token != NULL)
-    memset (self->access_token, 0, strlen (self->access_token));
-  if (self->refresh_token != NULL)
-    memset (self->refresh_token, 0, strlen (self->refresh_token));
-  g_free (self->access_token);
-  g_free (self->refresh_token);
 
   G_OBJECT_CLASS (vd_sync_engine_parent_class)->finalize (object);
 }
@@ -1703,6 +1606,13 @@ vd_sync_engine_get_error_message (VdSyncEngine *self)
   return self->error_message;
 }
 
+VdApiClient *
+vd_sync_engine_get_api_client (VdSyncEngine *self)
+{
+  g_return_val_if_fail (VD_IS_SYNC_ENGINE (self), NULL);
+  return self->api;
+}
+
 void
 vd_sync_engine_set_tokens (VdSyncEngine *self,
                            const char   *access_token,
@@ -1710,10 +1620,7 @@ vd_sync_engine_set_tokens (VdSyncEngine *self,
 {
   g_return_if_fail (VD_IS_SYNC_ENGINE (self));
 
-  g_free (self->access_token);
-  self->access_token = g_strdup (access_token);
-  g_free (self->refresh_token);
-  self->refresh_token = g_strdup (refresh_token);
+  vd_api_client_set_tokens (self->api, access_token, refresh_token);
 
   /* New tokens are someone signing in again: sync may go on. */
   if (self->state == VD_SYNC_NEEDS_SIGN_IN)

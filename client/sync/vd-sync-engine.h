@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include "vd-api-client.h"
 #include "vd-store.h"
 
 G_BEGIN_DECLS
@@ -42,9 +43,12 @@ gint64        vd_sync_engine_get_last_sync  (VdSyncEngine *self);
 const char   *vd_sync_engine_get_error_message (VdSyncEngine *self);
 gboolean      vd_sync_engine_get_live       (VdSyncEngine *self);
 
-/* Tokens: the access token (memory only) and the refresh token (the caller keeps it in
- * the Secret Service; ::refresh-token-changed is emitted with the new one after every
- * rotation so it can be saved). */
+/* The engine's line to the server (session, pin, tokens, the one refresh): rounds and
+ * the stream use it, and whatever else talks to the server for this desk may share it. */
+VdApiClient  *vd_sync_engine_get_api_client (VdSyncEngine *self);
+/* Tokens, kept by the API client: the access token (memory only) and the refresh token
+ * (the caller keeps it in the Secret Service; ::refresh-token-changed is emitted with the
+ * new one after every rotation so it can be saved). */
 void          vd_sync_engine_set_tokens     (VdSyncEngine *self,
                                              const char   *access_token,
                                              const char   *refresh_token);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* vd-window.c — the main window and the desk's session: resumes the saved account (the
- * local replica opens at once, the network comes later), or signs in, copies the clinic
- * on the first sync without blocking, and then shows Today and the day schedule. Status
- * steps are one click with an Undo toast. */
+/* vd-window.c — the main window's chrome and the desk's session: resumes the saved
+ * account (the local replica opens at once, the network comes later), or signs in, copies
+ * the clinic on the first sync without blocking, and then shows Today and the day
+ * schedule. The Today list, the actions and printing are in vd-window-today.c,
+ * vd-window-actions.c and vd-window-print.c. */
 #define G_LOG_DOMAIN "vetdesk"
 
 #include "config.h"
@@ -13,12 +14,11 @@
 #include <string.h>
 
 #include "vd-window.h"
+#include "vd-window-private.h"
 #include "vd-session.h"
 #include "vd-store-models.h"
 #include "vd-sync-indicator.h"
-#include "vd-rules.h"
 #include "vd-time.h"
-#include "vd-print.h"
 #include "vd-search-popover.h"
 #include "vd-sync-page.h"
 #include "vd-clients-page.h"
@@ -26,64 +26,6 @@
 #include "vd-record-form.h"
 #include "vd-monitor-page.h"
 #include "vd-monitor-client.h"
-
-struct _VdWindow
-{
-  AdwApplicationWindow  parent_instance;
-
-  AdwToastOverlay      *toast_overlay;
-  GtkStack             *stack;
-  VdSignInPage         *sign_in_page;
-  GtkProgressBar       *bootstrap_bar;
-  GtkLabel             *bootstrap_label;
-  AdwLeaflet           *leaflet;
-  GtkWidget            *sidebar;
-  GtkListBox           *sidebar_list;
-  GtkListBoxRow        *today_row;
-  GtkListBoxRow        *schedule_row;
-  GtkWidget            *content;
-  AdwWindowTitle       *clinic_title;
-  AdwWindowTitle       *content_title;
-  GtkWidget            *date_nav;
-  GtkMenuButton        *date_button;
-  GtkCalendar          *calendar;
-  VdSyncIndicator      *sync_indicator;
-  GtkRevealer          *banner_revealer;
-  GtkImage             *banner_icon;
-  GtkLabel             *banner_label;
-  GtkButton            *banner_button;
-  GtkStack             *section_stack;
-  GtkStack             *today_stack;
-  GtkListView          *today_list;
-  VdDayView            *day_view;
-  GtkWidget            *legend;
-  GtkListBoxRow        *sync_row;
-  GtkLabel             *sync_badge;
-  VdSyncPage           *sync_page;
-  GtkMenuButton        *search_button;
-  VdSearchPopover      *search_popover;
-  GtkListBoxRow        *clients_row;
-  GtkListBoxRow        *staff_row;
-  VdClientsPage        *clients_page;
-  VdStaffPage          *staff_page;
-  GSettings            *settings;         /* NULL when the schema is not installed */
-  VdMonitorPage        *monitor_page;
-  VdMonitorClient      *monitor;          /* an administrator's session, or NULL */
-  char                 *refresh_token;    /* the desk's latest, for signing out */
-
-  char                 *server_url;       /* from --server */
-  VdAccount            *account;
-  VdStore              *store;
-  VdStore              *pending_store;    /* opened during sign-in for its device id */
-  VdSyncEngine         *engine;
-  VdAppointmentList    *day_appointments;
-  VdAppointmentList    *today_appointments;
-  VdStaffList          *staff;
-  GCancellable         *cancellable;
-  VdAppointmentEditor  *editor;           /* weak */
-  int                   year, month, day;
-  gboolean              credentials_warned;
-};
 
 G_DEFINE_FINAL_TYPE (VdWindow, vd_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -98,15 +40,9 @@ static GParamSpec *properties[N_PROPS];
 
 /* ---- status steps ---- */
 
-static const char * const *
-next_statuses (const char *status)
-{
-  return vd_rules_next_statuses (status);
-}
-
 /* The verb on a button or menu item that moves an appointment to status. */
-static const char *
-status_verb (const char *status)
+const char *
+_vd_window_status_verb (const char *status)
 {
   if (g_strcmp0 (status, "confirmed") == 0)
     return _("Confirm");
@@ -125,9 +61,9 @@ status_verb (const char *status)
 
 /* ---- small helpers ---- */
 
-static void
-toast (VdWindow   *self,
-       const char *title)
+void
+_vd_window_toast (VdWindow   *self,
+                  const char *title)
 {
   AdwToast *t = adw_toast_new (title);
 
@@ -135,14 +71,14 @@ toast (VdWindow   *self,
   adw_toast_overlay_add_toast (self->toast_overlay, t);
 }
 
-static GTimeZone *
-zone (VdWindow *self)
+GTimeZone *
+_vd_window_zone (VdWindow *self)
 {
   return vd_store_get_time_zone (self->store);
 }
 
-static void
-update_actions (VdWindow *self)
+void
+_vd_window_update_actions (VdWindow *self)
 {
   gboolean have_store = self->store != NULL;
 
@@ -175,7 +111,7 @@ update_titles (VdWindow *self)
       int y, m, d;
       gint64 start, end;
 
-      vd_time_today_bounds (zone (self), g_get_real_time () / G_USEC_PER_SEC, &start, &end, &y, &m, &d);
+      vd_time_today_bounds (_vd_window_zone (self), g_get_real_time () / G_USEC_PER_SEC, &start, &end, &y, &m, &d);
       now = g_date_time_new_local (y, m, d, 12, 0, 0);
     }
 
@@ -226,16 +162,16 @@ vd_window_set_date (VdWindow *self,
   update_titles (self);
 }
 
-static void
-today_date (VdWindow *self,
-            int      *year,
-            int      *month,
-            int      *day)
+void
+_vd_window_today_date (VdWindow *self,
+                       int      *year,
+                       int      *month,
+                       int      *day)
 {
   gint64 start, end;
 
   if (self->store != NULL)
-    vd_time_today_bounds (zone (self), g_get_real_time () / G_USEC_PER_SEC, &start, &end,
+    vd_time_today_bounds (_vd_window_zone (self), g_get_real_time () / G_USEC_PER_SEC, &start, &end,
                           year, month, day);
   else
     {
@@ -247,9 +183,9 @@ today_date (VdWindow *self,
     }
 }
 
-static void
-shift_date (VdWindow *self,
-            int       days)
+void
+_vd_window_shift_date (VdWindow *self,
+                       int       days)
 {
   g_autoptr(GDate) date = g_date_new_dmy (self->day, self->month, self->year);
 
@@ -274,9 +210,9 @@ calendar_day_selected_cb (VdWindow *self)
   gtk_menu_button_popdown (self->date_button);
 }
 
-static void
-show_section (VdWindow   *self,
-              const char *name)
+void
+_vd_window_show_section (VdWindow   *self,
+                         const char *name)
 {
   GtkListBoxRow *row = self->today_row;
 
@@ -303,14 +239,14 @@ show_pending_section_cb (gpointer user_data)
   g_autofree char *name = g_strdup (g_object_get_data (G_OBJECT (self), "vd-pending-section"));
 
   if (name != NULL)
-    show_section (self, name);
+    _vd_window_show_section (self, name);
 }
 
 /* Unsaved edits in the section on show are asked about (save, discard, cancel) before
  * another section is shown; after Cancel the sidebar keeps the section on show. */
-static void
-leave_section_then_show (VdWindow   *self,
-                         const char *name)
+void
+_vd_window_leave_section_then_show (VdWindow   *self,
+                                    const char *name)
 {
   GtkWidget *current = gtk_stack_get_visible_child (self->section_stack);
   const char *current_name = gtk_stack_get_visible_child_name (self->section_stack);
@@ -318,11 +254,11 @@ leave_section_then_show (VdWindow   *self,
   if (current == NULL || g_strcmp0 (current_name, name) == 0 ||
       !vd_record_forms_any_dirty (current))
     {
-      show_section (self, name);
+      _vd_window_show_section (self, name);
       return;
     }
   g_object_set_data_full (G_OBJECT (self), "vd-pending-section", g_strdup (name), g_free);
-  show_section (self, current_name);
+  _vd_window_show_section (self, current_name);
   vd_record_forms_leave (current, G_CALLBACK (show_pending_section_cb), self);
 }
 
@@ -330,7 +266,7 @@ static void
 sidebar_row_activated_cb (VdWindow      *self,
                           GtkListBoxRow *row)
 {
-  leave_section_then_show (self, gtk_widget_get_name (GTK_WIDGET (row)));
+  _vd_window_leave_section_then_show (self, gtk_widget_get_name (GTK_WIDGET (row)));
 }
 
 /* ---- the banner under the header ---- */
@@ -383,701 +319,6 @@ update_banner (VdWindow *self)
         }
     }
   gtk_revealer_set_reveal_child (self->banner_revealer, text != NULL);
-}
-
-/* ---- the Today list ---- */
-
-/* The Today list is a GtkListView: rows exist only for the appointments on screen and
- * are recycled as it scrolls, so a day of 200 appointments arriving in a bootstrap or at
- * start costs a screenful of rows. Each row is an AdwActionRow (the look and accessible
- * labels of a boxed list); what bind changes is kept on it. */
-typedef struct
-{
-  VdWindow          *window;
-  GtkListItem       *list_item;
-  GtkWidget         *row;
-  GtkWidget         *dot;
-  GtkWidget         *allergy;
-  GtkWidget         *status;
-  GtkWidget         *button;
-  char              *kind_class;
-  VdAppointmentItem *item;        /* bound, or NULL */
-} TodayRow;
-
-static void
-today_row_free (TodayRow *parts)
-{
-  g_clear_object (&parts->item);
-  g_free (parts->kind_class);
-  g_free (parts);
-}
-
-static TodayRow *
-today_row_parts (GtkWidget *row)
-{
-  return g_object_get_data (G_OBJECT (row), "vd-today-row");
-}
-
-/* The list view's rows are one card: the first and last round it off (by position in the
- * model, not among the widgets, which are only the rows on screen). */
-static void
-today_row_update_position (TodayRow *parts)
-{
-  VdWindow *self = parts->window;
-  guint pos = gtk_list_item_get_position (parts->list_item);
-  guint n = self->today_appointments
-            ? g_list_model_get_n_items (G_LIST_MODEL (self->today_appointments)) : 0;
-
-  if (pos == 0)
-    gtk_widget_add_css_class (parts->row, "first");
-  else
-    gtk_widget_remove_css_class (parts->row, "first");
-  if (n > 0 && pos == n - 1)
-    gtk_widget_add_css_class (parts->row, "last");
-  else
-    gtk_widget_remove_css_class (parts->row, "last");
-}
-
-static void
-today_row_fill (TodayRow *parts)
-{
-  VdWindow *self = parts->window;
-  VdAppointmentItem *appointment = parts->item;
-  g_autoptr(GDateTime) from = vd_time_to_zone (vd_appointment_item_get_starts_at (appointment), zone (self));
-  g_autoptr(GDateTime) to = vd_time_to_zone (vd_appointment_item_get_ends_at (appointment), zone (self));
-  g_autofree char *from_text = g_date_time_format (from, "%H:%M");
-  g_autofree char *to_text = g_date_time_format (to, "%H:%M");
-  g_autofree char *title = NULL;
-  g_autofree char *subtitle = NULL;
-  g_autofree char *kind_class = g_strconcat ("kind-", vd_appointment_item_get_kind (appointment), NULL);
-  const char *allergies = vd_appointment_item_get_pet_allergies (appointment);
-  const char * const *next = next_statuses (vd_appointment_item_get_status (appointment));
-
-  /* Translators: a row of the Today list: start–end time, then the pet */
-  title = g_strdup_printf (_("%s–%s  %s"), from_text, to_text, vd_appointment_item_get_pet_name (appointment));
-  /* Translators: client · staff member · kind of visit */
-  subtitle = g_strdup_printf (_("%s · %s · %s"),
-                              vd_appointment_item_get_client_name (appointment),
-                              vd_appointment_item_get_staff_name (appointment),
-                              vd_appointment_kind_label (vd_appointment_item_get_kind (appointment)));
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (parts->row), title);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (parts->row), subtitle);
-
-  if (g_strcmp0 (parts->kind_class, kind_class) != 0)
-    {
-      if (parts->kind_class != NULL)
-        gtk_widget_remove_css_class (parts->dot, parts->kind_class);
-      gtk_widget_add_css_class (parts->dot, kind_class);
-      g_free (parts->kind_class);
-      parts->kind_class = g_steal_pointer (&kind_class);
-    }
-
-  if (allergies != NULL && *allergies != '\0')
-    {
-      g_autofree char *tip = g_strdup_printf (_("Allergies: %s"), allergies);
-
-      gtk_widget_set_tooltip_text (parts->allergy, tip);
-      gtk_widget_set_visible (parts->allergy, TRUE);
-    }
-  else
-    {
-      gtk_widget_set_tooltip_text (parts->allergy, NULL);
-      gtk_widget_set_visible (parts->allergy, FALSE);
-    }
-
-  gtk_label_set_text (GTK_LABEL (parts->status),
-                      vd_appointment_status_label (vd_appointment_item_get_status (appointment)));
-
-  if (next != NULL && next[0] != NULL)
-    {
-      gtk_button_set_label (GTK_BUTTON (parts->button), status_verb (next[0]));
-      gtk_actionable_set_action_target (GTK_ACTIONABLE (parts->button), "(ss)",
-                                        vd_appointment_item_get_id (appointment), next[0]);
-      gtk_actionable_set_action_name (GTK_ACTIONABLE (parts->button), "win.set-status");
-      gtk_widget_set_visible (parts->button, TRUE);
-    }
-  else
-    gtk_widget_set_visible (parts->button, FALSE);
-}
-
-/* Reloads update items in place: a bound row follows its item. */
-static void
-today_item_notify_cb (GtkWidget *row)
-{
-  TodayRow *parts = today_row_parts (row);
-
-  if (parts->item != NULL)
-    today_row_fill (parts);
-}
-
-static void
-today_position_cb (GtkWidget *row)
-{
-  today_row_update_position (today_row_parts (row));
-}
-
-static void
-today_setup_cb (GtkSignalListItemFactory *factory,
-                GtkListItem              *list_item,
-                VdWindow                 *self)
-{
-  TodayRow *parts = g_new0 (TodayRow, 1);
-
-  parts->window = self;
-  parts->list_item = list_item;
-  parts->row = adw_action_row_new ();
-  parts->dot = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-  parts->allergy = gtk_image_new_from_icon_name ("dialog-warning-symbolic");
-  parts->status = gtk_label_new (NULL);
-  parts->button = gtk_button_new ();
-  g_object_set_data_full (G_OBJECT (parts->row), "vd-today-row", parts, (GDestroyNotify) today_row_free);
-
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (parts->row), FALSE);
-  /* The list view's own row takes the focus and the activation (today_activate_cb). */
-  gtk_widget_set_focusable (parts->row, FALSE);
-  gtk_widget_add_css_class (parts->row, "today-row");
-
-  gtk_widget_add_css_class (parts->dot, "legend-dot");
-  gtk_widget_set_valign (parts->dot, GTK_ALIGN_CENTER);
-  adw_action_row_add_prefix (ADW_ACTION_ROW (parts->row), parts->dot);
-
-  gtk_widget_add_css_class (parts->allergy, "error");
-  gtk_widget_set_visible (parts->allergy, FALSE);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (parts->row), parts->allergy);
-
-  gtk_widget_add_css_class (parts->status, "dim-label");
-  adw_action_row_add_suffix (ADW_ACTION_ROW (parts->row), parts->status);
-
-  /* Its action is set with its target, at bind. */
-  gtk_widget_set_valign (parts->button, GTK_ALIGN_CENTER);
-  gtk_widget_set_visible (parts->button, FALSE);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (parts->row), parts->button);
-
-  gtk_list_item_set_child (list_item, parts->row);
-  /* Connected to the row: gone with it, whatever order the list view tears down in. */
-  g_signal_connect_object (list_item, "notify::position", G_CALLBACK (today_position_cb), parts->row,
-                           G_CONNECT_SWAPPED);
-}
-
-static void
-today_bind_cb (GtkSignalListItemFactory *factory,
-               GtkListItem              *list_item,
-               VdWindow                 *self)
-{
-  GtkWidget *row = gtk_list_item_get_child (list_item);
-  TodayRow *parts = today_row_parts (row);
-
-  parts->item = g_object_ref (gtk_list_item_get_item (list_item));
-  g_signal_connect_object (parts->item, "notify", G_CALLBACK (today_item_notify_cb), row, G_CONNECT_SWAPPED);
-  today_row_fill (parts);
-  today_row_update_position (parts);
-}
-
-static void
-today_unbind_cb (GtkSignalListItemFactory *factory,
-                 GtkListItem              *list_item,
-                 VdWindow                 *self)
-{
-  GtkWidget *row = gtk_list_item_get_child (list_item);
-  TodayRow *parts = row != NULL ? today_row_parts (row) : NULL;
-
-  if (parts == NULL || parts->item == NULL)
-    return;
-  g_signal_handlers_disconnect_by_func (parts->item, today_item_notify_cb, row);
-  g_clear_object (&parts->item);
-}
-
-/* A click on a row (or Enter on it) opens the appointment, as the boxed list's rows did. */
-static void
-today_activate_cb (VdWindow *self,
-                   guint     position)
-{
-  g_autoptr(VdAppointmentItem) item = NULL;
-
-  if (self->today_appointments == NULL)
-    return;
-  item = g_list_model_get_item (G_LIST_MODEL (self->today_appointments), position);
-  if (item != NULL)
-    gtk_widget_activate_action (GTK_WIDGET (self), "win.edit-appointment", "s",
-                                vd_appointment_item_get_id (item));
-}
-
-static void
-today_changed_cb (VdWindow *self)
-{
-  guint n = self->today_appointments
-            ? g_list_model_get_n_items (G_LIST_MODEL (self->today_appointments)) : 0;
-
-  gtk_stack_set_visible_child_name (self->today_stack, n > 0 ? "list" : "empty");
-
-  /* The row that was last may still be on screen with the same position. */
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->today_list));
-       child != NULL; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *row = gtk_widget_get_first_child (child);
-      TodayRow *parts = row != NULL ? today_row_parts (row) : NULL;
-
-      if (parts != NULL && parts->item != NULL)
-        today_row_update_position (parts);
-    }
-}
-
-/* ---- appointments: editor and status ---- */
-
-static void
-editor_saved_cb (VdWindow   *self,
-                 const char *appointment_id)
-{
-  toast (self, _("Appointment saved"));
-}
-
-static VdAppointmentEditor *
-open_editor (VdWindow *self)
-{
-  if (self->editor != NULL)
-    gtk_window_destroy (GTK_WINDOW (self->editor));
-
-  self->editor = vd_appointment_editor_new (GTK_WINDOW (self), self->store);
-  g_object_add_weak_pointer (G_OBJECT (self->editor), (gpointer *) &self->editor);
-  g_signal_connect_object (self->editor, "saved", G_CALLBACK (editor_saved_cb), self,
-                           G_CONNECT_SWAPPED);
-  return self->editor;
-}
-
-static void
-slot_activated_cb (VdWindow   *self,
-                   const char *staff_id,
-                   gint64      starts_at)
-{
-  VdAppointmentEditor *editor;
-
-  if (self->store == NULL)
-    return;
-  editor = open_editor (self);
-  vd_appointment_editor_set_start (editor, staff_id, starts_at);
-  gtk_window_present (GTK_WINDOW (editor));
-}
-
-static void
-appointment_activated_cb (VdWindow *self,
-                          GObject  *item)
-{
-  VdAppointmentItem *appointment = VD_APPOINTMENT_ITEM (item);
-  const char *id = vd_appointment_item_get_id (appointment);
-  const char * const *next = next_statuses (vd_appointment_item_get_status (appointment));
-  g_autoptr(GMenu) menu = g_menu_new ();
-  g_autoptr(GMenu) steps = g_menu_new ();
-  g_autoptr(GMenu) more = g_menu_new ();
-  g_autoptr(GMenuItem) edit = NULL;
-
-  for (guint i = 0; next != NULL && i < 4 && next[i] != NULL; i++)
-    {
-      g_autoptr(GMenuItem) step = g_menu_item_new (status_verb (next[i]), NULL);
-
-      g_menu_item_set_action_and_target (step, "win.set-status", "(ss)", id, next[i]);
-      g_menu_append_item (steps, step);
-    }
-  edit = g_menu_item_new (_("Edit…"), NULL);
-  g_menu_item_set_action_and_target (edit, "win.edit-appointment", "s", id);
-  g_menu_append_item (more, edit);
-
-  g_menu_append_section (menu, NULL, G_MENU_MODEL (steps));
-  g_menu_append_section (menu, NULL, G_MENU_MODEL (more));
-  vd_day_view_popup_menu (self->day_view, id, G_MENU_MODEL (menu));
-}
-
-/* One user action: the appointment's status, committed like any other change. */
-static gboolean
-commit_status (VdWindow   *self,
-               const char *appointment_id,
-               const char *status,
-               char      **out_previous,
-               char      **out_pet_id)
-{
-  const VdTable *table = vd_schema_lookup_table ("appointments");
-  const VdColumn *status_column = vd_table_lookup_column (table, "status");
-  const VdColumn *pet_column = vd_table_lookup_column (table, "pet_id");
-  VdValue *row = g_newa (VdValue, table->n_columns);
-  g_autoptr(VdChange) change = NULL;
-  g_autoptr(GError) error = NULL;
-  VdValue value = { VD_VALUE_NULL };
-  gboolean found;
-
-  memset (row, 0, sizeof (VdValue) * table->n_columns);
-  found = vd_store_get_row (self->store, table, appointment_id, row, &error);
-  if (found)
-    {
-      if (out_previous)
-        *out_previous = g_strdup (row[status_column->index].kind == VD_VALUE_TEXT ? row[status_column->index].s : NULL);
-      if (out_pet_id)
-        *out_pet_id = g_strdup (row[pet_column->index].kind == VD_VALUE_TEXT ? row[pet_column->index].s : NULL);
-    }
-  for (guint i = 0; i < table->n_columns; i++)
-    vd_value_clear (&row[i]);
-  if (!found)
-    {
-      toast (self, error ? error->message : _("This appointment no longer exists on this computer."));
-      return FALSE;
-    }
-
-  change = vd_change_new (table, appointment_id, 0, vd_store_get_device_id (self->store));
-  vd_value_set_text (&value, status);
-  vd_change_take_cell (change, status_column, &value);
-  if (!vd_store_commit (self->store, change, &error))
-    {
-      toast (self, error->message);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static char *
-pet_name (VdWindow   *self,
-          const char *pet_id)
-{
-  const VdTable *table = vd_schema_lookup_table ("pets");
-  const VdColumn *name_column = vd_table_lookup_column (table, "name");
-  VdValue *row = g_newa (VdValue, table->n_columns);
-  char *name = NULL;
-
-  memset (row, 0, sizeof (VdValue) * table->n_columns);
-  if (pet_id != NULL && vd_store_get_row (self->store, table, pet_id, row, NULL) &&
-      row[name_column->index].kind == VD_VALUE_TEXT)
-    name = g_strdup (row[name_column->index].s);
-  for (guint i = 0; i < table->n_columns; i++)
-    vd_value_clear (&row[i]);
-  return name ? name : g_strdup (_("The pet"));
-}
-
-static void
-set_status_cb (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *param)
-{
-  VdWindow *self = VD_WINDOW (widget);
-  const char *id, *status;
-  g_autofree char *previous = NULL;
-  g_autofree char *pet_id = NULL;
-  g_autofree char *pet = NULL;
-  g_autofree char *title = NULL;
-  AdwToast *t;
-
-  g_variant_get (param, "(&s&s)", &id, &status);
-  if (!commit_status (self, id, status, &previous, &pet_id))
-    return;
-
-  pet = pet_name (self, pet_id);
-  /* Translators: a toast after a status step, e.g. "Rex: Checked in" */
-  title = g_strdup_printf (_("%s: %s"), pet, vd_appointment_status_label (status));
-  t = adw_toast_new (title);
-  adw_toast_set_timeout (t, 6);
-  if (previous != NULL)
-    {
-      adw_toast_set_button_label (t, _("_Undo"));
-      adw_toast_set_action_name (t, "win.undo-status");
-      adw_toast_set_action_target_value (t, g_variant_new ("(ss)", id, previous));
-    }
-  adw_toast_overlay_add_toast (self->toast_overlay, t);
-}
-
-static void
-undo_status_cb (GtkWidget  *widget,
-                const char *action_name,
-                GVariant   *param)
-{
-  VdWindow *self = VD_WINDOW (widget);
-  const char *id, *status;
-
-  /* Undo is a change like any other: the previous status, newly stamped. */
-  g_variant_get (param, "(&s&s)", &id, &status);
-  commit_status (self, id, status, NULL, NULL);
-}
-
-static void
-edit_appointment_cb (GtkWidget  *widget,
-                     const char *action_name,
-                     GVariant   *param)
-{
-  VdWindow *self = VD_WINDOW (widget);
-  g_autoptr(GError) error = NULL;
-  VdAppointmentEditor *editor = open_editor (self);
-
-  if (!vd_appointment_editor_load (editor, g_variant_get_string (param, NULL), &error))
-    {
-      gtk_window_destroy (GTK_WINDOW (editor));
-      toast (self, error->message);
-      return;
-    }
-  gtk_window_present (GTK_WINDOW (editor));
-}
-
-static void
-new_appointment_cb (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *param)
-{
-  VdWindow *self = VD_WINDOW (widget);
-  VdAppointmentEditor *editor;
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  int y, m, d;
-  gint64 starts_at;
-
-  today_date (self, &y, &m, &d);
-  /* On today: the next quarter hour. On another day of the schedule: its opening. */
-  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->section_stack), "schedule") == 0 &&
-      (y != self->year || m != self->month || d != self->day))
-    starts_at = vd_time_from_zone (zone (self), self->year, self->month, self->day, 9, 0, 0);
-  else
-    starts_at = (now / 900 + 1) * 900;
-
-  editor = open_editor (self);
-  vd_appointment_editor_set_start (editor, NULL, starts_at);
-  gtk_window_present (GTK_WINDOW (editor));
-}
-
-/* "Book Appointment" on a pet's page: the editor with that client and pet chosen. */
-static void
-book_appointment_cb (GtkWidget  *widget,
-                     const char *action_name,
-                     GVariant   *param)
-{
-  VdWindow *self = VD_WINDOW (widget);
-  VdAppointmentEditor *editor;
-  const char *client_id, *pet_id;
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-
-  if (self->store == NULL)
-    return;
-  g_variant_get (param, "(&s&s)", &client_id, &pet_id);
-  editor = open_editor (self);
-  vd_appointment_editor_set_start (editor, NULL, (now / 900 + 1) * 900);
-  if (!vd_appointment_editor_set_patient (editor, client_id, pet_id))
-    toast (self, _("This client is no longer on this computer."));
-  gtk_window_present (GTK_WINDOW (editor));
-}
-
-/* Search results and the Sync page open records through these. */
-static void
-show_client_cb (GtkWidget  *widget,
-                const char *action_name,
-                GVariant   *param)
-{
-  VdWindow *self = VD_WINDOW (widget);
-
-  if (self->store == NULL)
-    return;
-  show_section (self, "clients");
-  vd_clients_page_open_client (self->clients_page, g_variant_get_string (param, NULL));
-}
-
-static void
-show_pet_cb (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *param)
-{
-  VdWindow *self = VD_WINDOW (widget);
-
-  if (self->store == NULL)
-    return;
-  show_section (self, "clients");
-  vd_clients_page_open_pet (self->clients_page, g_variant_get_string (param, NULL));
-}
-
-/* The record pages follow the session; the Staff section only for a clinic admin. */
-static void
-set_session_on_records (VdWindow *self)
-{
-  g_autoptr(VdClinicInfo) clinic = self->store ? vd_store_dup_clinic_info (self->store) : NULL;
-  gboolean admin = clinic != NULL && g_strcmp0 (clinic->role, "clinic_admin") == 0;
-
-  vd_clients_page_set_store (self->clients_page, self->store);
-  vd_staff_page_set_store (self->staff_page, admin ? self->store : NULL);
-  gtk_widget_set_visible (GTK_WIDGET (self->staff_row), admin);
-  if (!admin && g_strcmp0 (gtk_stack_get_visible_child_name (self->section_stack), "staff") == 0)
-    show_section (self, "today");
-}
-
-/* ---- navigation actions ---- */
-
-static void
-go_today_cb (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *param)
-{
-  VdWindow *self = VD_WINDOW (widget);
-  int y, m, d;
-  g_autoptr(GDateTime) now = NULL;
-
-  today_date (self, &y, &m, &d);
-  vd_window_set_date (self, y, m, d);
-  if (self->store != NULL)
-    {
-      now = vd_time_to_zone (g_get_real_time () / G_USEC_PER_SEC, zone (self));
-      vd_day_view_scroll_to_minute (self->day_view,
-                                    MAX (g_date_time_get_hour (now) * 60 - 60, 0));
-    }
-}
-
-static void
-go_previous_cb (GtkWidget  *widget,
-                const char *action_name,
-                GVariant   *param)
-{
-  shift_date (VD_WINDOW (widget), -1);
-}
-
-static void
-go_next_cb (GtkWidget  *widget,
-            const char *action_name,
-            GVariant   *param)
-{
-  shift_date (VD_WINDOW (widget), 1);
-}
-
-static void
-show_section_cb (GtkWidget  *widget,
-                 const char *action_name,
-                 GVariant   *param)
-{
-  leave_section_then_show (VD_WINDOW (widget), g_variant_get_string (param, NULL));
-}
-
-static void
-show_sidebar_cb (GtkWidget  *widget,
-                 const char *action_name,
-                 GVariant   *param)
-{
-  VdWindow *self = VD_WINDOW (widget);
-
-  adw_leaflet_set_visible_child (self->leaflet, self->sidebar);
-}
-
-static void
-sync_now_cb (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *param)
-{
-  VdWindow *self = VD_WINDOW (widget);
-
-  /* Ctrl+R on the Sync Monitor reloads the clinics. */
-  if (self->monitor != NULL)
-    vd_monitor_page_refresh (self->monitor_page);
-  else if (self->engine != NULL)
-    vd_sync_engine_sync_now (self->engine);
-}
-
-/* ---- search, the Sync page, printing ---- */
-
-static void
-search_cb (GtkWidget  *widget,
-           const char *action_name,
-           GVariant   *param)
-{
-  VdWindow *self = VD_WINDOW (widget);
-
-  /* The search button sits in the content header: show it when the sidebar is folded over it. */
-  adw_leaflet_set_visible_child (self->leaflet, self->content);
-  gtk_menu_button_popup (self->search_button);
-}
-
-static void
-update_sync_badge (VdWindow *self)
-{
-  guint attention = vd_sync_page_get_attention (self->sync_page);
-  g_autofree char *text = g_strdup_printf ("%u", attention);
-  g_autofree char *tip = NULL;
-
-  gtk_label_set_text (self->sync_badge, text);
-  gtk_widget_set_visible (GTK_WIDGET (self->sync_badge), attention > 0);
-  if (attention > 0)
-    tip = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u thing needs your attention",
-                                        "%u things need your attention", attention), attention);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->sync_row), tip);
-}
-
-/* The day the schedule shows, or today on the other sections. */
-static void
-print_date (VdWindow *self,
-            int      *year,
-            int      *month,
-            int      *day)
-{
-  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->section_stack), "schedule") == 0)
-    {
-      *year = self->year;
-      *month = self->month;
-      *day = self->day;
-    }
-  else
-    today_date (self, year, month, day);
-}
-
-static void
-print_schedule_cb (GtkWidget  *widget,
-                   const char *action_name,
-                   GVariant   *param)
-{
-  VdWindow *self = VD_WINDOW (widget);
-  g_autoptr(GtkPrintOperation) operation = NULL;
-  g_autoptr(GError) error = NULL;
-  int y, m, d;
-
-  if (self->store == NULL)
-    return;
-  print_date (self, &y, &m, &d);
-  operation = vd_print_schedule_new (self->store, y, m, d);
-  /* The dialog's "Print to File" is how a PDF is made from here. */
-  gtk_print_operation_set_allow_async (operation, TRUE);
-  if (gtk_print_operation_run (operation, GTK_PRINT_OPERATION_ACTION_PRINT_DIALOG,
-                               GTK_WINDOW (self), &error) == GTK_PRINT_OPERATION_RESULT_ERROR)
-    toast (self, error->message);
-}
-
-static void
-export_pdf_cb (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *param)
-{
-  VdWindow *self = VD_WINDOW (widget);
-  g_autoptr(GtkPrintOperation) operation = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *path = g_strdup (g_variant_get_string (param, NULL));
-  g_autofree char *sentence = NULL;
-  int y, m, d;
-
-  if (self->store == NULL)
-    return;
-  print_date (self, &y, &m, &d);
-  /* No file named: the Documents folder, under a name that says which day it is. */
-  if (*path == '\0')
-    {
-      const char *dir = g_get_user_special_dir (G_USER_DIRECTORY_DOCUMENTS);
-      /* Translators: the file name of an exported schedule; keep the .pdf */
-      g_autofree char *name = g_strdup_printf (_("Schedule %04d-%02d-%02d.pdf"), y, m, d);
-
-      g_free (path);
-      path = g_build_filename (dir != NULL ? dir : g_get_home_dir (), name, NULL);
-    }
-
-  operation = vd_print_schedule_new (self->store, y, m, d);
-  gtk_print_operation_set_export_filename (operation, path);
-  if (gtk_print_operation_run (operation, GTK_PRINT_OPERATION_ACTION_EXPORT,
-                               GTK_WINDOW (self), &error) == GTK_PRINT_OPERATION_RESULT_ERROR)
-    {
-      toast (self, error->message);
-      return;
-    }
-  /* Translators: a toast, %s is the PDF file's path */
-  sentence = g_strdup_printf (_("Schedule saved as %s"), path);
-  toast (self, sentence);
-}
-
-/* The pages that follow the session: the search and the Sync page. */
-static void
-set_session_on_pages (VdWindow *self)
-{
-  vd_search_popover_set_store (self->search_popover, self->store);
-  vd_sync_page_set_session (self->sync_page, self->store, self->engine);
 }
 
 /* ---- settings: window geometry, server address, last clinic ---- */
@@ -1160,18 +401,8 @@ store_credentials_done (GObject      *source,
   if (!self->credentials_warned)
     {
       self->credentials_warned = TRUE;
-      toast (self, _("Your sign-in could not be kept in the keyring: you will be asked to sign in again next time VetDesk starts."));
+      _vd_window_toast (self, _("Your sign-in could not be kept in the keyring: you will be asked to sign in again next time VetDesk starts."));
     }
-}
-
-static void
-keep_refresh_token (VdWindow   *self,
-                    const char *token)
-{
-  if (self->refresh_token != NULL)
-    memset (self->refresh_token, 0, strlen (self->refresh_token));
-  g_free (self->refresh_token);
-  self->refresh_token = g_strdup (token);
 }
 
 static void
@@ -1183,7 +414,6 @@ save_refresh_token (VdWindow   *self,
 
   if (self->account == NULL || token == NULL)
     return;
-  keep_refresh_token (self, token);
 
   c = g_new0 (Credentials, 1);
   c->server_url = g_strdup (self->account->server_url);
@@ -1226,7 +456,7 @@ end_monitor (VdWindow *self)
     return;
   vd_monitor_page_set_client (self->monitor_page, NULL, NULL);
   g_clear_object (&self->monitor);
-  update_actions (self);
+  _vd_window_update_actions (self);
 }
 
 /* ---- the session ---- */
@@ -1258,9 +488,9 @@ end_session (VdWindow *self)
   g_clear_object (&self->staff);
   g_clear_object (&self->engine);
   g_clear_object (&self->store);
-  set_session_on_pages (self);
-  set_session_on_records (self);
-  update_actions (self);
+  _vd_window_set_session_on_pages (self);
+  _vd_window_set_session_on_records (self);
+  _vd_window_update_actions (self);
 }
 
 /* Opens the views on store and the engine on the server; tokens come separately. */
@@ -1288,7 +518,7 @@ begin_session (VdWindow   *self,
   adw_window_title_set_title (self->clinic_title, clinic && clinic->name ? clinic->name : _("VetDesk"));
   gtk_window_set_title (GTK_WINDOW (self), clinic && clinic->name ? clinic->name : _("VetDesk"));
 
-  vd_time_today_bounds (zone (self), g_get_real_time () / G_USEC_PER_SEC, &start, &end, &y, &m, &d);
+  vd_time_today_bounds (_vd_window_zone (self), g_get_real_time () / G_USEC_PER_SEC, &start, &end, &y, &m, &d);
 
   self->staff = vd_staff_list_new (store);
   vd_staff_list_set_show_inactive (self->staff, TRUE);
@@ -1297,18 +527,18 @@ begin_session (VdWindow   *self,
   today_model = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->today_appointments)));
   gtk_list_view_set_model (self->today_list, GTK_SELECTION_MODEL (today_model));
   /* After the list view's own handler, so the rows on screen have their new positions. */
-  g_signal_connect_object (self->today_appointments, "items-changed", G_CALLBACK (today_changed_cb), self,
+  g_signal_connect_object (self->today_appointments, "items-changed", G_CALLBACK (_vd_window_today_changed_cb), self,
                            G_CONNECT_SWAPPED | G_CONNECT_AFTER);
 
-  vd_day_view_set_time_zone (self->day_view, zone (self));
+  vd_day_view_set_time_zone (self->day_view, _vd_window_zone (self));
   vd_day_view_set_staff (self->day_view, G_LIST_MODEL (self->staff));
   vd_day_view_set_appointments (self->day_view, G_LIST_MODEL (self->day_appointments));
   vd_window_set_date (self, y, m, d);
-  today_changed_cb (self);
+  _vd_window_today_changed_cb (self);
   update_banner (self);
-  set_session_on_pages (self);
-  set_session_on_records (self);
-  update_actions (self);
+  _vd_window_set_session_on_pages (self);
+  _vd_window_set_session_on_records (self);
+  _vd_window_update_actions (self);
 }
 
 static void
@@ -1326,7 +556,6 @@ lookup_credentials_done (GObject      *source,
     g_warning ("Could not read the sign-in from the keyring: %s", error->message);
 
   /* Without a refresh token the engine reports needs-sign-in; local work goes on. */
-  keep_refresh_token (self, token);
   vd_sync_engine_set_tokens (self->engine, NULL, token);
   vd_sync_engine_start (self->engine);
 }
@@ -1447,9 +676,9 @@ bootstrap_done_cb (GObject      *source,
   g_signal_handlers_disconnect_by_func (self->engine, update_bootstrap, self);
   pause_session_lists (self, FALSE);
   gtk_stack_set_visible_child_name (self->stack, "main");
-  show_section (self, "today");
+  _vd_window_show_section (self, "today");
   if (error != NULL)
-    toast (self, error->message);
+    _vd_window_toast (self, error->message);
   vd_sync_engine_start (self->engine);
 }
 
@@ -1470,7 +699,7 @@ begin_monitor (VdWindow      *self,
                               result->display_name != NULL ? result->display_name : result->username);
   gtk_window_set_title (GTK_WINDOW (self), _("Sync Monitor"));
   gtk_stack_set_visible_child_name (self->stack, "monitor");
-  update_actions (self);
+  _vd_window_update_actions (self);
 }
 
 static void
@@ -1549,7 +778,7 @@ signed_in_cb (VdWindow      *self,
   if (vd_store_get_cursor (store) > 0)
     {
       gtk_stack_set_visible_child_name (self->stack, "main");
-      show_section (self, "today");
+      _vd_window_show_section (self, "today");
       vd_sync_engine_start (self->engine);
       return;
     }
@@ -1688,10 +917,10 @@ sign_out_cb (GtkWidget  *widget,
       g_autoptr(GTask) task = NULL;
       Credentials *c;
 
-      /* The engine's access token is not shared: the logout refreshes first. */
-      if (self->refresh_token != NULL && self->account->server_url != NULL)
-        server = vd_monitor_client_new (self->account->server_url, self->account->fingerprint,
-                                        NULL, self->refresh_token);
+      /* The logout goes on the engine's line to the server, with its tokens. */
+      if (self->engine != NULL &&
+          vd_api_client_has_refresh_token (vd_sync_engine_get_api_client (self->engine)))
+        server = vd_monitor_client_new_for_api (vd_sync_engine_get_api_client (self->engine));
       end_session (self);
       if (!vd_account_forget (&error))
         g_warning ("%s", error->message);
@@ -1706,12 +935,11 @@ sign_out_cb (GtkWidget  *widget,
         }
       g_clear_pointer (&self->account->tenant_id, g_free);
     }
-  keep_refresh_token (self, NULL);
   if (server != NULL)
     vd_monitor_client_sign_out_async (server, NULL, server_sign_out_done, NULL);
   gtk_window_set_title (GTK_WINDOW (self), _("VetDesk"));
   show_sign_in (self, FALSE);
-  update_actions (self);
+  _vd_window_update_actions (self);
 }
 
 /* ---- public ---- */
@@ -1895,7 +1123,6 @@ vd_window_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_pointer (&self->server_url, g_free);
   g_clear_pointer (&self->account, vd_account_free);
-  keep_refresh_token (self, NULL);
 
   G_OBJECT_CLASS (vd_window_parent_class)->finalize (object);
 }
@@ -2025,38 +1252,12 @@ vd_window_class_init (VdWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, sign_in_cancelled_cb);
   gtk_widget_class_bind_template_callback (widget_class, sidebar_row_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, calendar_day_selected_cb);
-  gtk_widget_class_bind_template_callback (widget_class, slot_activated_cb);
-  gtk_widget_class_bind_template_callback (widget_class, appointment_activated_cb);
-  gtk_widget_class_bind_template_callback (widget_class, today_activate_cb);
 
-  gtk_widget_class_install_action (widget_class, "win.sync-now", NULL, sync_now_cb);
-  gtk_widget_class_install_action (widget_class, "win.new-appointment", NULL, new_appointment_cb);
-  gtk_widget_class_install_action (widget_class, "win.go-today", NULL, go_today_cb);
-  gtk_widget_class_install_action (widget_class, "win.go-previous", NULL, go_previous_cb);
-  gtk_widget_class_install_action (widget_class, "win.go-next", NULL, go_next_cb);
-  gtk_widget_class_install_action (widget_class, "win.show-section", "s", show_section_cb);
-  gtk_widget_class_install_action (widget_class, "win.show-sidebar", NULL, show_sidebar_cb);
   gtk_widget_class_install_action (widget_class, "win.sign-in-again", NULL, sign_in_again_cb);
   gtk_widget_class_install_action (widget_class, "win.sign-out", NULL, sign_out_cb);
-  gtk_widget_class_install_action (widget_class, "win.set-status", "(ss)", set_status_cb);
-  gtk_widget_class_install_action (widget_class, "win.undo-status", "(ss)", undo_status_cb);
-  gtk_widget_class_install_action (widget_class, "win.edit-appointment", "s", edit_appointment_cb);
-  gtk_widget_class_install_action (widget_class, "win.search", NULL, search_cb);
-  gtk_widget_class_install_action (widget_class, "win.print-schedule", NULL, print_schedule_cb);
-  gtk_widget_class_install_action (widget_class, "win.export-pdf", "s", export_pdf_cb);
-  gtk_widget_class_install_action (widget_class, "win.book-appointment", "(ss)", book_appointment_cb);
-  gtk_widget_class_install_action (widget_class, "win.show-client", "s", show_client_cb);
-  gtk_widget_class_install_action (widget_class, "win.show-pet", "s", show_pet_cb);
-
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK, "win.sync-now", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "win.new-appointment", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Home, GDK_ALT_MASK, "win.go-today", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.go-previous", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_ALT_MASK, "win.go-next", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-section", "s", "today");
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-section", "s", "schedule");
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_k, GDK_CONTROL_MASK, "win.search", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_p, GDK_CONTROL_MASK, "win.print-schedule", NULL);
+  _vd_window_class_init_actions (widget_class);
+  _vd_window_class_init_today (widget_class);
+  _vd_window_class_init_print (widget_class);
 }
 
 static void
@@ -2064,7 +1265,6 @@ vd_window_init (VdWindow *self)
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   g_autoptr(GtkBuilder) shortcuts = NULL;
-  g_autoptr(GtkListItemFactory) today_factory = gtk_signal_list_item_factory_new ();
 
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
@@ -2073,12 +1273,9 @@ vd_window_init (VdWindow *self)
   self->day = g_date_time_get_day_of_month (now);
 
   fill_legend (self);
-  g_signal_connect (today_factory, "setup", G_CALLBACK (today_setup_cb), self);
-  g_signal_connect (today_factory, "bind", G_CALLBACK (today_bind_cb), self);
-  g_signal_connect (today_factory, "unbind", G_CALLBACK (today_unbind_cb), self);
-  gtk_list_view_set_factory (self->today_list, today_factory);
+  _vd_window_init_today (self);
   vd_sign_in_page_set_device_func (self->sign_in_page, device_for_clinic, self);
-  g_signal_connect_object (self->sync_page, "notify::attention", G_CALLBACK (update_sync_badge), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->sync_page, "notify::attention", G_CALLBACK (_vd_window_update_sync_badge), self, G_CONNECT_SWAPPED);
 
   /* The size the window had when it was last closed; GTK keeps default-width/height in
    * step with the size while it is not maximized. */
@@ -2096,5 +1293,5 @@ vd_window_init (VdWindow *self)
   gtk_list_box_select_row (self->sidebar_list, self->today_row);
   gtk_stack_set_visible_child_name (self->section_stack, "today");
   update_titles (self);
-  update_actions (self);
+  _vd_window_update_actions (self);
 }

@@ -143,30 +143,7 @@ vds_api_error_json (VdErrorCode  code,
                     const char  *message,
                     gsize       *out_len)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(GBytes) bytes = NULL;
-  gconstpointer data;
-  gsize len;
-  char *text;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "error");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, vd_error_code_to_string (code));
-  json_builder_set_member_name (builder, "message");
-  json_builder_add_string_value (builder, message);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-
-  bytes = builder_to_bytes (builder);
-  data = g_bytes_get_data (bytes, &len);
-  text = g_malloc (len + 1);
-  memcpy (text, data, len);
-  text[len] = '\0';
-  if (out_len != NULL)
-    *out_len = len;
-  return text;
+  return vd_error_body_encode (vd_error_code_to_string (code), message, out_len);
 }
 
 void

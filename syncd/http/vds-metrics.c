@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "vd-change.h"
+#include "vd-protocol.h"
 
 /* Request durations: from 1 ms (a cached answer) to 10 s (a large push on a slow disk). */
 static const double buckets[] = {

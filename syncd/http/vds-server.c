@@ -926,28 +926,19 @@ notify_cb (const char *channel,
            gpointer    data)
 {
   VdsServer *self = data;
-  const char *colon = payload != NULL ? strrchr (payload, ':') : NULL;
   g_autofree char *tenant_id = NULL;
-
-  if (colon == NULL)
-    return;
-  tenant_id = g_strndup (payload, colon - payload);
+  g_autofree char *device_id = NULL;
+  gint64 seq;
 
   if (g_str_equal (channel, VDS_NOTIFY_SEQ_CHANNEL))
     {
-      guint64 seq;
-
-      if (g_ascii_string_to_unsigned (colon + 1, 10, 0, G_MAXINT64, &seq, NULL))
-        vds_streams_notify (self->streams, tenant_id, (gint64) seq);
+      if (vd_notify_seq_decode (payload, &tenant_id, &seq))
+        vds_streams_notify (self->streams, tenant_id, seq);
     }
   else if (g_str_equal (channel, VDS_NOTIFY_REVOKE_CHANNEL))
     {
-      /* tenant ids are uuids: the device id is what follows the first colon. */
-      const char *first = strchr (payload, ':');
-
-      g_free (tenant_id);
-      tenant_id = g_strndup (payload, first - payload);
-      vds_streams_revoke_device (self->streams, tenant_id, first + 1);
+      if (vd_notify_revoke_decode (payload, &tenant_id, &device_id))
+        vds_streams_revoke_device (self->streams, tenant_id, device_id);
     }
 }
 

@@ -14,8 +14,9 @@
 
 #include "vds-streams.h"
 
-#include <json-glib/json-glib.h>
 #include <string.h>
+
+#include "vd-protocol.h"
 
 /* How long the shards may take, when syncd stops, to send their close frames. */
 #define CLOSE_GRACE_US (2 * G_USEC_PER_SEC)
@@ -142,12 +143,13 @@ static void
 send_cursor (Stream *s,
              gint64  cursor)
 {
-  char text[64];
+  VdStreamEvent event = { VD_STREAM_EVENT_CURSOR, cursor };
+  char text[VD_STREAM_EVENT_MAX_LEN];
 
   if (s->sent >= 0 && cursor <= s->sent)
     return;
   s->sent = cursor;
-  g_snprintf (text, sizeof text, "{\"type\":\"cursor\",\"cursor\":%" G_GINT64_FORMAT "}", cursor);
+  vd_stream_event_encode (&event, text);
   send_json (s, text);
 }
 
@@ -171,10 +173,9 @@ message_cb (SoupWebsocketConnection *conn,
             GBytes                  *message,
             Stream                  *s)
 {
-  g_autoptr(JsonParser) parser = NULL;
   gsize len;
   const char *data = g_bytes_get_data (message, &len);
-  JsonNode *root;
+  VdStreamEvent event;
 
   if (len > VDS_STREAM_MAX_INCOMING)
     {
@@ -188,13 +189,13 @@ message_cb (SoupWebsocketConnection *conn,
       return;
     }
 
-  parser = json_parser_new_immutable ();
-  if (data != NULL && len > 0 && json_parser_load_from_data (parser, data, len, NULL)
-      && (root = json_parser_get_root (parser)) != NULL && JSON_NODE_HOLDS_OBJECT (root)
-      && g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (root),
-                                                                "type", NULL), "ping") == 0)
+  if (vd_stream_event_decode (data, len, &event) == VD_STREAM_EVENT_PING)
     {
-      send_json (s, "{\"type\":\"pong\"}");
+      VdStreamEvent pong = { VD_STREAM_EVENT_PONG, 0 };
+      char text[VD_STREAM_EVENT_MAX_LEN];
+
+      vd_stream_event_encode (&pong, text);
+      send_json (s, text);
       return;
     }
 

@@ -817,7 +817,7 @@ revoke_txn (VdsStore *self,
 
   if (rv->found && self->dialect == VDS_DB_POSTGRES)
     {
-      g_autofree char *payload = g_strdup_printf ("%s:%s", rv->tenant_id, rv->device_id);
+      g_autofree char *payload = vd_notify_revoke_encode (rv->tenant_id, rv->device_id);
       g_autoptr(VdsResult) notified = NULL;
       VdsParam notify_params[2] = { VDS_TEXT (VDS_NOTIFY_REVOKE_CHANNEL), VDS_TEXT (payload) };
 

@@ -1428,11 +1428,8 @@ static char *
 build_answer (VdsStore *self,
               Push     *push)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
   g_autoptr(GPtrArray) rejected = g_ptr_array_new ();
-  char hlc[VD_HLC_STRING_LEN + 1];
+  VdPushAnswer answer = { 0 };
 
   if (push->req->rejected != NULL)
     for (guint i = 0; i < push->req->rejected->len; i++)
@@ -1441,38 +1438,12 @@ build_answer (VdsStore *self,
     g_ptr_array_add (rejected, g_ptr_array_index (push->rejected, i));
   g_ptr_array_sort (rejected, rejection_compare);
 
-  vd_hlc_format (vds_store_clock_tick (self), hlc);
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "batch_id");
-  json_builder_add_int_value (builder, push->req->batch_id);
-  json_builder_set_member_name (builder, "accepted");
-  json_builder_add_int_value (builder, push->accepted);
-  json_builder_set_member_name (builder, "rejected");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < rejected->len; i++)
-    {
-      const VdRejection *rejection = g_ptr_array_index (rejected, i);
-
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "index");
-      json_builder_add_int_value (builder, rejection->index);
-      json_builder_set_member_name (builder, "code");
-      json_builder_add_string_value (builder, rejection->code);
-      json_builder_set_member_name (builder, "message");
-      json_builder_add_string_value (builder, rejection->message);
-      json_builder_end_object (builder);
-    }
-  json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "cursor");
-  json_builder_add_int_value (builder, push->seq);
-  json_builder_set_member_name (builder, "server_hlc");
-  json_builder_add_string_value (builder, hlc);
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  return json_generator_to_data (generator, NULL);
+  answer.batch_id = push->req->batch_id;
+  answer.accepted = push->accepted;
+  answer.rejected = rejected;
+  answer.cursor = push->seq;
+  answer.server_hlc = vds_store_clock_tick (self);
+  return vd_push_answer_encode (&answer, NULL);
 }
 
 static gboolean
@@ -1572,8 +1543,7 @@ push_txn (VdsStore *self,
       /* Delivered by PostgreSQL at commit, to every syncd process's listener. */
       if (self->dialect == VDS_DB_POSTGRES)
         {
-          g_autofree char *payload = g_strdup_printf ("%s:%" PRId64,
-                                                      push->tenant_id, push->seq);
+          g_autofree char *payload = vd_notify_seq_encode (push->tenant_id, push->seq);
           g_autoptr(VdsResult) notified = NULL;
           VdsParam notify_params[2] = { VDS_TEXT (VDS_NOTIFY_SEQ_CHANNEL), VDS_TEXT (payload) };
 
@@ -1980,9 +1950,6 @@ struct _VdsPullCache
   gsize       max_bytes;
 };
 
-/* ",\"server_hlc\":\"" + 16 hex digits + "\"}" ends every pull answer. */
-#define HLC_TAIL (VD_HLC_STRING_LEN + 2)
-
 static void
 cache_entry_free (gpointer data)
 {
@@ -2044,12 +2011,9 @@ patch_hlc (VdsStore *self,
 {
   gsize len = 0;
   const char *data = g_bytes_get_data (answer, &len);
-  char *copy = g_malloc (len);
-  char hlc[VD_HLC_STRING_LEN + 1];
+  char *copy = g_memdup2 (data, len);
 
-  memcpy (copy, data, len);
-  vd_hlc_format (vds_store_clock_tick (self), hlc);
-  memcpy (copy + len - HLC_TAIL, hlc, VD_HLC_STRING_LEN);
+  vd_pull_answer_restamp (copy, len, vds_store_clock_tick (self));
   return g_bytes_new_take (copy, len);
 }
 
@@ -2144,7 +2108,7 @@ vds_store_pull_answer_at (VdsStore    *self,
 
   g_mutex_lock (&cache->lock);
   entry->computing = FALSE;
-  if (answer != NULL && len >= HLC_TAIL && len <= cache->max_bytes / 4)
+  if (answer != NULL && len <= cache->max_bytes / 4)
     {
       entry->answer = g_bytes_ref (answer);
       entry->seq = pull.seq;

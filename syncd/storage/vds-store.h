@@ -10,6 +10,7 @@
 
 #include <glib.h>
 #include "vd-change.h"
+#include "vd-protocol.h"
 #include "vd-hlc.h"
 
 G_BEGIN_DECLS

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vd-change.h"
+#include "vd-protocol.h"
 #include "vd-hlc.h"
 #include "vd-id.h"
 #include "vd-schema.h"

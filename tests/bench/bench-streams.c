@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "vd-change.h"
+#include "vd-protocol.h"
 #include "vd-hlc.h"
 #include "vd-id.h"
 #include "vd-schema.h"

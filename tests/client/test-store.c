@@ -441,6 +441,38 @@ test_identity_and_clock (Fixture       *fx,
   }
 }
 
+/* The store's next batch as the sync engine sends it: its push body, or NULL. */
+static gboolean
+next_batch_body (VdStore  *store,
+                 guint     max_changes,
+                 gint64   *out_batch_id,
+                 char    **out_body,
+                 gsize    *out_len,
+                 GError  **error)
+{
+  g_autoptr(GPtrArray) changes = NULL;
+
+  *out_body = NULL;
+  if (!vd_store_next_batch (store, max_changes, out_batch_id, &changes, error))
+    return FALSE;
+  if (changes != NULL)
+    *out_body = vd_push_request_encode (vd_store_get_device_id (store), *out_batch_id,
+                                        changes, out_len);
+  return TRUE;
+}
+
+/* An answer's text, decoded as the sync engine does, given to the store. */
+static gboolean
+ack_json (VdStore     *store,
+          gint64       batch_id,
+          const char  *json,
+          GError     **error)
+{
+  g_autoptr(VdPushAnswer) answer = vd_push_answer_decode (json, strlen (json), error);
+
+  return answer != NULL && vd_store_ack_batch (store, batch_id, answer, error);
+}
+
 static void
 test_inflight_batch (Fixture       *fx,
                      gconstpointer  data)
@@ -454,7 +486,7 @@ test_inflight_batch (Fixture       *fx,
   gint64 id1 = 0, id2 = 0, id3 = 0;
   gsize len1 = 0, len2 = 0, len3 = 0;
 
-  g_assert_true (vd_store_next_batch (fx->store, 500, &id1, &body1, &len1, &error));
+  g_assert_true (next_batch_body (fx->store, 500, &id1, &body1, &len1, &error));
   g_assert_no_error (error);
   g_assert_null (body1);
 
@@ -465,7 +497,7 @@ test_inflight_batch (Fixture       *fx,
       g_free (add_client (fx->store, first, "Pérez"));
     }
 
-  g_assert_true (vd_store_next_batch (fx->store, 2, &id1, &body1, &len1, &error));
+  g_assert_true (next_batch_body (fx->store, 2, &id1, &body1, &len1, &error));
   g_assert_no_error (error);
   g_assert_nonnull (body1);
   g_assert_cmpint (id1, ==, 1);
@@ -479,7 +511,7 @@ test_inflight_batch (Fixture       *fx,
    * with more edits made since. */
   g_free (add_client (fx->store, "Later", "Edit"));
   reopen (fx);
-  g_assert_true (vd_store_next_batch (fx->store, 500, &id2, &body2, &len2, &error));
+  g_assert_true (next_batch_body (fx->store, 500, &id2, &body2, &len2, &error));
   g_assert_no_error (error);
   g_assert_cmpint (id2, ==, id1);
   g_assert_cmpuint (len2, ==, len1);
@@ -487,16 +519,16 @@ test_inflight_batch (Fixture       *fx,
 
   answer = g_strdup_printf ("{\"batch_id\":%" G_GINT64_FORMAT ",\"accepted\":2,\"rejected\":[],"
                             "\"cursor\":2,\"server_hlc\":\"0000000000000001\"}", id1);
-  g_assert_true (vd_store_ack_batch (fx->store, id1, answer, strlen (answer), &error));
+  g_assert_true (ack_json (fx->store, id1, answer, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (vd_store_count_pending (fx->store), ==, 2);
 
   /* A replayed answer changes nothing. */
-  g_assert_true (vd_store_ack_batch (fx->store, id1, answer, strlen (answer), &error));
+  g_assert_true (ack_json (fx->store, id1, answer, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (vd_store_count_pending (fx->store), ==, 2);
 
-  g_assert_true (vd_store_next_batch (fx->store, 500, &id3, &body3, &len3, &error));
+  g_assert_true (next_batch_body (fx->store, 500, &id3, &body3, &len3, &error));
   g_assert_no_error (error);
   g_assert_cmpint (id3, ==, 2);
   g_assert_nonnull (strstr (body3, "Later"));
@@ -523,18 +555,18 @@ test_ack (Fixture       *fx,
 
       ids[i] = add_client (fx->store, first, "Ruiz");
     }
-  g_assert_true (vd_store_next_batch (fx->store, 500, &batch, &body, &len, &error));
+  g_assert_true (next_batch_body (fx->store, 500, &batch, &body, &len, &error));
   g_assert_no_error (error);
 
   /* An answer for another batch, or whose counts do not add up, removes nothing. */
   wrong = g_strdup_printf ("{\"batch_id\":%" G_GINT64_FORMAT ",\"accepted\":4,\"rejected\":[]}", batch + 7);
-  g_assert_false (vd_store_ack_batch (fx->store, batch, wrong, strlen (wrong), &error));
+  g_assert_false (ack_json (fx->store, batch, wrong, &error));
   g_assert_error (error, VD_STORE_ERROR, VD_STORE_ERROR_FAILED);
   g_clear_error (&error);
   g_free (wrong);
   wrong = g_strdup_printf ("{\"batch_id\":%" G_GINT64_FORMAT ",\"accepted\":4,"
                            "\"rejected\":[{\"index\":1,\"code\":\"invalid_change\",\"message\":\"x\"}]}", batch);
-  g_assert_false (vd_store_ack_batch (fx->store, batch, wrong, strlen (wrong), &error));
+  g_assert_false (ack_json (fx->store, batch, wrong, &error));
   g_clear_error (&error);
   g_assert_cmpuint (vd_store_count_pending (fx->store), ==, 4);
 
@@ -542,7 +574,7 @@ test_ack (Fixture       *fx,
                             "{\"index\":1,\"code\":\"invalid_change\",\"message\":\"The phone number is not valid.\"},"
                             "{\"index\":3,\"code\":\"clock_skew\",\"message\":\"ahead\"}],"
                             "\"cursor\":9,\"server_hlc\":\"0000000000000001\"}", batch);
-  g_assert_true (vd_store_ack_batch (fx->store, batch, answer, strlen (answer), &error));
+  g_assert_true (ack_json (fx->store, batch, answer, &error));
   g_assert_no_error (error);
 
   /* Accepted ones are gone; the invalid one is kept with its reason, out of the pending
@@ -561,7 +593,7 @@ test_ack (Fixture       *fx,
 
   /* The skewed change goes out in the next batch; the rejected one never again. */
   g_clear_pointer (&body, g_free);
-  g_assert_true (vd_store_next_batch (fx->store, 500, &batch, &body, &len, &error));
+  g_assert_true (next_batch_body (fx->store, 500, &batch, &body, &len, &error));
   g_assert_nonnull (strstr (body, ids[3]));
   g_assert_null (strstr (body, ids[1]));
 
@@ -827,13 +859,13 @@ test_restamp (Fixture       *fx,
   now_ms = g_get_real_time () / 1000;
   g_assert_cmpint (vd_hlc_ms (old_b) - now_ms, >, 9 * 60 * 1000);
 
-  g_assert_true (vd_store_next_batch (fx->store, 500, &batch, &body, &len, &error));
+  g_assert_true (next_batch_body (fx->store, 500, &batch, &body, &len, &error));
   vd_hlc_format (vd_hlc_make (now_ms, 0), server_hlc);
   answer = g_strdup_printf ("{\"batch_id\":%" G_GINT64_FORMAT ",\"accepted\":0,\"rejected\":["
                             "{\"index\":0,\"code\":\"clock_skew\",\"message\":\"ahead\"},"
                             "{\"index\":1,\"code\":\"clock_skew\",\"message\":\"ahead\"}],"
                             "\"cursor\":0,\"server_hlc\":\"%s\"}", batch, server_hlc);
-  g_assert_true (vd_store_ack_batch (fx->store, batch, answer, strlen (answer), &error));
+  g_assert_true (ack_json (fx->store, batch, answer, &error));
   g_assert_no_error (error);
 
   /* One more edit before the re-stamp, still on the wrong clock. */
@@ -853,7 +885,7 @@ test_restamp (Fixture       *fx,
   g_assert_cmpuint (cell_hlc (fx->store, "clients", b, "last_name"), ==, new_b);
   g_assert_cmpuint (cell_hlc (fx->store, "clients", a, "first_name"), <, new_b);
 
-  g_assert_true (vd_store_next_batch (fx->store, 500, &batch, &body, &len, &error));
+  g_assert_true (next_batch_body (fx->store, 500, &batch, &body, &len, &error));
   {
     g_autoptr(VdPushRequest) request = vd_push_request_decode (body, len, &error);
 

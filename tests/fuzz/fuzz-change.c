@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "vd-change.h"
+#include "vd-protocol.h"
 #include "vd-error.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
@@ -152,6 +153,51 @@ fuzz_pull (const char *data,
   g_assert_cmpmem (text, len, text2, len2);
 }
 
+/* The small messages: each decoder takes any bytes, and what it reads writes back the
+ * same. */
+static void
+fuzz_messages (const char *data,
+               size_t      size)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdPushAnswer) answer = vd_push_answer_decode (data, size, &error);
+  g_autofree char *code = NULL;
+  g_autofree char *message = NULL;
+  VdStreamEvent event;
+
+  if (answer == NULL)
+    g_assert_true (error != NULL && error->domain == VD_ERROR);
+  else
+    {
+      g_autoptr(VdPushAnswer) again = NULL;
+      g_autofree char *text = NULL;
+      gsize len = 0;
+
+      /* The index a decoder could not read is G_MAXUINT, which writes back as itself. */
+      text = vd_push_answer_encode (answer, &len);
+      again = vd_push_answer_decode (text, len, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (again->batch_id, ==, answer->batch_id);
+      g_assert_cmpint (again->accepted, ==, answer->accepted);
+      g_assert_cmpint (again->cursor, ==, answer->cursor);
+      g_assert_cmphex (again->server_hlc, ==, answer->server_hlc);
+      g_assert_cmpuint (again->rejected->len, ==, answer->rejected->len);
+    }
+
+  if (vd_stream_event_decode (data, size, &event) != VD_STREAM_EVENT_NONE)
+    {
+      char text[VD_STREAM_EVENT_MAX_LEN];
+      VdStreamEvent again;
+      gsize len = vd_stream_event_encode (&event, text);
+
+      g_assert_cmpint (vd_stream_event_decode (text, len, &again), ==, event.type);
+      g_assert_cmpint (again.cursor, ==, event.cursor);
+    }
+
+  message = vd_error_body_decode (data, size, &code);
+  g_assert_true (message == NULL || g_utf8_validate (message, -1, NULL));
+}
+
 int
 LLVMFuzzerInitialize (int    *argc,
                       char ***argv)
@@ -175,5 +221,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   vd_json_precheck (copy, size, 1 << 20, &error);
   fuzz_push (copy, size);
   fuzz_pull (copy, size);
+  fuzz_messages (copy, size);
   return 0;
 }

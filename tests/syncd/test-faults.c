@@ -17,6 +17,7 @@
 
 #include "vd-cell-store.h"
 #include "vd-change.h"
+#include "vd-protocol.h"
 #include "vd-hlc.h"
 #include "vd-id.h"
 #include "vd-test-pg.h"

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "vd-change.h"
+#include "vd-protocol.h"
 #include "vd-hlc.h"
 #include "vd-id.h"
 #include "vd-test-pg.h"

@@ -20,6 +20,7 @@
 #include "vd-sparkline.h"
 #include "vd-session.h"
 #include "vd-change.h"
+#include "vd-protocol.h"
 #include "vd-hlc.h"
 #include "vd-id.h"
 #include "vd-schema.h"
