@@ -1743,3 +1743,33 @@ vds_api_run (VdsApi     *self,
                    error->message);
     }
 }
+
+/* ---- before the body (vds-server.c, issue #16) ---- */
+
+gsize
+vds_api_body_limit (const VdsRequest *req)
+{
+  const char *route = req->route;
+
+  if (g_strcmp0 (route, route_names[ROUTE_LOGIN]) == 0
+      || g_strcmp0 (route, route_names[ROUTE_REFRESH]) == 0
+      || g_strcmp0 (route, route_names[ROUTE_PUSH]) == 0)
+    return VD_PROTOCOL_MAX_BODY;
+  return VDS_API_SMALL_BODY;
+}
+
+gboolean
+vds_api_preauth (VdsApi     *self,
+                 VdsRequest *req)
+{
+  g_autofree char *tenant_id = NULL;
+  g_autofree char *device_id = NULL;
+  g_autoptr(VdsToken) token = NULL;
+  const char *method;
+  gint64 seq = 0;
+
+  if (match_route (req->path, &tenant_id, &device_id, &method) != ROUTE_PUSH)
+    return TRUE;
+  token = authenticate_member (self, req, tenant_id, &seq);
+  return token != NULL;
+}
