@@ -47,6 +47,7 @@ struct _VdsServer
   struct _Usage   *usage;
   int              fd_budget;
   GPtrArray       *watches;
+  GSource         *sweep;
 
   guint            active;         /* requests between headers and finish */
   gboolean         draining;
@@ -466,10 +467,12 @@ watchdog_remove (GSocket *socket)
 
 /* ---- what connections and request bodies hold, by client address ----
  *
- * Counted on the main thread as connections are accepted and bodies announced or read,
- * and given back when a socket is finalized, which may happen on a stream's shard
- * thread: hence the mutex. The Usage outlives the server while sockets still point to
- * it. */
+ * All on the main thread. A connection is counted from its accept until its socket is
+ * closed, whoever closes it (libsoup, a stream's shard, a refusal): libsoup 3.2 tells of
+ * no closing, and its objects may outlive the socket, so the list is swept for closed
+ * sockets every second, and before a new connection is refused for a cap. Body bytes are
+ * counted from the headers (Content-Length) or as chunks arrive, until the message is
+ * done. */
 
 typedef struct
 {
@@ -477,41 +480,50 @@ typedef struct
   guint64 body_bytes;
 } AddressUse;
 
-typedef struct _Usage
-{
-  gatomicrefcount ref;
-  GMutex          lock;
-  guint           connections;   /* every accepted socket still open, streams included */
-  guint64         body_bytes;
-  GHashTable     *addresses;     /* char* → AddressUse* */
-} Usage;
-
-/* Socket data: one accepted connection's share. */
 typedef struct
 {
-  Usage   *usage;
+  GSocket *socket;
   char    *address;
   gboolean http;
 } ConnTrack;
 
+typedef struct _Usage
+{
+  GMutex      lock;          /* for the body bytes: messages may be freed off the loop */
+  GPtrArray  *conns;         /* ConnTrack*: every accepted socket not closed yet */
+  gint64      swept_us;
+  guint64     body_bytes;
+  GHashTable *addresses;     /* char* → AddressUse* */
+} Usage;
+
 #define CONN_KEY "vds-conn"
+
+static void
+conn_track_free (gpointer data)
+{
+  ConnTrack *track = data;
+
+  g_object_set_data (G_OBJECT (track->socket), CONN_KEY, NULL);
+  g_object_unref (track->socket);
+  g_free (track->address);
+  g_free (track);
+}
 
 static Usage *
 usage_new (void)
 {
   Usage *usage = g_new0 (Usage, 1);
 
-  g_atomic_ref_count_init (&usage->ref);
   g_mutex_init (&usage->lock);
+  usage->conns = g_ptr_array_new_with_free_func (conn_track_free);
   usage->addresses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return usage;
 }
 
 static void
-usage_unref (Usage *usage)
+usage_free (Usage *usage)
 {
-  if (usage == NULL || !g_atomic_ref_count_dec (&usage->ref))
-    return;
+  g_ptr_array_unref (usage->conns);
   g_hash_table_unref (usage->addresses);
   g_mutex_clear (&usage->lock);
   g_free (usage);
@@ -543,23 +555,33 @@ usage_address_done (Usage      *usage,
     g_hash_table_remove (usage->addresses, address);
 }
 
+/* Forgets the connections whose socket is closed. */
 static void
-conn_track_free (gpointer data)
+usage_sweep (Usage *usage)
 {
-  ConnTrack *track = data;
-  Usage *usage = track->usage;
-
+  usage->swept_us = g_get_monotonic_time ();
   g_mutex_lock (&usage->lock);
-  usage->connections--;
-  if (track->http)
+  for (guint i = usage->conns->len; i > 0; i--)
     {
-      usage_address (usage, track->address)->connections--;
-      usage_address_done (usage, track->address);
+      ConnTrack *track = usage->conns->pdata[i - 1];
+
+      if (!g_socket_is_closed (track->socket))
+        continue;
+      if (track->http)
+        {
+          usage_address (usage, track->address)->connections--;
+          usage_address_done (usage, track->address);
+        }
+      g_ptr_array_remove_index_fast (usage->conns, i - 1);
     }
   g_mutex_unlock (&usage->lock);
-  usage_unref (usage);
-  g_free (track->address);
-  g_free (track);
+}
+
+static gboolean
+sweep_cb (gpointer data)
+{
+  usage_sweep (data);
+  return G_SOURCE_CONTINUE;
 }
 
 /* A new connection: counted, and 0 when it is within the caps, else the status its
@@ -569,27 +591,35 @@ track_connection (VdsServer  *self,
                   GSocket    *socket,
                   const char *address)
 {
-  ConnTrack *track = g_new0 (ConnTrack, 1);
   Usage *usage = self->usage;
+  ConnTrack *track;
   AddressUse *use;
   guint status = 0;
 
-  track->usage = usage;
-  g_atomic_ref_count_inc (&usage->ref);
+  g_mutex_lock (&usage->lock);
+  use = g_hash_table_lookup (usage->addresses, address);
+  g_mutex_unlock (&usage->lock);
+  /* Closed sockets may still be counted: look before refusing (at most every 100 ms). */
+  if ((usage->conns->len >= self->config.max_connections
+       || (use != NULL && use->connections >= self->config.max_connections_per_address))
+      && g_get_monotonic_time () - usage->swept_us > G_USEC_PER_SEC / 10)
+    usage_sweep (usage);
+
+  track = g_new0 (ConnTrack, 1);
+  track->socket = g_object_ref (socket);
   track->address = g_strdup (address);
   track->http = TRUE;
+  g_object_set_data (G_OBJECT (socket), CONN_KEY, track);
 
   g_mutex_lock (&usage->lock);
+  g_ptr_array_add (usage->conns, track);
   use = usage_address (usage, address);
-  usage->connections++;
   use->connections++;
-  if (usage->connections > self->config.max_connections)
+  if (usage->conns->len > self->config.max_connections)
     status = 503;
   else if (use->connections > self->config.max_connections_per_address)
     status = 429;
   g_mutex_unlock (&usage->lock);
-
-  g_object_set_data_full (G_OBJECT (socket), CONN_KEY, track, conn_track_free);
   return status;
 }
 
@@ -603,11 +633,11 @@ untrack_http (VdsServer *self,
 
   if (track == NULL || !track->http)
     return;
-  g_mutex_lock (&track->usage->lock);
+  g_mutex_lock (&self->usage->lock);
   track->http = FALSE;
-  usage_address (track->usage, track->address)->connections--;
-  usage_address_done (track->usage, track->address);
-  g_mutex_unlock (&track->usage->lock);
+  usage_address (self->usage, track->address)->connections--;
+  usage_address_done (self->usage, track->address);
+  g_mutex_unlock (&self->usage->lock);
 }
 
 /* Counts bytes more of the message's body; 0 when they fit, else the status to refuse
@@ -1789,6 +1819,11 @@ vds_server_dispose (GObject *object)
   VdsServer *self = VDS_SERVER (object);
 
   g_clear_pointer (&self->notify, vds_notify_free);
+  if (self->sweep != NULL)
+    {
+      g_source_destroy (self->sweep);
+      g_clear_pointer (&self->sweep, g_source_unref);
+    }
   if (self->watches != NULL)
     {
       g_ptr_array_foreach (self->watches, (GFunc) watch_free, NULL);
@@ -1823,7 +1858,7 @@ vds_server_finalize (GObject *object)
   VdsServer *self = VDS_SERVER (object);
 
   g_clear_pointer (&self->api, vds_api_free);
-  g_clear_pointer (&self->usage, usage_unref);
+  g_clear_pointer (&self->usage, usage_free);
   vds_server_config_clear (&self->config);
   g_free (self->fingerprint);
   g_free (self->url);
@@ -2145,6 +2180,10 @@ vds_server_listen (VdsServer  *self,
   if (!listen_on (self->soup, socket_address, options, &socket, error))
     return FALSE;
   self->fd_budget = fd_budget ();
+  self->sweep = g_timeout_source_new_seconds (1);
+  g_source_set_name (self->sweep, "vds connection sweep");
+  g_source_set_callback (self->sweep, sweep_cb, self->usage, NULL);
+  g_source_attach (self->sweep, self->context);
   lw = g_new0 (ListenerWatch, 1);
   lw->server = self;
   lw->socket = g_steal_pointer (&socket);
