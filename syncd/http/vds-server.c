@@ -1951,6 +1951,9 @@ vds_server_new (VdsStore              *store,
   self->api = vds_api_new (store, &self->config);
   self->streams = vds_streams_new (vds_api_get_metrics (self->api),
                                    self->config.stream_threads);
+  vds_streams_set_limits (self->streams, self->config.max_streams_per_device,
+                          self->config.max_streams_per_session,
+                          self->config.stream_pings_per_minute);
   self->pool = g_thread_pool_new (worker_cb, NULL, MAX (1, config->workers), FALSE, error);
   if (self->pool == NULL)
     return NULL;

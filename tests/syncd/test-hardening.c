@@ -690,6 +690,234 @@ test_tls_versions (void)
   env_teardown (&env);
 }
 
+/* ---- item 3: streams ---- */
+
+/* Reads up to the end of an answer's head (a 101 has no body to frame it). */
+static char *
+read_head (GIOStream *stream)
+{
+  g_autoptr(GString) head = g_string_new (NULL);
+
+  while (!g_str_has_suffix (head->str, "\r\n\r\n"))
+    {
+      g_autoptr(GError) error = NULL;
+      char c;
+      gssize n = g_input_stream_read (g_io_stream_get_input_stream (stream), &c, 1, NULL, &error);
+
+      if (n <= 0)
+        g_error ("the stream's handshake got no answer: %s; the daemon's log:\n%s",
+                 error ? error->message : "closed", daemon_log ());
+      g_string_append_c (head, c);
+    }
+  return g_string_free (g_steal_pointer (&head), FALSE);
+}
+
+static GIOStream *
+open_stream (Env *env)
+{
+  GIOStream *stream = connect_tls (env);
+  g_autofree char *text = NULL;
+  g_autofree char *head = NULL;
+
+  text = g_strdup_printf ("GET /v1/tenants/%s/sync/stream HTTP/1.1\r\nHost: x\r\n"
+                          "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n",
+                          env->clinic_a, env->session_token);
+  send_text (stream, text);
+  head = read_head (stream);
+  g_assert_true (g_str_has_prefix (head, "HTTP/1.1 101"));
+  return stream;
+}
+
+/* A client frame (masked, as RFC 6455 requires). FALSE when the write failed: the server
+ * closed the connection. */
+static gboolean
+send_frame (GIOStream  *stream,
+            gboolean    fin,
+            guint8      opcode,
+            const char *payload,
+            gsize       len)
+{
+  g_autoptr(GByteArray) frame = g_byte_array_new ();
+  static const guint8 mask[4] = { 0x12, 0x34, 0x56, 0x78 };
+  guint8 b[2] = { (fin ? 0x80 : 0) | opcode, 0x80 };
+
+  if (len < 126)
+    {
+      b[1] |= len;
+      g_byte_array_append (frame, b, 2);
+    }
+  else
+    {
+      guint8 ext[2] = { (len >> 8) & 0xff, len & 0xff };
+
+      g_assert_cmpuint (len, <, 65536);
+      b[1] |= 126;
+      g_byte_array_append (frame, b, 2);
+      g_byte_array_append (frame, ext, 2);
+    }
+  g_byte_array_append (frame, mask, 4);
+  for (gsize i = 0; i < len; i++)
+    {
+      guint8 c = payload[i] ^ mask[i % 4];
+      g_byte_array_append (frame, &c, 1);
+    }
+  return g_output_stream_write_all (g_io_stream_get_output_stream (stream), frame->data,
+                                    frame->len, NULL, NULL, NULL);
+}
+
+static gboolean
+read_exact (GIOStream *stream,
+            guint8    *buf,
+            gsize      len)
+{
+  g_autoptr(GError) error = NULL;
+  gsize got = 0;
+
+  if (g_input_stream_read_all (g_io_stream_get_input_stream (stream), buf, len, &got, NULL,
+                               &error) && got == len)
+    return TRUE;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    g_error ("the server neither sent a frame nor closed the stream within %d s",
+             READ_TIMEOUT_S);
+  return FALSE;
+}
+
+/* The next server frame: its opcode, or -1 when the connection ended. */
+static int
+read_frame (GIOStream  *stream,
+            char      **out_payload)
+{
+  guint8 h[2];
+  guint64 len;
+  g_autofree char *payload = NULL;
+
+  if (!read_exact (stream, h, 2))
+    return -1;
+  len = h[1] & 0x7f;
+  if (len == 126)
+    {
+      guint8 ext[2];
+
+      if (!read_exact (stream, ext, 2))
+        return -1;
+      len = (ext[0] << 8) | ext[1];
+    }
+  g_assert_cmpuint (len, <, 126 * 1024);
+  payload = g_malloc0 (len + 1);
+  if (len > 0 && !read_exact (stream, (guint8 *) payload, len))
+    return -1;
+  if (out_payload != NULL)
+    *out_payload = g_steal_pointer (&payload);
+  return h[0] & 0x0f;
+}
+
+/* Reads frames until the server closes the stream; the number of text frames before. */
+static guint
+frames_until_closed (GIOStream *stream,
+                     guint     *out_close_code)
+{
+  guint texts = 0;
+
+  *out_close_code = 0;
+  for (;;)
+    {
+      g_autofree char *payload = NULL;
+      int opcode = read_frame (stream, &payload);
+
+      if (opcode < 0)
+        return texts;
+      if (opcode == 0x8)
+        {
+          *out_close_code = ((guint8) payload[0] << 8) | (guint8) payload[1];
+          return texts;
+        }
+      if (opcode == 0x1)
+        texts++;
+    }
+}
+
+static void
+test_streams (gconstpointer data)
+{
+  Env env;
+  char chunk[1000];
+  guint code;
+
+  if (!env_setup (&env, data, BASE_CONFIG))
+    return;
+  env.session_token = login_token (&env, "fd-a");
+  memset (chunk, 'x', sizeof chunk);
+
+  /* A message in FIN=0 frames of 1000 bytes, up to 2 MB: the server closes the stream
+   * once the message passes its 4 KiB, long before the end. */
+  {
+    g_autoptr(GIOStream) s = open_stream (&env);
+    guint sent = 0;
+
+    g_assert_cmpint (read_frame (s, NULL), ==, 0x1);   /* the first cursor */
+    if (send_frame (s, FALSE, 0x1, chunk, sizeof chunk))
+      for (sent = 1; sent < 2000; sent++)
+        if (!send_frame (s, FALSE, 0x0, chunk, sizeof chunk))
+          break;
+    g_test_message ("fragments sent before the server closed: %u", sent);
+    frames_until_closed (s, &code);
+  }
+  assert_healthy (&env);
+
+  /* Pings as messages, 20 at once: a handful are answered, then the stream is closed. */
+  {
+    g_autoptr(GIOStream) s = open_stream (&env);
+    guint pongs;
+
+    g_assert_cmpint (read_frame (s, NULL), ==, 0x1);
+    for (guint i = 0; i < 20; i++)
+      if (!send_frame (s, TRUE, 0x1, "{\"type\":\"ping\"}", strlen ("{\"type\":\"ping\"}")))
+        break;
+    pongs = frames_until_closed (s, &code);
+    g_test_message ("pongs before the close: %u (code %u)", pongs, code);
+    g_assert_cmpuint (pongs, <=, 6);
+    g_assert_cmpuint (code, ==, 1008);
+  }
+  /* WebSocket's own pings, which libsoup answers by itself: the same budget. */
+  {
+    g_autoptr(GIOStream) s = open_stream (&env);
+    guint pongs = 0;
+
+    g_assert_cmpint (read_frame (s, NULL), ==, 0x1);
+    for (guint i = 0; i < 20; i++)
+      if (!send_frame (s, TRUE, 0x9, "p", 1))
+        break;
+    for (;;)
+      {
+        int opcode = read_frame (s, NULL);
+
+        if (opcode < 0 || opcode == 0x8)
+          break;
+        if (opcode == 0xA)
+          pongs++;
+      }
+    g_test_message ("control pongs before the close: %u", pongs);
+    g_assert_cmpuint (pongs, <=, 6);
+  }
+
+  /* A third stream of the same session: the oldest is closed (1008). */
+  {
+    g_autoptr(GIOStream) first = open_stream (&env);
+    g_autoptr(GIOStream) second = NULL;
+    g_autoptr(GIOStream) third = NULL;
+
+    g_assert_cmpint (read_frame (first, NULL), ==, 0x1);
+    second = open_stream (&env);
+    third = open_stream (&env);
+    frames_until_closed (first, &code);
+    g_assert_cmpuint (code, ==, 1008);
+  }
+  assert_healthy (&env);
+  env_teardown (&env);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -702,9 +930,11 @@ main (int    argc,
     {
       g_autofree char *p1 = g_strdup_printf ("/hardening/%s/before-body", backends[b]);
       g_autofree char *p2 = g_strdup_printf ("/hardening/%s/caps", backends[b]);
+      g_autofree char *p3 = g_strdup_printf ("/hardening/%s/streams", backends[b]);
 
       g_test_add_data_func (p1, backends[b], test_before_body);
       g_test_add_data_func (p2, backends[b], test_caps);
+      g_test_add_data_func (p3, backends[b], test_streams);
     }
   g_test_add_func ("/hardening/sqlite/nofile", test_nofile);
   g_test_add_func ("/hardening/sqlite/soup-errors", test_soup_errors);
