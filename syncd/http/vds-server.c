@@ -2210,6 +2210,17 @@ vds_server_listen (VdsServer  *self,
   return TRUE;
 }
 
+gboolean
+vds_server_accept_stream (VdsServer       *self,
+                          GIOStream       *stream,
+                          GSocketAddress  *local,
+                          GSocketAddress  *remote,
+                          GError         **error)
+{
+  g_return_val_if_fail (VDS_IS_SERVER (self), FALSE);
+  return soup_server_accept_iostream (self->soup, stream, local, remote, error);
+}
+
 const char *
 vds_server_get_url (VdsServer *self)
 {

@@ -81,6 +81,13 @@ VdsServer  *vds_server_new             (VdsStore              *store,
                                         GError               **error);
 gboolean    vds_server_listen          (VdsServer             *self,
                                         GError               **error);
+/* Serves one connection that did not come from the listener (the HTTP fuzzer feeds
+ * memory streams through it): plain HTTP, as given. */
+gboolean    vds_server_accept_stream   (VdsServer             *self,
+                                        GIOStream             *stream,
+                                        GSocketAddress        *local,
+                                        GSocketAddress        *remote,
+                                        GError               **error);
 /* "https://127.0.0.1:8443" once listening. */
 const char *vds_server_get_url         (VdsServer             *self);
 /* "http://127.0.0.1:9090" of the metrics listener, NULL when there is none. */
