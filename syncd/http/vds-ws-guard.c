@@ -87,7 +87,9 @@ frame_header (VdsWsGuardInput *self)
     self->message_bytes += len;
   else
     self->message_bytes = len;
-  if (self->message_bytes > self->max_message)
+  /* A message in one frame is libsoup's to limit (and the stream's, which answers 1009):
+   * only the frames that would be appended to it are judged here. */
+  if (opcode == 0x00 && self->message_bytes > self->max_message)
     self->violation = g_strdup_printf (_("A stream message is larger than %" G_GUINT64_FORMAT
                                          " bytes."), self->max_message);
   else if (fin)

@@ -3,7 +3,7 @@
  * SoupWebsocketConnection that reads the client's frame headers as the bytes pass: libsoup
  * 3.2 limits single frames but appends continuation frames without limit, and answers
  * pings without telling. The guard fails the read (and so the connection) as soon as a
- * message's frames announce more than max_message bytes, or pings come faster than
+ * continuation frame takes a message past max_message bytes, or pings come faster than
  * pings_per_minute (a burst of as many is allowed). */
 #pragma once
 
