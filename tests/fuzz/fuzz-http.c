@@ -81,6 +81,12 @@ LLVMFuzzerInitialize (int    *argc,
   g_assert_no_error (error);
   vds_server_config_clear (&config);
 
+  /* As g_main_loop_run does in the daemon: the main thread owns the context for good,
+   * or a worker's g_main_context_invoke would run its callback in the worker while this
+   * thread is inside libsoup. */
+  if (!g_main_context_acquire (g_main_context_default ()))
+    g_error ("the main context is owned elsewhere");
+
   local_address = g_inet_socket_address_new_from_string ("127.0.0.1", 8443);
   remote_address = g_inet_socket_address_new_from_string ("127.0.0.1", 40000);
   return 0;
