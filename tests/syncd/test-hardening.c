@@ -603,6 +603,46 @@ test_nofile (void)
   env_teardown (&env);
 }
 
+/* The listener's watch alone: the descriptor limit lowered under the running daemon
+ * (its budget was set from the higher one), so accept() fails with EMFILE and libsoup
+ * drops its listener. Once connections are closed, the daemon listens again. */
+static void
+test_listener_rearm (void)
+{
+  Env env;
+  g_autoptr(GPtrArray) conns = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *nofile = NULL;
+  int status = 0;
+
+  if (!env_setup (&env, "sqlite", BASE_CONFIG))
+    return;
+  nofile = g_strdup_printf ("prlimit --pid %s --nofile=96:96", vd_test_syncd_get_pid (env.syncd));
+  g_spawn_command_line_sync (nofile, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+
+  /* TLS connections until one is no longer served: the daemon ran out of descriptors. */
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autoptr(GError) connect_error = NULL;
+      GIOStream *c = vd_test_tls_connect (vd_test_syncd_get_port (env.syncd), 3, NULL,
+                                          &connect_error);
+
+      if (c == NULL)
+        break;
+      g_ptr_array_add (conns, c);
+    }
+  g_test_message ("connections served before the limit: %u", conns->len);
+  g_assert_cmpuint (conns->len, <, 200);
+  g_ptr_array_set_size (conns, 0);
+
+  assert_healthy (&env);
+  env_teardown (&env);
+}
+
 /* ---- item 9: libsoup's own refusals, framing ---- */
 
 static void
@@ -943,6 +983,7 @@ main (int    argc,
       g_test_add_data_func (p3, backends[b], test_streams);
     }
   g_test_add_func ("/hardening/sqlite/nofile", test_nofile);
+  g_test_add_func ("/hardening/sqlite/listener-rearm", test_listener_rearm);
   g_test_add_func ("/hardening/sqlite/soup-errors", test_soup_errors);
   g_test_add_func ("/hardening/sqlite/tls-versions", test_tls_versions);
   return g_test_run ();
