@@ -758,6 +758,7 @@ int
 main (int    argc,
       char **argv)
 {
+  vds_tls_restrict_versions ();
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

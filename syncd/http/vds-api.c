@@ -957,13 +957,15 @@ run_me (VdsApi     *self,
 /* The clinic of the path, for the caller whose role there is role (NULL: none): a
  * member passes; an administrator is refused (monitoring only, §5); for anyone else the
  * clinic does not exist, so that ids of other clinics cannot be probed. Then the clinic's
- * rate limit. */
+ * rate limit, unless rate is FALSE (the check before a push's body: the push itself takes
+ * its token). */
 static gboolean
 check_tenant (VdsApi     *self,
               VdsRequest *req,
               VdsToken   *token,
               const char *tenant_id,
-              const char *role)
+              const char *role,
+              gboolean    rate)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(VdsUser) user = NULL;
@@ -987,8 +989,8 @@ check_tenant (VdsApi     *self,
       return FALSE;
     }
 
-  if (!vds_limiter_take (self->per_clinic, tenant_id, g_get_monotonic_time (),
-                         &retry_after))
+  if (rate && !vds_limiter_take (self->per_clinic, tenant_id, g_get_monotonic_time (),
+                                 &retry_after))
     {
       set_rate_limited (req, retry_after,
                         _("This clinic is sending too many requests. Wait a moment and "
@@ -1009,10 +1011,11 @@ check_tenant (VdsApi     *self,
  * so a revocation through any syncd process stops the token at once. NULL when req is
  * answered. */
 static VdsToken *
-authenticate_member (VdsApi     *self,
-                     VdsRequest *req,
-                     const char *tenant_id,
-                     gint64     *out_seq)
+authenticate_member_full (VdsApi     *self,
+                          VdsRequest *req,
+                          const char *tenant_id,
+                          gint64     *out_seq,
+                          gboolean    rate)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(VdsToken) token = NULL;
@@ -1027,9 +1030,18 @@ authenticate_member (VdsApi     *self,
       set_store_failed (req, error);
       return NULL;
     }
-  if (!token_usable (req, token) || !check_tenant (self, req, token, tenant_id, role))
+  if (!token_usable (req, token) || !check_tenant (self, req, token, tenant_id, role, rate))
     return NULL;
   return g_steal_pointer (&token);
+}
+
+static VdsToken *
+authenticate_member (VdsApi     *self,
+                     VdsRequest *req,
+                     const char *tenant_id,
+                     gint64     *out_seq)
+{
+  return authenticate_member_full (self, req, tenant_id, out_seq, TRUE);
 }
 
 /* "VetDesk/1.2.3 …" → "1.2.3"; NULL when the agent is something else. */
@@ -1719,4 +1731,34 @@ vds_api_run (VdsApi     *self,
         g_warning ("Could not record the failure of device %s: %s", req->member_device,
                    error->message);
     }
+}
+
+/* ---- before the body (vds-server.c, issue #16) ---- */
+
+gsize
+vds_api_body_limit (const VdsRequest *req)
+{
+  const char *route = req->route;
+
+  if (g_strcmp0 (route, route_names[ROUTE_LOGIN]) == 0
+      || g_strcmp0 (route, route_names[ROUTE_REFRESH]) == 0
+      || g_strcmp0 (route, route_names[ROUTE_PUSH]) == 0)
+    return VD_PROTOCOL_MAX_BODY;
+  return VDS_API_SMALL_BODY;
+}
+
+gboolean
+vds_api_preauth (VdsApi     *self,
+                 VdsRequest *req)
+{
+  g_autofree char *tenant_id = NULL;
+  g_autofree char *device_id = NULL;
+  g_autoptr(VdsToken) token = NULL;
+  const char *method;
+  gint64 seq = 0;
+
+  if (match_route (req->path, &tenant_id, &device_id, &method) != ROUTE_PUSH)
+    return TRUE;
+  token = authenticate_member_full (self, req, tenant_id, &seq, FALSE);
+  return token != NULL;
 }

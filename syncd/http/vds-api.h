@@ -87,4 +87,16 @@ gboolean    vds_api_precheck        (VdsApi                *self,
 void        vds_api_run             (VdsApi                *self,
                                      VdsRequest            *req);
 
+/* What a route without a body may still carry (an empty JSON object, say): bodies past it
+ * are refused before they are read. */
+#define VDS_API_SMALL_BODY 1024
+/* Main thread, after a passing precheck: the largest body req's route takes. */
+gsize       vds_api_body_limit      (const VdsRequest      *req);
+/* Worker thread, once the headers are in and before a byte of the body is read: a route
+ * whose caller must hold a token (push) has it checked, membership included (not the
+ * clinic's rate limit, which the push itself takes). FALSE when req is answered (401,
+ * 403, 404, 503); TRUE when the body may be read. */
+gboolean    vds_api_preauth         (VdsApi                *self,
+                                     VdsRequest            *req);
+
 G_END_DECLS

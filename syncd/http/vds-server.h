@@ -39,6 +39,15 @@ typedef struct
   guint     listing_max_age_ms; /* how long an admin listing snapshot is served; 0: never */
   guint     stream_keepalive_s;
   guint     stream_threads;    /* shards holding the streams (vds-streams.c) */
+
+  /* Against hostile clients ([server], docs/decisions.md "Hardening the HTTP layer"). */
+  guint     max_connections;              /* live connections, streams included */
+  guint     max_connections_per_address;  /* HTTP connections (not streams) per address */
+  guint     max_body_mib;                 /* request body MiB held at once, in all */
+  guint     max_body_mib_per_address;     /* …and per client address */
+  guint     max_streams_per_device;       /* a device's streams of one clinic */
+  guint     max_streams_per_session;
+  guint     stream_pings_per_minute;      /* pings a stream may send (a burst of as many) */
 } VdsServerConfig;
 
 /* The defaults: 0.0.0.0:8443, 8 workers, 10 s / 30 s / 10 s, 50/100 per address,
@@ -71,6 +80,13 @@ VdsServer  *vds_server_new             (VdsStore              *store,
                                         const VdsServerConfig *config,
                                         GError               **error);
 gboolean    vds_server_listen          (VdsServer             *self,
+                                        GError               **error);
+/* Serves one connection that did not come from the listener (the HTTP fuzzer feeds
+ * memory streams through it): plain HTTP, as given. */
+gboolean    vds_server_accept_stream   (VdsServer             *self,
+                                        GIOStream             *stream,
+                                        GSocketAddress        *local,
+                                        GSocketAddress        *remote,
                                         GError               **error);
 /* "https://127.0.0.1:8443" once listening. */
 const char *vds_server_get_url         (VdsServer             *self);

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include "vds-streams.h"
+#include "vds-ws-guard.h"
 
 #include <string.h>
 
@@ -48,6 +49,10 @@ struct _VdsStreams
   GMutex        tenants_lock;
   GHashTable   *tenants;        /* tenant id → streams of it (GPOINTER_TO_UINT) */
   GMutex        start_lock;
+
+  guint         per_device;     /* streams of one device, and of one session, in a clinic */
+  guint         per_session;
+  guint         pings_per_minute;
 };
 
 struct _Stream
@@ -61,6 +66,9 @@ struct _Stream
   gint64                   sent;       /* the last cursor sent */
   GSequenceIter           *expiry;
   gboolean                 attached;   /* in by_tenant and expiries */
+  gint64                   opened_us;
+  double                   ping_tokens; /* the desk's {"type":"ping"} messages */
+  gint64                   ping_last_us;
 };
 
 static void arm_expiry_timer (Shard *shard);
@@ -189,6 +197,21 @@ message_cb (SoupWebsocketConnection *conn,
       return;
     }
 
+  /* Desks ping twice a minute; a peer that pings faster only makes the server work. */
+  {
+    double burst = MAX (s->shard->owner->pings_per_minute, 1);
+    gint64 now = g_get_monotonic_time ();
+
+    s->ping_tokens = MIN (burst, s->ping_tokens + burst / 60.0 * (now - s->ping_last_us) / 1e6);
+    s->ping_last_us = now;
+    if (s->ping_tokens < 1.0)
+      {
+        close_stream (s, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "Too many pings");
+        return;
+      }
+    s->ping_tokens -= 1.0;
+  }
+
   if (vd_stream_event_decode (data, len, &event) == VD_STREAM_EVENT_PING)
     {
       VdStreamEvent pong = { VD_STREAM_EVENT_PONG, 0 };
@@ -201,6 +224,48 @@ message_cb (SoupWebsocketConnection *conn,
 
   close_stream (s, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
                 "Only {\"type\":\"ping\"} messages are accepted");
+}
+
+/* A device (or a session) about to have one stream too many in the clinic: its oldest
+ * ones are closed. A desk that reconnects after a network blip opens a new stream before
+ * the kernel found its old one dead; a peer that opens streams in a loop holds no more
+ * than the cap. */
+static void
+enforce_caps (VdsStreams *self,
+              GPtrArray  *list,
+              Stream     *s)
+{
+  for (;;)
+    {
+      Stream *oldest_device = NULL, *oldest_session = NULL;
+      guint devices = 0, sessions = 0;
+
+      for (guint i = 0; i < list->len; i++)
+        {
+          Stream *o = list->pdata[i];
+
+          if (g_strcmp0 (o->device_id, s->device_id) == 0)
+            {
+              devices++;
+              if (oldest_device == NULL || o->opened_us < oldest_device->opened_us)
+                oldest_device = o;
+            }
+          if (g_strcmp0 (o->session_id, s->session_id) == 0)
+            {
+              sessions++;
+              if (oldest_session == NULL || o->opened_us < oldest_session->opened_us)
+                oldest_session = o;
+            }
+        }
+      if (devices + 1 > self->per_device)
+        close_stream (oldest_device, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+                      "Too many streams for this device");
+      else if (sessions + 1 > self->per_session)
+        close_stream (oldest_session, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+                      "Too many streams for this session");
+      else
+        return;
+    }
 }
 
 static gint
@@ -367,11 +432,18 @@ do_add (Shard *shard,
         Op    *op)
 {
   Stream *s = g_new0 (Stream, 1);
+  g_autoptr(GIOStream) guarded = NULL;
   GPtrArray *list;
 
-  /* Made here so that its sources belong to this shard's context. */
-  s->conn = soup_websocket_connection_new (op->stream, op->uri, SOUP_WEBSOCKET_CONNECTION_SERVER,
+  /* Made here so that its sources belong to this shard's context. The guard counts a
+   * message's bytes frame by frame (libsoup only limits single frames) and the pings. */
+  guarded = vds_ws_guard_new (op->stream, VDS_STREAM_MAX_INCOMING,
+                              shard->owner->pings_per_minute);
+  s->conn = soup_websocket_connection_new (guarded, op->uri, SOUP_WEBSOCKET_CONNECTION_SERVER,
                                            op->origin, NULL, NULL);
+  s->opened_us = g_get_monotonic_time ();
+  s->ping_tokens = MAX (shard->owner->pings_per_minute, 1);
+  s->ping_last_us = s->opened_us;
   s->shard = shard;
   s->tenant_id = g_steal_pointer (&op->tenant_id);
   s->device_id = g_steal_pointer (&op->device_id);
@@ -399,6 +471,7 @@ do_add (Shard *shard,
       list = g_ptr_array_new ();
       g_hash_table_insert (shard->by_tenant, g_strdup (s->tenant_id), list);
     }
+  enforce_caps (shard->owner, list, s);
   g_ptr_array_add (list, s);
   s->expiry = g_sequence_insert_sorted (shard->expiries, s, compare_expiry, NULL);
   s->attached = TRUE;
@@ -583,7 +656,21 @@ vds_streams_new (VdsMetrics *metrics,
   g_mutex_init (&self->start_lock);
   for (guint i = 0; i < self->n_shards; i++)
     self->shards[i].owner = self;
+  self->per_device = 4;
+  self->per_session = 2;
+  self->pings_per_minute = 6;
   return self;
+}
+
+void
+vds_streams_set_limits (VdsStreams *self,
+                        guint       per_device,
+                        guint       per_session,
+                        guint       pings_per_minute)
+{
+  self->per_device = MAX (per_device, 1);
+  self->per_session = MAX (per_session, 1);
+  self->pings_per_minute = MAX (pings_per_minute, 1);
 }
 
 void

@@ -31,6 +31,13 @@ typedef struct _VdsStreams VdsStreams;
  * each started when a clinic hashed to it first streams or pushes. */
 VdsStreams *vds_streams_new             (VdsMetrics              *metrics,
                                          guint                    n_shards);
+/* Before the first stream: a device's streams in a clinic, a session's, and the pings a
+ * stream may send a minute (defaults 4, 2, 6). Past the first two the oldest is closed
+ * with 1008; past the pings, the stream. */
+void        vds_streams_set_limits      (VdsStreams              *self,
+                                         guint                    per_device,
+                                         guint                    per_session,
+                                         guint                    pings_per_minute);
 /* Closes every stream (1001, going away), waits a little for the close frames to go out
  * (at most 2 s), stops the shards and frees. */
 void        vds_streams_free            (VdsStreams              *self);

@@ -191,3 +191,9 @@ vds_tls_fingerprint (GTlsCertificate *certificate)
     g_string_append_printf (out, i ? ":%02X" : "%02X", digest[i]);
   return g_string_free (out, FALSE);
 }
+
+void
+vds_tls_restrict_versions (void)
+{
+  g_setenv ("G_TLS_GNUTLS_PRIORITY", VDS_TLS_PRIORITY, FALSE);
+}

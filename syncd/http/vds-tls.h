@@ -21,4 +21,10 @@ GTlsCertificate *vds_tls_load               (const char  *cert_path,
 /* SHA-256 of the DER certificate as colon-separated uppercase hex ("AB:01:…"). */
 char            *vds_tls_fingerprint        (GTlsCertificate *certificate);
 
+/* TLS 1.2 and 1.3 only (ARCHITECTURE §5): sets glib-networking's GnuTLS priority string,
+ * unless the operator set one, before the first TLS connection is made. Call it first
+ * thing in main, while the process has one thread. */
+#define VDS_TLS_PRIORITY "NORMAL:-VERS-TLS1.1:-VERS-TLS1.0"
+void             vds_tls_restrict_versions  (void);
+
 G_END_DECLS

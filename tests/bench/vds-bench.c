@@ -2373,12 +2373,16 @@ main (int    argc,
     bench.database = g_strdup (vd_test_syncd_get_database (bench.syncd));
   /* Rate limits off: one address sends every clinic's traffic here. */
   vd_test_syncd_setenv (bench.syncd, "VDS_RATE_SCALE", "0");
-  if (opt.workers > 0 || opt.idle_timeout > 0)
     {
       g_autoptr(GString) text = g_string_new (NULL);
 
+      /* Every simulated desk comes from 127.0.0.1: the per-address caps of a real
+       * deployment would refuse them. */
+      g_string_append (text, "[server]\nmax-connections-per-address=1000000\n"
+                             "max-body-memory-per-address=1048576\n"
+                             "max-body-memory=1048576\n");
       if (opt.workers > 0)
-        g_string_append_printf (text, "[server]\nworkers=%d\n", opt.workers);
+        g_string_append_printf (text, "workers=%d\n", opt.workers);
       if (opt.idle_timeout > 0)
         g_string_append_printf (text, "[limits]\nidle-timeout=%d\n", opt.idle_timeout);
       config = g_string_free (g_steal_pointer (&text), FALSE);
