@@ -384,14 +384,6 @@ vd_test_syncd_kill (VdTestSyncd *self)
 }
 
 const char *
-vd_test_syncd_get_pid (VdTestSyncd *self)
-{
-  const char *pid = self->process != NULL ? g_subprocess_get_identifier (self->process) : NULL;
-
-  return pid != NULL ? pid : "";
-}
-
-const char *
 vd_test_syncd_get_url (VdTestSyncd *self)
 {
   return self->url;

@@ -43,8 +43,6 @@ gboolean     vd_test_syncd_wait            (VdTestSyncd  *self,
                                             guint         timeout_ms,
                                             int          *out_status);
 
-/* The running daemon's process id ("" when it is not running; owned by it). */
-const char  *vd_test_syncd_get_pid         (VdTestSyncd  *self);
 /* "https://127.0.0.1:PORT" of the running daemon. */
 const char  *vd_test_syncd_get_url         (VdTestSyncd  *self);
 guint16      vd_test_syncd_get_port        (VdTestSyncd  *self);

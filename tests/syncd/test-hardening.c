@@ -619,7 +619,7 @@ test_listener_rearm (void)
 
   if (!env_setup (&env, "sqlite", BASE_CONFIG))
     return;
-  nofile = g_strdup_printf ("prlimit --pid %s --nofile=96:96", vd_test_syncd_get_pid (env.syncd));
+  nofile = g_strdup_printf ("prlimit --pid %d --nofile=96:96", (int) vd_test_syncd_get_pid (env.syncd));
   g_spawn_command_line_sync (nofile, &out, &err, &status, &error);
   g_assert_no_error (error);
   g_assert_cmpint (status, ==, 0);
