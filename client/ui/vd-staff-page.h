@@ -26,4 +26,7 @@ const char  *vd_staff_page_get_staff_id   (VdStaffPage *self);
 gboolean     vd_staff_page_save           (VdStaffPage *self);
 const char  *vd_staff_page_get_error      (VdStaffPage *self);
 
+/* Brings the list into view when the page is folded (a narrow window). */
+void         vd_staff_page_show_list      (VdStaffPage *self);
+
 G_END_DECLS
