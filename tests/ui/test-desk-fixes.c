@@ -15,6 +15,7 @@
 #include "vd-test-ui.h"
 #include "vd-appointment-editor.h"
 #include "vd-clients-page.h"
+#include "vd-picker.h"
 #include "vd-staff-page.h"
 #include "vd-store-models.h"
 #include "vd-sync-indicator.h"
@@ -220,6 +221,151 @@ test_layout (void)
   screenshot_sections (desk, "1440x900");
 }
 
+/* ---- the booking dialog's pickers ---- */
+
+static VdPicker *
+picker_in_row (GtkWidget  *root,
+               const char *title)
+{
+  GtkWidget *row = vd_test_ui_find (root, vd_test_ui_match_row_title, T (title));
+  GtkWidget *picker;
+
+  g_assert_nonnull (row);
+  picker = vd_test_ui_find (row, vd_test_ui_match_type, GSIZE_TO_POINTER (VD_TYPE_PICKER));
+  g_assert_nonnull (picker);
+  return VD_PICKER (picker);
+}
+
+/* Whether each word of typed (ASCII) starts some word of text, its accents taken away. */
+static gboolean
+has_word_starting (const char *text,
+                   const char *typed)
+{
+  g_autofree char *ascii = g_str_to_ascii (text, "C");
+  g_autofree char *lower = g_ascii_strdown (ascii, -1);
+  g_auto(GStrv) words = g_strsplit_set (lower, " ,.-@+", -1);
+  g_auto(GStrv) prefixes = g_strsplit (typed, " ", -1);
+
+  for (guint p = 0; prefixes[p] != NULL; p++)
+    {
+      gboolean found = FALSE;
+
+      for (guint i = 0; !found && words[i] != NULL; i++)
+        found = g_str_has_prefix (words[i], prefixes[p]);
+      if (!found)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+client_text (VdClientItem *client)
+{
+  return g_strdup_printf ("%s %s %s", vd_client_item_get_first_name (client),
+                          vd_client_item_get_last_name (client), vd_client_item_get_email (client));
+}
+
+/* Typed into the picker's search: the matches follow at once, each has a word starting
+ * with what was typed (accents away), and Enter picks the first. */
+static gpointer
+search_and_pick (VdPicker   *picker,
+                 const char *typed,
+                 char     *(*text_of) (gpointer item))
+{
+  GListModel *matches = vd_picker_get_matches (picker);
+  g_autoptr(GObject) first = NULL;
+  guint n;
+
+  vd_picker_popup (picker);
+  vd_test_ui_settle (100);
+  gtk_editable_set_text (vd_picker_get_search_entry (picker), typed);
+  n = g_list_model_get_n_items (matches);
+  g_test_message ("“%s”: %u matches", typed, n);
+  g_assert_cmpuint (n, >, 0);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (matches, i);
+      g_autofree char *text = text_of (item);
+
+      if (!has_word_starting (text, typed))
+        g_error ("“%s” matched “%s”", typed, text);
+    }
+  first = g_list_model_get_item (matches, 0);
+  g_signal_emit_by_name (vd_picker_get_search_entry (picker), "activate");
+  g_assert_true (vd_picker_get_selected_item (picker) == (gpointer) first);
+  return first;
+}
+
+static char *
+staff_text (gpointer item)
+{
+  return g_strdup (vd_staff_item_get_name (item));
+}
+
+static void
+test_pickers (void)
+{
+  g_autoptr(VdTestDesk) desk = vd_test_desk_new ();
+  static const char * const typed[] = { "ibanez", "bego", "vicente", "gimenez ib", NULL };
+  VdAppointmentEditor *editor;
+  VdPicker *clients, *staff;
+  GListModel *staff_model;
+  g_autofree char *staff_word = NULL;
+  g_autofree char *staff_name = NULL;
+
+  vd_test_desk_sign_in (desk, FRONT_DESK_USER);
+  gtk_window_set_default_size (GTK_WINDOW (desk->window), 1440, 900);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (desk->window), "win.new-appointment", NULL));
+  editor = vd_window_get_editor (desk->window);
+  g_assert_nonnull (editor);
+  clients = picker_in_row (GTK_WIDGET (editor), "Client");
+  staff = picker_in_row (GTK_WIDGET (editor), "Staff Member");
+
+  for (guint i = 0; typed[i] != NULL; i++)
+    {
+      VdClientItem *picked;
+
+      picked = search_and_pick (clients, typed[i], (char *(*) (gpointer)) client_text);
+      g_assert_cmpstr (vd_appointment_editor_get_client_id (editor), ==, vd_client_item_get_id (picked));
+    }
+  /* A second word narrows; a word no one has finds no one. */
+  vd_picker_popup (clients);
+  gtk_editable_set_text (vd_picker_get_search_entry (clients), "zzzz");
+  g_assert_cmpuint (g_list_model_get_n_items (vd_picker_get_matches (clients)), ==, 0);
+  vd_picker_popup (clients);
+  gtk_editable_set_text (vd_picker_get_search_entry (clients), "Ibá");
+  vd_test_ui_screenshot (GTK_WIDGET (editor), "picker-client");
+  vd_test_ui_screenshot (vd_test_ui_find (GTK_WIDGET (clients), vd_test_ui_match_type,
+                                          GSIZE_TO_POINTER (GTK_TYPE_POPOVER)), "picker-client-popup");
+
+  /* Staff: the last word of a name with an accent, typed without it. */
+  g_object_get (staff, "model", &staff_model, NULL);
+  for (guint i = 0; staff_word == NULL && i < g_list_model_get_n_items (staff_model); i++)
+    {
+      g_autoptr(VdStaffItem) item = g_list_model_get_item (staff_model, i);
+      const char *name = vd_staff_item_get_name (item);
+      g_auto(GStrv) words = g_strsplit (name, " ", -1);
+      const char *last = words[g_strv_length (words) - 1];
+
+      if (!g_str_is_ascii (last))
+        {
+          g_autofree char *ascii = g_str_to_ascii (last, "C");
+
+          staff_word = g_ascii_strdown (ascii, 5);
+          staff_name = g_strdup (name);
+        }
+    }
+  g_object_unref (staff_model);
+  g_assert_nonnull (staff_word);
+  g_test_message ("staff: “%s” for %s", staff_word, staff_name);
+  search_and_pick (staff, staff_word, staff_text);
+  vd_picker_popup (staff);
+  gtk_editable_set_text (vd_picker_get_search_entry (staff), staff_word);
+  vd_test_ui_screenshot (vd_test_ui_find (GTK_WIDGET (staff), vd_test_ui_match_type,
+                                          GSIZE_TO_POINTER (GTK_TYPE_POPOVER)), "picker-staff-popup");
+  gtk_window_destroy (GTK_WINDOW (editor));
+}
+
 /* The same in Spanish, in a child process started with VD_TEST_LANGUAGE=es (GTK reads the
  * language once, at start). */
 static void
@@ -228,6 +374,7 @@ test_spanish (void)
   if (g_test_subprocess ())
     {
       test_layout ();
+      test_pickers ();
       return;
     }
   g_setenv ("VD_TEST_LANGUAGE", "es", TRUE);
@@ -260,6 +407,7 @@ main (int   argc,
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
 
   g_test_add_func ("/desk-fixes/layout", test_layout);
+  g_test_add_func ("/desk-fixes/pickers", test_pickers);
   g_test_add_func ("/desk-fixes/spanish", test_spanish);
   return vd_test_ui_finish (g_test_run ());
 }
