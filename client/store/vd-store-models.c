@@ -888,6 +888,7 @@ struct _VdClientList
   GObject       parent_instance;
   ListCore      core;
   char         *pattern;   /* a LIKE pattern, or NULL for every client */
+  char         *digits;    /* "%600111%" when the filter looks like part of a phone number */
   sqlite3_stmt *all_stmt;
   sqlite3_stmt *filter_stmt;
 };
@@ -916,7 +917,11 @@ client_query (GObject *owner)
                            CLIENT_SELECT
                            "AND (first_name LIKE ?2 ESCAPE '\\' OR last_name LIKE ?2 ESCAPE '\\' "
                            "OR (first_name || ' ' || last_name) LIKE ?2 ESCAPE '\\' "
-                           "OR phone LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\')"
+                           "OR phone LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\' "
+                           /* The digits alone, as the global search finds them: "600111"
+                            * finds "+34 600 111 222". */
+                           "OR replace(replace(replace(replace(replace(replace(phone, ' ', ''), "
+                           "'+', ''), '-', ''), '(', ''), ')', ''), '.', '') LIKE ?3)"
                            CLIENT_ORDER);
   else
     stmt = prepare_cached (self->core.store, &self->all_stmt, CLIENT_SELECT CLIENT_ORDER);
@@ -924,7 +929,11 @@ client_query (GObject *owner)
     return NULL;
   sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (self->core.store), -1, SQLITE_STATIC);
   if (self->pattern != NULL)
-    sqlite3_bind_text (stmt, 2, self->pattern, -1, SQLITE_STATIC);
+    {
+      sqlite3_bind_text (stmt, 2, self->pattern, -1, SQLITE_STATIC);
+      /* NULL matches nothing. */
+      sqlite3_bind_text (stmt, 3, self->digits, -1, SQLITE_STATIC);
+    }
   return stmt;
 }
 
@@ -954,6 +963,28 @@ like_pattern (const char *filter)
   return g_string_free (pattern, FALSE);
 }
 
+/* "%digits%" when filter is made of digits and phone punctuation only, with 3 digits or
+ * more (as the global search's phone match); NULL otherwise. */
+static char *
+digits_pattern (const char *filter)
+{
+  g_autoptr(GString) digits = g_string_new ("%");
+
+  if (filter == NULL)
+    return NULL;
+  for (const char *p = filter; *p != '\0'; p++)
+    {
+      if (g_ascii_isdigit (*p))
+        g_string_append_c (digits, *p);
+      else if (strchr (" +-().", *p) == NULL)
+        return NULL;
+    }
+  if (digits->len < 4)
+    return NULL;
+  g_string_append_c (digits, '%');
+  return g_string_free (g_steal_pointer (&digits), FALSE);
+}
+
 static void
 vd_client_list_finalize (GObject *object)
 {
@@ -964,6 +995,7 @@ vd_client_list_finalize (GObject *object)
   g_clear_pointer (&self->filter_stmt, sqlite3_finalize);
   g_clear_object (&self->core.store);
   g_free (self->pattern);
+  g_free (self->digits);
 
   G_OBJECT_CLASS (vd_client_list_parent_class)->finalize (object);
 }
@@ -991,6 +1023,7 @@ vd_client_list_new (VdStore    *store,
 
   self = g_object_new (VD_TYPE_CLIENT_LIST, NULL);
   self->pattern = like_pattern (filter);
+  self->digits = digits_pattern (filter);
   core_set_store (&self->core, store, G_CALLBACK (vd_client_list_store_changed_cb));
   core_reload (&self->core);
   return self;
@@ -1009,6 +1042,8 @@ vd_client_list_set_filter (VdClientList *self,
     return;
   g_free (self->pattern);
   self->pattern = g_steal_pointer (&pattern);
+  g_free (self->digits);
+  self->digits = digits_pattern (filter);
   core_reload (&self->core);
 }
 

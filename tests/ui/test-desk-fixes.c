@@ -366,6 +366,92 @@ test_pickers (void)
   gtk_window_destroy (GTK_WINDOW (editor));
 }
 
+/* ---- the Clients page's search ---- */
+
+static gboolean
+list_has (GListModel *list,
+          const char *client_id)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (list); i++)
+    {
+      g_autoptr(VdClientItem) item = g_list_model_get_item (list, i);
+
+      if (g_strcmp0 (vd_client_item_get_id (item), client_id) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+match_status_page (GtkWidget     *widget,
+                   gconstpointer  data)
+{
+  return ADW_IS_STATUS_PAGE (widget) &&
+         g_strcmp0 (adw_status_page_get_title (ADW_STATUS_PAGE (widget)), data) == 0;
+}
+
+static void
+search_clients_page (VdTestDesk *desk,
+                     const char *size)
+{
+  VdClientsPage *page = vd_window_get_clients_page (desk->window);
+  GListModel *list = vd_clients_page_get_list (page);
+  g_autoptr(VdClientItem) client = NULL;
+  g_autoptr(GString) digits = g_string_new (NULL);
+  g_autofree char *typed = NULL;
+  g_autofree char *shot = NULL;
+  GtkWidget *status;
+
+  click_sidebar (desk, "clients");
+  vd_clients_page_set_filter (page, NULL);
+  VD_TEST_UI_WAIT_UNTIL (g_list_model_get_n_items (list) > 0, 10, "the demo's clients");
+  /* The first client with a spaced phone number. */
+  for (guint i = 0; client == NULL; i++)
+    {
+      g_autoptr(VdClientItem) item = g_list_model_get_item (list, i);
+
+      g_assert_nonnull (item);
+      if (strchr (vd_client_item_get_phone (item), ' ') != NULL)
+        client = g_steal_pointer (&item);
+    }
+  for (const char *p = vd_client_item_get_phone (client); *p != '\0'; p++)
+    if (g_ascii_isdigit (*p))
+      g_string_append_c (digits, *p);
+  /* "+34 659 025 830" → "659025": six digits across a space, as a person types them. */
+  g_assert_cmpuint (digits->len, >=, 8);
+  typed = g_strndup (digits->str + 2, 6);
+  g_test_message ("“%s” for %s", typed, vd_client_item_get_phone (client));
+  vd_clients_page_set_filter (page, typed);
+  g_assert_true (list_has (list, vd_client_item_get_id (client)));
+  g_assert_cmpstr (vd_clients_page_get_list_state (page), ==, "list");
+  shot = g_strdup_printf ("clients-digits-%s", size);
+  vd_test_ui_screenshot (GTK_WIDGET (desk->window), shot);
+
+  /* Nothing found: the empty state, not an empty list. */
+  vd_clients_page_set_filter (page, "zzzz qqqq");
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, 0);
+  g_assert_cmpstr (vd_clients_page_get_list_state (page), ==, "no-results");
+  status = vd_test_ui_find (GTK_WIDGET (page), match_status_page, T ("No Matching Clients"));
+  g_assert_nonnull (status);
+  VD_TEST_UI_WAIT_UNTIL (gtk_widget_get_mapped (status), 5, "the empty state");
+  g_free (shot);
+  shot = g_strdup_printf ("clients-no-results-%s", size);
+  vd_test_ui_screenshot (GTK_WIDGET (desk->window), shot);
+  vd_clients_page_set_filter (page, NULL);
+}
+
+static void
+test_clients_search (void)
+{
+  g_autoptr(VdTestDesk) desk = vd_test_desk_new ();
+
+  vd_test_desk_sign_in (desk, FRONT_DESK_USER);
+  set_size (desk, 720, 600);
+  search_clients_page (desk, "720x600");
+  set_size (desk, 1440, 900);
+  search_clients_page (desk, "1440x900");
+}
+
 /* The same in Spanish, in a child process started with VD_TEST_LANGUAGE=es (GTK reads the
  * language once, at start). */
 static void
@@ -375,6 +461,7 @@ test_spanish (void)
     {
       test_layout ();
       test_pickers ();
+      test_clients_search ();
       return;
     }
   g_setenv ("VD_TEST_LANGUAGE", "es", TRUE);
@@ -408,6 +495,7 @@ main (int   argc,
 
   g_test_add_func ("/desk-fixes/layout", test_layout);
   g_test_add_func ("/desk-fixes/pickers", test_pickers);
+  g_test_add_func ("/desk-fixes/clients-search", test_clients_search);
   g_test_add_func ("/desk-fixes/spanish", test_spanish);
   return vd_test_ui_finish (g_test_run ());
 }
