@@ -1259,7 +1259,7 @@ conflict_query (GObject *owner)
                          "SELECT id, kind, table_name, row_id, other_row_id, detail, detected_at "
                          "FROM conflicts WHERE tenant_id = ?1 AND deleted = 0 "
                          "AND resolved_at IS NULL AND kind IS NOT NULL "
-                         "ORDER BY detected_at, id");
+                         "ORDER BY detected_at DESC, id");
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (self->core.store), -1, SQLITE_STATIC);

@@ -19,6 +19,9 @@
 #include "vd-staff-page.h"
 #include "vd-store-models.h"
 #include "vd-sync-indicator.h"
+#include "vd-sync-page.h"
+#include "vd-id.h"
+#include "vd-schema.h"
 
 #define FRONT_DESK_USER "recepcion.centro"
 #define ADMIN_USER      "admin.centro"
@@ -496,6 +499,86 @@ search_clients_page (VdTestDesk *desk,
   vd_clients_page_set_filter (page, NULL);
 }
 
+/* ---- conflicts, newest first ---- */
+
+/* When syncd found it, as the replica keeps it (an RFC 3339 UTC time: text order is time
+ * order). */
+static char *
+detected_at (VdTestDesk *desk,
+             const char *conflict_id)
+{
+  sqlite3_stmt *stmt = NULL;
+  char *at;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (vd_store_get_db (desk->store),
+                                       "SELECT detected_at FROM conflicts WHERE id = ?1", -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, conflict_id, -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  at = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  return at;
+}
+
+static void
+check_conflict_order (VdTestDesk *desk)
+{
+  VdSyncPage *page = VD_SYNC_PAGE (vd_test_ui_find (GTK_WIDGET (desk->window), vd_test_ui_match_type,
+                                                    GSIZE_TO_POINTER (VD_TYPE_SYNC_PAGE)));
+  g_autofree char *newest = NULL;
+  g_autofree char *oldest = NULL;
+  g_autofree char *copied = NULL;
+  g_autofree char *copy_id = vd_uuid_new ();
+  g_autoptr(VdChange) change = NULL;
+  g_autoptr(GError) error = NULL;
+  const VdTable *table = vd_schema_lookup_table ("appointments");
+  VdValue *row;
+  sqlite3_stmt *stmt = NULL;
+  guint n, before;
+
+  click_sidebar (desk, "sync");
+  before = vd_sync_page_get_n_conflicts (page);
+  g_assert_cmpuint (before, >=, 1);
+
+  /* The demo's conflicts were all found in the same second: a new double booking, a
+   * second later, as another desk would book it (a copy of a confirmed appointment,
+   * same staff, same time). */
+  g_assert_cmpint (sqlite3_prepare_v2 (vd_store_get_db (desk->store),
+                                       "SELECT id FROM appointments WHERE deleted = 0 AND status = 'confirmed' "
+                                       "ORDER BY starts_at DESC LIMIT 1", -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  copied = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  g_usleep (1100 * 1000);
+  row = g_newa (VdValue, table->n_columns);
+  memset (row, 0, sizeof (VdValue) * table->n_columns);
+  g_assert_true (vd_store_get_row (desk->store, table, copied, row, NULL));
+  change = vd_store_new_change (desk->store, "appointments", copy_id);
+  for (guint c = 0; c < table->n_columns; c++)
+    if (row[c].kind != VD_VALUE_NULL && strcmp (table->columns[c].name, "deleted") != 0)
+      vd_change_take_cell (change, &table->columns[c], &row[c]);
+  for (guint c = 0; c < table->n_columns; c++)
+    vd_value_clear (&row[c]);
+  g_assert_true (vd_store_commit (desk->store, change, &error));
+  g_assert_no_error (error);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (desk->window), "win.sync-now", NULL));
+  VD_TEST_UI_WAIT_UNTIL (vd_sync_page_get_n_conflicts (page) > before, 60, "the new double booking");
+  n = vd_sync_page_get_n_conflicts (page);
+  /* The page rebuilds its rows at idle. */
+  VD_TEST_UI_WAIT_UNTIL (vd_sync_page_get_conflict_row (page, n - 1) != NULL &&
+                         vd_sync_page_get_conflict_row (page, n) == NULL, 10, "the page's rows");
+  newest = detected_at (desk, vd_sync_page_get_conflict_id (page, 0));
+  oldest = detected_at (desk, vd_sync_page_get_conflict_id (page, n - 1));
+  g_test_message ("%u conflicts, from %s to %s", n, newest, oldest);
+  g_assert_cmpint (strcmp (newest, oldest), >, 0);
+  for (guint i = 1; i < n; i++)
+    {
+      g_autofree char *earlier_row = detected_at (desk, vd_sync_page_get_conflict_id (page, i - 1));
+      g_autofree char *later_row = detected_at (desk, vd_sync_page_get_conflict_id (page, i));
+
+      g_assert_cmpint (strcmp (earlier_row, later_row), >=, 0);
+    }
+}
+
 static void
 test_clients_search (void)
 {
@@ -506,6 +589,7 @@ test_clients_search (void)
   search_clients_page (desk, "720x600");
   set_size (desk, 1440, 900);
   search_clients_page (desk, "1440x900");
+  check_conflict_order (desk);
 }
 
 /* The same in Spanish, in a child process started with VD_TEST_LANGUAGE=es (GTK reads the
