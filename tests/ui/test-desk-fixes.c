@@ -20,6 +20,9 @@
 #include "vd-store-models.h"
 #include "vd-sync-indicator.h"
 #include "vd-sync-page.h"
+#include "vd-monitor-page.h"
+#include "vd-monitor-client.h"
+#include "vd-time.h"
 #include "vd-id.h"
 #include "vd-schema.h"
 
@@ -592,6 +595,69 @@ test_clients_search (void)
   check_conflict_order (desk);
 }
 
+/* ---- the Sync Monitor's times ---- */
+
+#define PLATFORM_ADMIN "plataforma"
+
+static void
+test_monitor_times (void)
+{
+  g_autoptr(VdTestDesk) desk = vd_test_desk_new ();
+  g_autoptr(GTimeZone) zone = NULL;
+  g_autoptr(GDateTime) there = NULL;
+  g_autoptr(GDateTime) here = NULL;
+  g_autofree char *there_time = NULL;
+  g_autofree char *here_zone = NULL;
+  VdMonitorPage *page;
+  VdMonitorTenant *tenant = NULL;
+  GListModel *tenants;
+  GtkWidget *row;
+  const char *subtitle;
+
+  vd_test_desk_sign_in_admin (desk, PLATFORM_ADMIN);
+  page = vd_window_get_monitor_page (desk->window);
+  VD_TEST_UI_WAIT_UNTIL (vd_monitor_page_get_n_loads (page) > 0, 30, "the clinics");
+  tenants = vd_monitor_page_get_tenants (page);
+  /* A clinic that has synced, in a zone other than this machine's (UTC under test). */
+  for (guint i = 0; tenant == NULL && i < g_list_model_get_n_items (tenants); i++)
+    {
+      g_autoptr(VdMonitorTenant) t = g_list_model_get_item (tenants, i);
+
+      if (vd_monitor_tenant_get_last_sync (t) > 0 &&
+          g_strcmp0 (vd_monitor_tenant_get_timezone (t), "UTC") != 0)
+        tenant = g_steal_pointer (&t);
+    }
+  g_assert_nonnull (tenant);
+  g_assert_true (vd_monitor_page_select_tenant (page, vd_monitor_tenant_get_id (tenant)));
+  vd_test_ui_settle (300);
+
+  zone = vd_time_zone_new (vd_monitor_tenant_get_timezone (tenant), NULL);
+  g_assert_nonnull (zone);
+  there = vd_time_to_zone (vd_monitor_tenant_get_last_sync (tenant), zone);
+  there_time = g_date_time_format (there, "%H:%M");
+  here = g_date_time_new_from_unix_local (vd_monitor_tenant_get_last_sync (tenant));
+  here_zone = g_date_time_format (here, "%Z");
+  row = vd_test_ui_find (GTK_WIDGET (page), vd_test_ui_match_row_title, T ("Last Sync"));
+  g_assert_nonnull (row);
+  subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (row));
+  g_test_message ("last sync: %s", subtitle);
+  /* The viewer's zone, named; the clinic's wall clock and zone alongside. */
+  g_assert_nonnull (strstr (subtitle, here_zone));
+  g_assert_nonnull (strstr (subtitle, there_time));
+  g_assert_nonnull (strstr (subtitle, vd_monitor_tenant_get_timezone (tenant)));
+  if (g_date_time_get_utc_offset (here) != g_date_time_get_utc_offset (there))
+    {
+      g_autofree char *here_time = g_date_time_format (here, "%H:%M");
+
+      g_assert_nonnull (strstr (subtitle, here_time));
+    }
+  set_size (desk, 1440, 900);
+  vd_test_ui_screenshot (GTK_WIDGET (desk->window), "monitor-times-1440x900");
+  set_size (desk, 720, 600);
+  vd_test_ui_screenshot (GTK_WIDGET (desk->window), "monitor-times-720x600");
+  g_object_unref (tenant);
+}
+
 /* The same in Spanish, in a child process started with VD_TEST_LANGUAGE=es (GTK reads the
  * language once, at start). */
 static void
@@ -602,6 +668,7 @@ test_spanish (void)
       test_layout ();
       test_pickers ();
       test_clients_search ();
+      test_monitor_times ();
       return;
     }
   g_setenv ("VD_TEST_LANGUAGE", "es", TRUE);
@@ -636,6 +703,7 @@ main (int   argc,
   g_test_add_func ("/desk-fixes/layout", test_layout);
   g_test_add_func ("/desk-fixes/pickers", test_pickers);
   g_test_add_func ("/desk-fixes/clients-search", test_clients_search);
+  g_test_add_func ("/desk-fixes/monitor-times", test_monitor_times);
   g_test_add_func ("/desk-fixes/spanish", test_spanish);
   return vd_test_ui_finish (g_test_run ());
 }
