@@ -1091,7 +1091,12 @@ revoke_device_cb (GtkWidget  *widget,
   GtkWidget *dialog;
   GtkRoot *root = gtk_widget_get_root (widget);
   g_autofree char *heading = NULL;
+  g_autofree char *short_id = NULL;
+  g_autofree char *seen = NULL;
+  g_autofree char *seen_exact = NULL;
+  g_autofree char *which = NULL;
   const char *name;
+  const char *user;
 
   if (self->open == NULL)
     return;
@@ -1108,9 +1113,26 @@ revoke_device_cb (GtkWidget  *widget,
   name = vd_monitor_device_get_name (device);
   heading = g_strdup_printf (_("Revoke “%s”?"), name != NULL ? name : device_id);
   dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, heading, NULL);
+  /* Which one, when two desks have the same name (a reinstalled desk, a copied name):
+   * the start of its id, who used it and when it was last seen. */
+  short_id = g_strndup (device_id, 8);
+  user = vd_monitor_device_get_user (device);
+  seen = format_ago (vd_monitor_device_get_last_seen (device), now_seconds (), TRUE);
+  seen_exact = format_local (vd_monitor_device_get_last_seen (device), vd_monitor_tenant_get_timezone (self->open));
+  /* Translators: which device the revoke dialog is about: "Device 1a2b3c4d ·
+   * recepcion.centro · last seen 5 minutes ago (7 December 2026, 17:08:42 CET)" */
+  which = g_strdup_printf (_("Device %s · %s · last seen %s (%s)"), short_id,
+                           user != NULL ? user : _("no user"), seen,
+                           seen_exact != NULL ? seen_exact : _("never"));
   adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
                                   _("This device of %s is signed out at once and cannot sync again until someone signs in on it anew. Changes it has not sent stay on that computer."),
                                   vd_monitor_tenant_get_name (self->open));
+  {
+    g_autofree char *body = g_strdup_printf ("%s\n\n%s", which,
+                                             adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)));
+
+    adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (dialog), body);
+  }
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
                                     "cancel", _("_Cancel"),
                                     "revoke", _("_Revoke"),

@@ -651,6 +651,35 @@ test_monitor_times (void)
 
       g_assert_nonnull (strstr (subtitle, here_time));
     }
+  /* The revoke dialog tells same-named devices apart: the start of the id, the user, when
+   * last seen. */
+  VD_TEST_UI_WAIT_UNTIL (g_list_model_get_n_items (vd_monitor_page_get_devices (page)) > 0, 30, "the devices");
+  {
+    g_autoptr(VdMonitorDevice) device = g_list_model_get_item (vd_monitor_page_get_devices (page), 0);
+    g_autofree char *short_id = g_strndup (vd_monitor_device_get_id (device), 8);
+    AdwMessageDialog *dialog = NULL;
+    GListModel *toplevels = gtk_window_get_toplevels ();
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "monitor.revoke-device", "s",
+                                               vd_monitor_device_get_id (device)));
+    for (guint i = 0; dialog == NULL && i < g_list_model_get_n_items (toplevels); i++)
+      {
+        g_autoptr(GObject) w = g_list_model_get_item (toplevels, i);
+
+        if (ADW_IS_MESSAGE_DIALOG (w))
+          dialog = ADW_MESSAGE_DIALOG (w);
+      }
+    g_assert_nonnull (dialog);
+    g_test_message ("revoke: %s", adw_message_dialog_get_body (dialog));
+    g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), short_id));
+    g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), here_zone));
+    if (vd_monitor_device_get_user (device) != NULL)
+      g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), vd_monitor_device_get_user (device)));
+    vd_test_ui_screenshot (GTK_WIDGET (dialog), "monitor-revoke-which");
+    adw_message_dialog_response (dialog, "cancel");
+    vd_test_ui_settle (200);
+  }
+
   set_size (desk, 1440, 900);
   vd_test_ui_screenshot (GTK_WIDGET (desk->window), "monitor-times-1440x900");
   set_size (desk, 720, 600);
