@@ -387,14 +387,21 @@ vd_picker_init (VdPicker *self)
   g_autoptr(GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   GtkWidget *scroller = gtk_scrolled_window_new ();
+  GtkWidget *content = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
 
+  /* Laid out as a GtkDropDown is: the choice at the start, the arrow at the end. */
   self->button = gtk_menu_button_new ();
-  gtk_menu_button_set_always_show_arrow (GTK_MENU_BUTTON (self->button), TRUE);
   self->label = GTK_LABEL (gtk_label_new (NULL));
   gtk_label_set_xalign (self->label, 0);
   gtk_label_set_ellipsize (self->label, PANGO_ELLIPSIZE_END);
   gtk_widget_set_hexpand (GTK_WIDGET (self->label), TRUE);
-  gtk_menu_button_set_child (GTK_MENU_BUTTON (self->button), GTK_WIDGET (self->label));
+  gtk_box_append (GTK_BOX (content), GTK_WIDGET (self->label));
+  gtk_box_append (GTK_BOX (content), gtk_image_new_from_icon_name ("pan-down-symbolic"));
+  gtk_menu_button_set_child (GTK_MENU_BUTTON (self->button), content);
+  /* GtkMenuButton centres its child in a box of its own: that box spans the button here. */
+  if (gtk_widget_get_parent (content) != NULL && GTK_IS_BOX (gtk_widget_get_parent (content)))
+    gtk_widget_set_halign (gtk_widget_get_parent (content), GTK_ALIGN_FILL);
+  gtk_widget_set_hexpand (content, TRUE);
   gtk_widget_set_parent (self->button, GTK_WIDGET (self));
 
   self->entry = GTK_SEARCH_ENTRY (gtk_search_entry_new ());
