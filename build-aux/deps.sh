@@ -15,7 +15,25 @@ PACKAGES=(
   postgresql postgresql-client xvfb xauth dbus dbus-x11 gnome-keyring
   desktop-file-utils appstream imagemagick fonts-cantarell adwaita-icon-theme poppler-utils
   openssl curl ca-certificates
+  # es_ES.UTF-8 for the Spanish demo (dates, weekdays, the calendar's first day)
+  locales
 )
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+# The Spanish demo (LANGUAGE=es bash build-aux/run.sh) formats dates in es_ES.UTF-8: a
+# fresh Debian has only C.UTF-8, where LANGUAGE translates the words but not the dates.
+ensure_spanish_locale () {
+  locale -a 2>/dev/null | grep -qix 'es_ES.utf8' && return 0
+  echo "deps: generating the es_ES.UTF-8 locale"
+  if grep -q '^# *es_ES.UTF-8 UTF-8' /etc/locale.gen; then
+    $SUDO sed -i 's/^# *\(es_ES.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+  elif ! grep -q '^es_ES.UTF-8 UTF-8' /etc/locale.gen; then
+    echo 'es_ES.UTF-8 UTF-8' | $SUDO tee -a /etc/locale.gen >/dev/null
+  fi
+  $SUDO locale-gen >/dev/null
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -24,12 +42,10 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all ${#PACKAGES[@]} packages present"
-  exit 0
+else
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-
-echo "deps: installing ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+ensure_spanish_locale

@@ -42,9 +42,22 @@ app="$builddir/client/vetdesk"
 # Run from the build tree: the app's settings schema is compiled there.
 export GSETTINGS_SCHEMA_DIR="$top/$builddir/data"
 export VETDESK_LOCALEDIR="$top/$builddir/po"
+# LANGUAGE=es translates the words only; dates, weekday names and the calendar's first day
+# come from the locale, C.UTF-8 on a fresh machine: the app gets es_ES.UTF-8 (deps.sh
+# generates it) unless the locale is Spanish already.
+app_env=()
+case "${LANGUAGE:-}" in
+  es|es_*|es:*)
+    current=${LC_ALL:-${LC_TIME:-${LANG:-C}}}
+    case "$current" in
+      es_*) ;;
+      *) app_env=(env LANG=es_ES.UTF-8 LC_ALL=es_ES.UTF-8) ;;
+    esac
+    ;;
+esac
 if [ -x "$app" ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "Opening VetDesk: sign in at https://$listen with one of the demo users above."
-  "$app" --server "https://$listen"
+  "${app_env[@]}" "$app" --server "https://$listen"
 else
   [ -x "$app" ] || echo "The desktop app is not built yet."
   [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || echo "No display: the app needs a desktop session."

@@ -577,6 +577,68 @@ vd_search_build_match (const char   *text,
   return build_match (&w, kind);
 }
 
+/* ---- the same matching outside the index ------------------------------------------- */
+
+/* A word as unicode61 with remove_diacritics 2 indexes it: decomposed, its marks dropped,
+ * composed again. */
+static char *
+fold_word (const char *word)
+{
+  g_autofree char *nfd = g_utf8_normalize (word, -1, G_NORMALIZE_DEFAULT);
+  g_autoptr(GString) bare = g_string_new (NULL);
+
+  for (const char *p = nfd ? nfd : ""; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (!is_mark (c))
+        g_string_append_unichar (bare, c);
+    }
+  return g_utf8_normalize (bare->str, -1, G_NORMALIZE_DEFAULT_COMPOSE);
+}
+
+char **
+vd_search_fold_words (const char *text)
+{
+  g_auto(Words) w = { NULL, NULL };
+  GPtrArray *folded = g_ptr_array_new ();
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  split_words (text, &w);
+  for (guint i = 0; i < w.words->len; i++)
+    {
+      char *word = fold_word (g_ptr_array_index (w.words, i));
+
+      if (*word != '\0')
+        g_ptr_array_add (folded, word);
+      else
+        g_free (word);
+    }
+  g_ptr_array_add (folded, NULL);
+  return (char **) g_ptr_array_free (folded, FALSE);
+}
+
+gboolean
+vd_search_words_match (const char * const *query,
+                       const char * const *text)
+{
+  g_return_val_if_fail (query != NULL && text != NULL, FALSE);
+
+  if (query[0] == NULL)
+    return FALSE;
+  for (guint i = 0; query[i] != NULL; i++)
+    {
+      gboolean found = FALSE;
+
+      for (guint j = 0; !found && text[j] != NULL; j++)
+        found = g_str_has_prefix (text[j], query[i]);
+      if (!found)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* ---- querying ---------------------------------------------------------------------- */
 
 struct _VdSearch

@@ -76,6 +76,14 @@ GPtrArray *vd_search_query (sqlite3      *db,
 char      *vd_search_build_match (const char   *text,
                                   VdSearchKind  kind);
 
+/* The same matching for lists the index does not hold (staff, a picker's loaded rows):
+ * the words of text split and folded as the index folds them (case and accents away),
+ * NULL-terminated; then whether every query word is a prefix of some text word, as
+ * vd_search_run's words match (an empty query matches nothing). */
+char     **vd_search_fold_words  (const char          *text);
+gboolean   vd_search_words_match (const char * const  *query,
+                                  const char * const  *text);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VdSearch, vd_search_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VdSearchResult, vd_search_result_free)
 

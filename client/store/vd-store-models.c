@@ -924,6 +924,7 @@ struct _VdClientList
 {
   VdStoreList   parent_instance;
   char         *pattern;   /* a LIKE pattern, or NULL for every client */
+  char         *digits;    /* "%600111%" when the filter looks like part of a phone number */
 };
 
 G_DEFINE_FINAL_TYPE (VdClientList, vd_client_list, VD_TYPE_STORE_LIST)
@@ -944,7 +945,11 @@ client_query (VdStoreList *list)
                          CLIENT_SELECT
                          "AND (first_name LIKE ?2 ESCAPE '\\' OR last_name LIKE ?2 ESCAPE '\\' "
                          "OR (first_name || ' ' || last_name) LIKE ?2 ESCAPE '\\' "
-                         "OR phone LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\')"
+                         "OR phone LIKE ?2 ESCAPE '\\' OR email LIKE ?2 ESCAPE '\\' "
+                         /* The digits alone, as the global search finds them: "600111"
+                          * finds "+34 600 111 222". */
+                         "OR replace(replace(replace(replace(replace(replace(phone, ' ', ''), "
+                         "'+', ''), '-', ''), '(', ''), ')', ''), '.', '') LIKE ?3)"
                          CLIENT_ORDER);
   else
     stmt = list_prepare (self, CLIENT_SELECT CLIENT_ORDER);
@@ -952,7 +957,11 @@ client_query (VdStoreList *list)
     return NULL;
   sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (list_store (self)), -1, SQLITE_STATIC);
   if (self->pattern != NULL)
-    sqlite3_bind_text (stmt, 2, self->pattern, -1, SQLITE_STATIC);
+    {
+      sqlite3_bind_text (stmt, 2, self->pattern, -1, SQLITE_STATIC);
+      /* NULL matches nothing. */
+      sqlite3_bind_text (stmt, 3, self->digits, -1, SQLITE_STATIC);
+    }
   return stmt;
 }
 
@@ -982,12 +991,35 @@ like_pattern (const char *filter)
   return g_string_free (pattern, FALSE);
 }
 
+/* "%digits%" when filter is made of digits and phone punctuation only, with 3 digits or
+ * more (as the global search's phone match); NULL otherwise. */
+static char *
+digits_pattern (const char *filter)
+{
+  g_autoptr(GString) digits = g_string_new ("%");
+
+  if (filter == NULL)
+    return NULL;
+  for (const char *p = filter; *p != '\0'; p++)
+    {
+      if (g_ascii_isdigit (*p))
+        g_string_append_c (digits, *p);
+      else if (strchr (" +-().", *p) == NULL)
+        return NULL;
+    }
+  if (digits->len < 4)
+    return NULL;
+  g_string_append_c (digits, '%');
+  return g_string_free (g_steal_pointer (&digits), FALSE);
+}
+
 static void
 vd_client_list_finalize (GObject *object)
 {
   VdClientList *self = VD_CLIENT_LIST (object);
 
   g_free (self->pattern);
+  g_free (self->digits);
 
   G_OBJECT_CLASS (vd_client_list_parent_class)->finalize (object);
 }
@@ -1015,6 +1047,7 @@ vd_client_list_new (VdStore    *store,
 
   self = g_object_new (VD_TYPE_CLIENT_LIST, NULL);
   self->pattern = like_pattern (filter);
+  self->digits = digits_pattern (filter);
   store_list_start (VD_STORE_LIST (self), store);
   return self;
 }
@@ -1032,6 +1065,8 @@ vd_client_list_set_filter (VdClientList *self,
     return;
   g_free (self->pattern);
   self->pattern = g_steal_pointer (&pattern);
+  g_free (self->digits);
+  self->digits = digits_pattern (filter);
   store_list_reload (VD_STORE_LIST (self));
 }
 
@@ -1159,7 +1194,7 @@ conflict_query (VdStoreList *list)
                        "SELECT id, kind, table_name, row_id, other_row_id, detail, detected_at "
                        "FROM conflicts WHERE tenant_id = ?1 AND deleted = 0 "
                        "AND resolved_at IS NULL AND kind IS NOT NULL "
-                       "ORDER BY detected_at, id");
+                       "ORDER BY detected_at DESC, id");
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, vd_store_get_tenant_id (list_store (self)), -1, SQLITE_STATIC);

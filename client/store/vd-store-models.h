@@ -168,7 +168,7 @@ const char *vd_conflict_item_get_other_row_id (VdConflictItem *self);
 const char *vd_conflict_item_get_detail       (VdConflictItem *self);
 gint64      vd_conflict_item_get_detected_at  (VdConflictItem *self);
 
-/* Open conflicts (resolved_at NULL, not deleted), oldest first; vd_store_list_refresh
+/* Open conflicts (resolved_at NULL, not deleted), newest first; vd_store_list_refresh
  * works on it too. */
 #define VD_TYPE_CONFLICT_LIST (vd_conflict_list_get_type ())
 G_DECLARE_FINAL_TYPE (VdConflictList, vd_conflict_list, VD, CONFLICT_LIST, VdStoreList)

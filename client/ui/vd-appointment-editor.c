@@ -12,6 +12,7 @@
 #include "vd-appointment-editor.h"
 #include "vd-record-form.h"
 #include "vd-day-view.h"
+#include "vd-picker.h"
 #include "vd-store-models.h"
 #include "vd-time.h"
 #include "vd-id.h"
@@ -25,7 +26,7 @@ struct _VdAppointmentEditor
   GtkWidget         *save_button;
   GtkRevealer       *error_revealer;
   GtkLabel          *error_label;
-  GtkDropDown       *client_drop;
+  VdPicker          *client_drop;
   GtkDropDown       *pet_drop;
   GtkMenuButton     *client_add_button;
   GtkMenuButton     *pet_add_button;
@@ -38,7 +39,7 @@ struct _VdAppointmentEditor
   GtkSpinButton     *minute_spin;
   AdwActionRow      *duration_row;
   GtkSpinButton     *duration_spin;
-  GtkDropDown       *staff_drop;
+  VdPicker          *staff_drop;
   GtkDropDown       *kind_drop;
   AdwEntryRow       *room_row;
   AdwEntryRow       *reason_row;
@@ -104,6 +105,20 @@ static gpointer
 get_selected (GtkDropDown *drop)
 {
   return gtk_drop_down_get_selected_item (drop);
+}
+
+static gpointer
+picked (VdPicker *picker)
+{
+  return vd_picker_get_selected_item (picker);
+}
+
+/* A client is found by their names, phone and email, as in the global search. */
+static char *
+client_search_text (gpointer item)
+{
+  return g_strjoin (" ", vd_client_item_get_first_name (item), vd_client_item_get_last_name (item),
+                    vd_client_item_get_phone (item), vd_client_item_get_email (item), NULL);
 }
 
 static guint
@@ -176,7 +191,7 @@ pets_changed_cb (VdAppointmentEditor *self)
 static void
 client_selected_cb (VdAppointmentEditor *self)
 {
-  VdClientItem *client = get_selected (self->client_drop);
+  VdClientItem *client = picked (self->client_drop);
 
   /* Selections change while the models are being set up. */
   if (self->pets == NULL)
@@ -212,7 +227,7 @@ vd_appointment_editor_select_client (VdAppointmentEditor *self,
   pos = position_of (G_LIST_MODEL (self->clients), client_id, client_id_of);
   if (pos == GTK_INVALID_LIST_POSITION)
     return FALSE;
-  gtk_drop_down_set_selected (self->client_drop, pos);
+  vd_picker_set_selected (self->client_drop, pos);
   return TRUE;
 }
 
@@ -228,7 +243,7 @@ vd_appointment_editor_set_patient (VdAppointmentEditor *self,
   /* The pet is chosen once the client's pets are loaded (pets_changed_cb). */
   g_free (self->pending_pet_id);
   self->pending_pet_id = g_strdup (pet_id);
-  current = get_selected (self->client_drop);
+  current = picked (self->client_drop);
   if (current != NULL && g_strcmp0 (vd_client_item_get_id (current), client_id) == 0)
     {
       pets_changed_cb (self);
@@ -249,7 +264,7 @@ vd_appointment_editor_get_client_id (VdAppointmentEditor *self)
 
   g_return_val_if_fail (VD_IS_APPOINTMENT_EDITOR (self), NULL);
 
-  client = get_selected (self->client_drop);
+  client = picked (self->client_drop);
   return client ? vd_client_item_get_id (client) : NULL;
 }
 
@@ -320,7 +335,7 @@ vd_appointment_editor_select_staff (VdAppointmentEditor *self,
   pos = position_of (G_LIST_MODEL (self->staff), staff_id, staff_id_of);
   if (pos == GTK_INVALID_LIST_POSITION)
     return FALSE;
-  gtk_drop_down_set_selected (self->staff_drop, pos);
+  vd_picker_set_selected (self->staff_drop, pos);
   return TRUE;
 }
 
@@ -533,8 +548,8 @@ collect (gpointer      page,
 {
   VdAppointmentEditor *self = page;
   VdPetItem *pet = get_selected (self->pet_drop);
-  VdClientItem *client = get_selected (self->client_drop);
-  VdStaffItem *staff = get_selected (self->staff_drop);
+  VdClientItem *client = picked (self->client_drop);
+  VdStaffItem *staff = picked (self->staff_drop);
   g_autofree char *notes = vd_text_view_dup_text (self->notes_view);
   guint kind = gtk_drop_down_get_selected (self->kind_drop);
   gint64 starts_at, ends_at;
@@ -706,7 +721,7 @@ ask_about_overlap (VdAppointmentEditor *self,
   g_autoptr(GDateTime) to = vd_time_to_zone (vd_appointment_item_get_ends_at (other), zone);
   g_autofree char *from_text = g_date_time_format (from, "%H:%M");
   g_autofree char *to_text = g_date_time_format (to, "%H:%M");
-  VdStaffItem *staff = get_selected (self->staff_drop);
+  VdStaffItem *staff = picked (self->staff_drop);
   g_autofree char *body = NULL;
   Pending *pending = g_new0 (Pending, 1);
   GtkWidget *dialog;
@@ -748,7 +763,7 @@ vd_appointment_editor_save (VdAppointmentEditor *self)
   if (!gtk_widget_get_sensitive (self->save_button) || self->overlap_dialog != NULL)
     return;
 
-  if (get_selected (self->client_drop) == NULL)
+  if (picked (self->client_drop) == NULL)
     {
       show_error (self, _("Choose the client who brings the pet."));
       gtk_widget_grab_focus (GTK_WIDGET (self->client_drop));
@@ -762,7 +777,7 @@ vd_appointment_editor_save (VdAppointmentEditor *self)
       gtk_widget_grab_focus (GTK_WIDGET (self->pet_drop));
       return;
     }
-  if (get_selected (self->staff_drop) == NULL)
+  if (picked (self->staff_drop) == NULL)
     {
       show_error (self, _("Choose the staff member who sees the pet."));
       gtk_widget_grab_focus (GTK_WIDGET (self->staff_drop));
@@ -789,7 +804,7 @@ vd_appointment_editor_save (VdAppointmentEditor *self)
   show_error (self, NULL);
 
   if (!self->allow_overlap)
-    other = find_overlap (self, vd_staff_item_get_id (get_selected (self->staff_drop)),
+    other = find_overlap (self, vd_staff_item_get_id (picked (self->staff_drop)),
                           starts_at, ends_at);
   if (other != NULL)
     {
@@ -906,9 +921,10 @@ setup_models (VdAppointmentEditor *self)
   vd_store_list_refresh (G_LIST_MODEL (self->clients));
   client_name = gtk_cclosure_expression_new (G_TYPE_STRING, NULL, 0, NULL,
                                              G_CALLBACK (client_display_name), NULL, NULL);
-  gtk_drop_down_set_expression (self->client_drop, client_name);
-  gtk_drop_down_set_model (self->client_drop, G_LIST_MODEL (self->clients));
-  gtk_drop_down_set_selected (self->client_drop, GTK_INVALID_LIST_POSITION);
+  vd_picker_set_expression (self->client_drop, client_name);
+  vd_picker_set_search_func (self->client_drop, client_search_text);
+  vd_picker_set_model (self->client_drop, G_LIST_MODEL (self->clients));
+  vd_picker_set_selected (self->client_drop, GTK_INVALID_LIST_POSITION);
 
   self->pets = vd_pet_list_new (self->store, "");
   /* After the drop-down's own models saw the change, so selecting is safe. */
@@ -924,9 +940,9 @@ setup_models (VdAppointmentEditor *self)
                                            GTK_FILTER (filter));
   vd_store_list_refresh (gtk_filter_list_model_get_model (self->staff));
   staff_name = gtk_property_expression_new (VD_TYPE_STAFF_ITEM, NULL, "name");
-  gtk_drop_down_set_expression (self->staff_drop, staff_name);
-  gtk_drop_down_set_model (self->staff_drop, G_LIST_MODEL (self->staff));
-  gtk_drop_down_set_selected (self->staff_drop, GTK_INVALID_LIST_POSITION);
+  vd_picker_set_expression (self->staff_drop, staff_name);
+  vd_picker_set_model (self->staff_drop, G_LIST_MODEL (self->staff));
+  vd_picker_set_selected (self->staff_drop, GTK_INVALID_LIST_POSITION);
 
   self->client_quick = vd_quick_add_new (self->store, VD_QUICK_ADD_CLIENT);
   g_signal_connect_object (self->client_quick, "created", G_CALLBACK (client_created_cb), self,
@@ -1059,6 +1075,7 @@ vd_appointment_editor_class_init (VdAppointmentEditorClass *klass)
     g_signal_new ("saved", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 
+  g_type_ensure (VD_TYPE_PICKER);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/vetdesk/VetDesk/vd-appointment-editor.ui");
   gtk_widget_class_bind_template_child (widget_class, VdAppointmentEditor, title_widget);
   gtk_widget_class_bind_template_child (widget_class, VdAppointmentEditor, save_button);

@@ -22,6 +22,7 @@ struct _VdClientsPage
   GtkSearchEntry     *search_entry;
   GtkStack           *list_stack;
   GtkListView        *client_view;
+  GtkWidget          *detail_pane;
   GtkStack           *detail_stack;
   VdClientDetail     *client_detail;
   VdPetDetail        *pet_detail;
@@ -224,7 +225,15 @@ show_detail (VdClientsPage *self,
              const char    *name)
 {
   gtk_stack_set_visible_child_name (self->detail_stack, name);
-  adw_leaflet_set_visible_child (self->leaflet, GTK_WIDGET (self->detail_stack));
+  adw_leaflet_set_visible_child (self->leaflet, self->detail_pane);
+}
+
+void
+vd_clients_page_show_list (VdClientsPage *self)
+{
+  g_return_if_fail (VD_IS_CLIENTS_PAGE (self));
+
+  adw_leaflet_set_visible_child (self->leaflet, self->list_pane);
 }
 
 static void
@@ -464,6 +473,14 @@ open_pet_cb (GtkWidget  *widget,
   vd_clients_page_open_pet (VD_CLIENTS_PAGE (widget), g_variant_get_string (param, NULL));
 }
 
+static void
+show_list_cb (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *param)
+{
+  vd_clients_page_show_list (VD_CLIENTS_PAGE (widget));
+}
+
 /* ---- public ---- */
 
 VdClientsPage *
@@ -598,6 +615,7 @@ vd_clients_page_class_init (VdClientsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, VdClientsPage, search_entry);
   gtk_widget_class_bind_template_child (widget_class, VdClientsPage, list_stack);
   gtk_widget_class_bind_template_child (widget_class, VdClientsPage, client_view);
+  gtk_widget_class_bind_template_child (widget_class, VdClientsPage, detail_pane);
   gtk_widget_class_bind_template_child (widget_class, VdClientsPage, detail_stack);
   gtk_widget_class_bind_template_child (widget_class, VdClientsPage, client_detail);
   gtk_widget_class_bind_template_child (widget_class, VdClientsPage, pet_detail);
@@ -615,6 +633,7 @@ vd_clients_page_class_init (VdClientsPageClass *klass)
   gtk_widget_class_install_action (widget_class, "clients.new", NULL, new_client_cb);
   gtk_widget_class_install_action (widget_class, "clients.open-client", "s", open_client_cb);
   gtk_widget_class_install_action (widget_class, "clients.open-pet", "s", open_pet_cb);
+  gtk_widget_class_install_action (widget_class, "clients.show-list", NULL, show_list_cb);
 }
 
 static void

@@ -13,7 +13,8 @@ G_BEGIN_DECLS
 #define VD_TYPE_CLIENTS_PAGE (vd_clients_page_get_type ())
 G_DECLARE_FINAL_TYPE (VdClientsPage, vd_clients_page, VD, CLIENTS_PAGE, AdwBin)
 
-/* Actions: clients.new (an empty client page), clients.open-client "s", clients.open-pet "s". */
+/* Actions: clients.new (an empty client page), clients.open-client "s", clients.open-pet "s",
+ * clients.show-list. */
 
 VdClientsPage  *vd_clients_page_new              (void);
 /* NULL to empty the page when the session ends. */
@@ -29,6 +30,9 @@ void            vd_clients_page_open_client      (VdClientsPage *self,
                                                   const char    *client_id);
 void            vd_clients_page_open_pet         (VdClientsPage *self,
                                                   const char    *pet_id);
+/* Brings the list into view when the page is folded (a narrow window shows the list or a
+ * record, not both); side by side, the list is already there. */
+void            vd_clients_page_show_list        (VdClientsPage *self);
 /* "none", "client" or "pet": what the right side shows. */
 const char     *vd_clients_page_get_view         (VdClientsPage *self);
 VdClientDetail *vd_clients_page_get_client_detail (VdClientsPage *self);

@@ -11,6 +11,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "vd-sparkline.h"
+#include "vd-time.h"
 
 #define REFRESH_SECONDS 10
 
@@ -140,18 +141,43 @@ format_ago (gint64   then,
   return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u day ago", "%u days ago", n), n);
 }
 
+/* An exact time in the viewer's own zone, named ("28 November 2026, 12:40:00 CET"), and
+ * when the clinic's zone (clinic_zone, an IANA name or NULL) reads otherwise, the clinic's
+ * wall clock alongside ("… · 13:40 at the clinic (Europe/Madrid)"). */
 static char *
-format_local (gint64 when)
+format_local (gint64      when,
+              const char *clinic_zone)
 {
   g_autoptr(GDateTime) utc = NULL;
   g_autoptr(GDateTime) local = NULL;
+  g_autoptr(GTimeZone) zone = NULL;
+  g_autoptr(GDateTime) there = NULL;
+  g_autofree char *here_text = NULL;
+  g_autofree char *there_time = NULL;
+  g_autofree char *there_text = NULL;
 
   if (when <= 0)
     return NULL;
   utc = g_date_time_new_from_unix_utc (when);
   local = g_date_time_to_local (utc);
-  /* Translators: an exact time in a tooltip, strftime format */
-  return g_date_time_format (local, _("%-d %B %Y, %H:%M:%S"));
+  /* Translators: an exact time in the viewer's time zone, strftime format; %Z is the
+   * zone's abbreviation */
+  here_text = g_date_time_format (local, _("%-d %B %Y, %H:%M:%S %Z"));
+  if (clinic_zone == NULL || *clinic_zone == '\0' ||
+      (zone = vd_time_zone_new (clinic_zone, NULL)) == NULL)
+    return g_steal_pointer (&here_text);
+  there = vd_time_to_zone (when, zone);
+  /* The same wall clock and zone name (a viewer in the clinic's zone): said once. */
+  if (g_date_time_get_utc_offset (there) == g_date_time_get_utc_offset (local) &&
+      g_strcmp0 (g_date_time_get_timezone_abbreviation (there),
+                 g_date_time_get_timezone_abbreviation (local)) == 0)
+    return g_steal_pointer (&here_text);
+  /* Translators: a time on the clinic's wall clock, strftime format */
+  there_time = g_date_time_format (there, _("%H:%M %Z"));
+  /* Translators: the time in the viewer's zone, then at the clinic: "28 November 2026,
+   * 12:40:00 UTC · 13:40 CET at the clinic (Europe/Madrid)" */
+  there_text = g_strdup_printf (_("%s · %s at the clinic (%s)"), here_text, there_time, clinic_zone);
+  return g_steal_pointer (&there_text);
 }
 
 static gint64
@@ -290,7 +316,7 @@ update_last_sync_cell (GtkWidget       *label,
 {
   gint64 when = vd_monitor_tenant_get_last_sync (tenant);
   g_autofree char *text = format_ago (when, now_seconds (), FALSE);
-  g_autofree char *tip = format_local (when);
+  g_autofree char *tip = format_local (when, vd_monitor_tenant_get_timezone (tenant));
 
   gtk_label_set_text (GTK_LABEL (label), text);
   gtk_widget_set_tooltip_text (label, tip);
@@ -594,7 +620,7 @@ update_detail_summary (VdMonitorPage *self)
   adw_action_row_set_subtitle (self->health_row, health_text);
 
   ago = format_ago (vd_monitor_tenant_get_last_sync (t), now_seconds (), FALSE);
-  exact = format_local (vd_monitor_tenant_get_last_sync (t));
+  exact = format_local (vd_monitor_tenant_get_last_sync (t), vd_monitor_tenant_get_timezone (t));
   if (exact != NULL)
     {
       /* Translators: "5 minutes ago · 28 November 2026, 12:40:00" */
@@ -647,6 +673,7 @@ create_device_row (gpointer item,
   g_autoptr(GString) who = g_string_new (NULL);
   g_autofree char *seen = NULL;
   g_autofree char *seen_line = NULL;
+  g_autofree char *seen_exact = NULL;
   g_autofree char *state = NULL;
   g_autofree char *behind = NULL;
   g_autofree char *waiting = NULL;
@@ -681,6 +708,10 @@ create_device_row (gpointer item,
     g_string_append (who, " · ");
   g_string_append (who, seen_line);
   gtk_box_append (GTK_BOX (lines), device_line (who->str, "dim-label"));
+  /* When exactly, in the viewer's zone and the clinic's. */
+  seen_exact = format_local (vd_monitor_device_get_last_seen (device),
+                             VD_MONITOR_PAGE (user_data)->open ? vd_monitor_tenant_get_timezone (VD_MONITOR_PAGE (user_data)->open) : NULL);
+  gtk_widget_set_tooltip_text (gtk_widget_get_last_child (lines), seen_exact);
 
   if (lag > 0)
     behind = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u change behind", "%u changes behind", (gulong) lag),
@@ -1060,7 +1091,12 @@ revoke_device_cb (GtkWidget  *widget,
   GtkWidget *dialog;
   GtkRoot *root = gtk_widget_get_root (widget);
   g_autofree char *heading = NULL;
+  g_autofree char *short_id = NULL;
+  g_autofree char *seen = NULL;
+  g_autofree char *seen_exact = NULL;
+  g_autofree char *which = NULL;
   const char *name;
+  const char *user;
 
   if (self->open == NULL)
     return;
@@ -1077,9 +1113,26 @@ revoke_device_cb (GtkWidget  *widget,
   name = vd_monitor_device_get_name (device);
   heading = g_strdup_printf (_("Revoke “%s”?"), name != NULL ? name : device_id);
   dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, heading, NULL);
+  /* Which one, when two desks have the same name (a reinstalled desk, a copied name):
+   * the start of its id, who used it and when it was last seen. */
+  short_id = g_strndup (device_id, 8);
+  user = vd_monitor_device_get_user (device);
+  seen = format_ago (vd_monitor_device_get_last_seen (device), now_seconds (), TRUE);
+  seen_exact = format_local (vd_monitor_device_get_last_seen (device), vd_monitor_tenant_get_timezone (self->open));
+  /* Translators: which device the revoke dialog is about: "Device 1a2b3c4d ·
+   * recepcion.centro · last seen 5 minutes ago (7 December 2026, 17:08:42 CET)" */
+  which = g_strdup_printf (_("Device %s · %s · last seen %s (%s)"), short_id,
+                           user != NULL ? user : _("no user"), seen,
+                           seen_exact != NULL ? seen_exact : _("never"));
   adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
                                   _("This device of %s is signed out at once and cannot sync again until someone signs in on it anew. Changes it has not sent stay on that computer."),
                                   vd_monitor_tenant_get_name (self->open));
+  {
+    g_autofree char *body = g_strdup_printf ("%s\n\n%s", which,
+                                             adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)));
+
+    adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (dialog), body);
+  }
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
                                     "cancel", _("_Cancel"),
                                     "revoke", _("_Revoke"),

@@ -19,6 +19,7 @@ struct _VdStaffPage
 
   AdwLeaflet     *leaflet;
   GtkWidget      *list_pane;
+  GtkWidget      *detail_pane;
   GtkListBox     *staff_list;
   GtkStack       *detail_stack;
   GtkLabel       *title_label;
@@ -251,7 +252,7 @@ vd_staff_page_open (VdStaffPage *self,
   g_strlcpy (self->staff_id, staff_id != NULL ? staff_id : "", sizeof self->staff_id);
   select_row (self, staff_id);
   gtk_stack_set_visible_child_name (self->detail_stack, "form");
-  adw_leaflet_set_visible_child (self->leaflet, GTK_WIDGET (self->detail_stack));
+  adw_leaflet_set_visible_child (self->leaflet, self->detail_pane);
   if (staff_id == NULL)
     gtk_widget_grab_focus (GTK_WIDGET (self->name_row));
   return TRUE;
@@ -408,6 +409,22 @@ vd_staff_page_dispose (GObject *object)
   G_OBJECT_CLASS (vd_staff_page_parent_class)->dispose (object);
 }
 
+void
+vd_staff_page_show_list (VdStaffPage *self)
+{
+  g_return_if_fail (VD_IS_STAFF_PAGE (self));
+
+  adw_leaflet_set_visible_child (self->leaflet, self->list_pane);
+}
+
+static void
+show_list_cb (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *param)
+{
+  vd_staff_page_show_list (VD_STAFF_PAGE (widget));
+}
+
 static void
 vd_staff_page_class_init (VdStaffPageClass *klass)
 {
@@ -422,6 +439,7 @@ vd_staff_page_class_init (VdStaffPageClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/org/vetdesk/VetDesk/vd-staff-page.ui");
   gtk_widget_class_bind_template_child (widget_class, VdStaffPage, list_pane);
   gtk_widget_class_bind_template_child (widget_class, VdStaffPage, staff_list);
+  gtk_widget_class_bind_template_child (widget_class, VdStaffPage, detail_pane);
   gtk_widget_class_bind_template_child (widget_class, VdStaffPage, detail_stack);
   gtk_widget_class_bind_template_child (widget_class, VdStaffPage, title_label);
   gtk_widget_class_bind_template_child (widget_class, VdStaffPage, error_revealer);
@@ -437,6 +455,7 @@ vd_staff_page_class_init (VdStaffPageClass *klass)
 
   gtk_widget_class_install_action (widget_class, "staff.new", NULL, new_cb);
   gtk_widget_class_install_action (widget_class, "staff.save", NULL, save_cb);
+  gtk_widget_class_install_action (widget_class, "staff.show-list", NULL, show_list_cb);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "staff.save", NULL);
 }
 

@@ -28,4 +28,7 @@ gboolean     vd_staff_page_save           (VdStaffPage *self);
 const char  *vd_staff_page_get_error      (VdStaffPage *self);
 VdRecordForm *vd_staff_page_get_form      (VdStaffPage *self);
 
+/* Brings the list into view when the page is folded (a narrow window). */
+void         vd_staff_page_show_list      (VdStaffPage *self);
+
 G_END_DECLS

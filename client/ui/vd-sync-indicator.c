@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-sync-indicator.c — binds the sync engine's state, pending count and last sync time
- * to a compact header widget; the relative time is refreshed every 20 seconds. */
+ * to a compact header widget: a short state ("Synced", "Offline · 3") that fits the header
+ * in any language, and the sentences in a popover under it; the relative time is
+ * refreshed every 20 seconds. */
 #define G_LOG_DOMAIN "vetdesk"
 
 #include "config.h"
@@ -13,10 +15,13 @@ struct _VdSyncIndicator
 {
   GtkWidget     parent_instance;
 
+  GtkWidget    *button;
   GtkWidget    *box;
   GtkSpinner   *spinner;
   GtkImage     *icon;
   GtkLabel     *label;
+  GtkLabel     *details_title;
+  GtkLabel     *details_label;
 
   VdSyncEngine *engine;
   guint         tick_id;
@@ -69,9 +74,11 @@ static void
 update (VdSyncIndicator *self)
 {
   g_autofree char *text = NULL;
-  g_autofree char *tooltip = NULL;
+  g_autofree char *details = NULL;
   g_autofree char *last = NULL;
+  g_autofree char *shown = NULL;
   const char *icon_name = NULL;
+  const char *short_text = NULL;
   gboolean busy = FALSE;
   VdSyncState state;
   guint pending;
@@ -82,6 +89,8 @@ update (VdSyncIndicator *self)
       gtk_spinner_set_spinning (self->spinner, FALSE);
       gtk_widget_set_visible (GTK_WIDGET (self->icon), FALSE);
       gtk_label_set_text (self->label, "");
+      gtk_label_set_text (self->details_title, "");
+      gtk_label_set_text (self->details_label, "");
       return;
     }
 
@@ -90,15 +99,19 @@ update (VdSyncIndicator *self)
   last = vd_sync_describe_last_sync (vd_sync_engine_get_last_sync (self->engine),
                                      g_get_real_time () / G_USEC_PER_SEC);
 
+  /* short_text: one or two words for the header; text: the state's sentence; details:
+   * what else a person may want to know. */
   switch (state)
     {
     case VD_SYNC_OFFLINE:
       icon_name = "network-offline-symbolic";
+      short_text = _("Offline");
       text = g_strdup (_("Offline"));
-      tooltip = g_strdup (_("Working offline. Changes are kept on this computer and will be sent when the connection returns."));
+      details = g_strdup (_("Working offline. Changes are kept on this computer and will be sent when the connection returns."));
       break;
     case VD_SYNC_CONNECTING:
       busy = TRUE;
+      short_text = _("Connecting…");
       text = g_strdup (_("Connecting…"));
       break;
     case VD_SYNC_SYNCING:
@@ -106,6 +119,7 @@ update (VdSyncIndicator *self)
         double progress = vd_sync_engine_get_progress (self->engine);
 
         busy = TRUE;
+        short_text = _("Syncing…");
         if (progress > 0.0 && progress < 1.0)
           /* Translators: the sync progress, e.g. "Syncing… 40 %" */
           text = g_strdup_printf (_("Syncing… %d %%"), (int) (progress * 100));
@@ -115,18 +129,21 @@ update (VdSyncIndicator *self)
       break;
     case VD_SYNC_UP_TO_DATE:
       icon_name = "emblem-ok-symbolic";
+      short_text = _("Up to date");
       text = g_strdup (last);
       break;
     case VD_SYNC_NEEDS_SIGN_IN:
       icon_name = "dialog-password-symbolic";
+      short_text = _("Signed out");
       text = g_strdup (_("Signed out"));
-      tooltip = g_strdup (_("The server asks you to sign in again. Your work stays on this computer meanwhile."));
+      details = g_strdup (_("The server asks you to sign in again. Your work stays on this computer meanwhile."));
       break;
     case VD_SYNC_ERROR:
     default:
       icon_name = "dialog-warning-symbolic";
+      short_text = _("Sync problem");
       text = g_strdup (_("Sync problem"));
-      tooltip = g_strdup (vd_sync_engine_get_error_message (self->engine));
+      details = g_strdup (vd_sync_engine_get_error_message (self->engine));
       break;
     }
 
@@ -136,21 +153,36 @@ update (VdSyncIndicator *self)
         g_strdup_printf (ngettext ("%u change waiting", "%u changes waiting", pending), pending);
       /* Translators: the sync state, then how many changes wait to be sent */
       g_autofree char *joined = g_strdup_printf (_("%s · %s"), text, waiting);
+      g_autofree char *count = g_strdup_printf ("%u", pending);
 
       g_free (text);
       text = g_steal_pointer (&joined);
+      /* "Offline · 3" */
+      shown = g_strdup_printf (_("%s · %s"), short_text, count);
     }
+  else
+    shown = g_strdup (short_text);
 
-  if (tooltip == NULL)
-    tooltip = g_strdup (last);
+  /* The popover says when the last sync was whatever the state. */
+  if (state != VD_SYNC_UP_TO_DATE)
+    {
+      g_autofree char *joined = details ? g_strdup_printf ("%s\n%s", details, last) : g_strdup (last);
+
+      g_free (details);
+      details = g_steal_pointer (&joined);
+    }
 
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
   gtk_spinner_set_spinning (self->spinner, busy);
   gtk_widget_set_visible (GTK_WIDGET (self->icon), !busy && icon_name != NULL);
   if (icon_name != NULL)
     gtk_image_set_from_icon_name (self->icon, icon_name);
-  gtk_label_set_text (self->label, text);
-  gtk_widget_set_tooltip_text (self->box, tooltip);
+  gtk_label_set_text (self->label, shown);
+  gtk_label_set_text (self->details_title, text);
+  gtk_label_set_text (self->details_label, details ? details : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->details_label), details != NULL && *details != '\0');
+  gtk_widget_set_tooltip_text (self->button, text);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, text, -1);
 }
 
 static void
@@ -204,6 +236,14 @@ vd_sync_indicator_set_engine (VdSyncIndicator *self,
 
 const char *
 vd_sync_indicator_get_text (VdSyncIndicator *self)
+{
+  g_return_val_if_fail (VD_IS_SYNC_INDICATOR (self), NULL);
+
+  return gtk_label_get_text (self->details_title);
+}
+
+const char *
+vd_sync_indicator_get_short_text (VdSyncIndicator *self)
 {
   g_return_val_if_fail (VD_IS_SYNC_INDICATOR (self), NULL);
 
@@ -280,7 +320,10 @@ vd_sync_indicator_class_init (VdSyncIndicatorClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/vetdesk/VetDesk/vd-sync-indicator.ui");
+  gtk_widget_class_bind_template_child (widget_class, VdSyncIndicator, button);
   gtk_widget_class_bind_template_child (widget_class, VdSyncIndicator, box);
+  gtk_widget_class_bind_template_child (widget_class, VdSyncIndicator, details_title);
+  gtk_widget_class_bind_template_child (widget_class, VdSyncIndicator, details_label);
   gtk_widget_class_bind_template_child (widget_class, VdSyncIndicator, spinner);
   gtk_widget_class_bind_template_child (widget_class, VdSyncIndicator, icon);
   gtk_widget_class_bind_template_child (widget_class, VdSyncIndicator, label);

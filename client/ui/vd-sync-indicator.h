@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-sync-indicator.h — the header bar's view of the sync engine: spinner while syncing,
- * a state icon, "Synced 2 minutes ago" and the number of changes waiting. */
+ * a state icon and a short state ("Synced", "Offline · 3"); its popover has the sentences
+ * ("Synced 2 minutes ago · 3 changes waiting") and Sync Now. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -14,8 +15,11 @@ G_DECLARE_FINAL_TYPE (VdSyncIndicator, vd_sync_indicator, VD, SYNC_INDICATOR, Gt
 VdSyncEngine *vd_sync_indicator_get_engine (VdSyncIndicator *self);
 void          vd_sync_indicator_set_engine (VdSyncIndicator *self,
                                             VdSyncEngine    *engine);
-/* The sentence the indicator shows now (for tests and accessibility). */
+/* The state's sentence ("Synced 2 minutes ago · 3 changes waiting"), at the top of the
+ * popover and the widget's accessible label. */
 const char   *vd_sync_indicator_get_text   (VdSyncIndicator *self);
+/* What the header shows: one or two words and the changes waiting ("Offline · 3"). */
+const char   *vd_sync_indicator_get_short_text (VdSyncIndicator *self);
 
 /* "Synced just now", "Synced 2 minutes ago", … for a last sync at last_sync (Unix
  * seconds, 0 = never) seen at now. */

@@ -267,6 +267,11 @@ sidebar_row_activated_cb (VdWindow      *self,
                           GtkListBoxRow *row)
 {
   _vd_window_leave_section_then_show (self, gtk_widget_get_name (GTK_WIDGET (row)));
+  /* A section's row brings back its list when a narrow window shows a record instead. */
+  if (g_strcmp0 (gtk_widget_get_name (GTK_WIDGET (row)), "clients") == 0)
+    vd_clients_page_show_list (self->clients_page);
+  else if (g_strcmp0 (gtk_widget_get_name (GTK_WIDGET (row)), "staff") == 0)
+    vd_staff_page_show_list (self->staff_page);
 }
 
 /* ---- the banner under the header ---- */

@@ -230,6 +230,59 @@ test_accents (Fixture       *fx,
   g_assert_null (r->species);
 }
 
+/* The matching for lists outside the index (the booking dialog's pickers) says what the
+ * index says, for the names of the clinic and the words a receptionist types. */
+static void
+test_fold_words (Fixture       *fx,
+                 gconstpointer  data)
+{
+  static const struct { const char *id; const char *name; } names[] = {
+    { ANA, "Pérez García, Ana" }, { JORGE, "Muñoz, Jorge" }, { BEGONA, "Ruiz, Begoña" },
+    { LUIS, "Perez, Luis" }, { ANA2, "Muñoz Vidal, Ana" }, { CARMEN, "Luna, Carmen" },
+  };
+  static const char * const typed[] = {
+    "perez", "Pérez", "PEREZ", "munoz", "MUÑOZ", "bego", "begoña", "ana", "ana mu",
+    "garcia ana", "Pe\xcc\x81rez", "vidal ana", "ruiz b", "arcia", "luna", "carmen l",
+    "x", "ana, garcía", NULL,
+  };
+  g_auto(GStrv) folded = vd_search_fold_words ("Ibáñez Vicente, José-Luis");
+
+  add_clinic (fx);
+
+  g_assert_cmpuint (g_strv_length (folded), ==, 4);
+  g_assert_cmpstr (folded[0], ==, "ibanez");
+  g_assert_cmpstr (folded[1], ==, "vicente");
+  g_assert_cmpstr (folded[2], ==, "jose");
+  g_assert_cmpstr (folded[3], ==, "luis");
+
+  for (guint t = 0; typed[t] != NULL; t++)
+    {
+      g_auto(GStrv) query = vd_search_fold_words (typed[t]);
+
+      for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+        {
+          g_auto(GStrv) text = vd_search_fold_words (names[i].name);
+
+          g_test_message ("“%s” in “%s”", typed[t], names[i].name);
+          g_assert_cmpint (vd_search_words_match ((const char * const *) query,
+                                                  (const char * const *) text), ==,
+                           finds (fx, typed[t], names[i].id));
+        }
+    }
+
+  /* The words: prefixes of any word, accents away. */
+  {
+    g_auto(GStrv) text = vd_search_fold_words ("Giménez Ibáñez, Rocío");
+    g_auto(GStrv) q1 = vd_search_fold_words ("ibanez");
+    g_auto(GStrv) q2 = vd_search_fold_words ("roci");
+    g_auto(GStrv) q3 = vd_search_fold_words ("");
+
+    g_assert_true (vd_search_words_match ((const char * const *) q1, (const char * const *) text));
+    g_assert_true (vd_search_words_match ((const char * const *) q2, (const char * const *) text));
+    g_assert_false (vd_search_words_match ((const char * const *) q3, (const char * const *) text));
+  }
+}
+
 static void
 test_prefixes (Fixture       *fx,
                gconstpointer  data)
@@ -780,6 +833,7 @@ main (int   argc,
 
   ADD ("accents", test_accents);
   ADD ("prefixes", test_prefixes);
+  ADD ("fold-words", test_fold_words);
   ADD ("words-and", test_words_and);
   ADD ("phone", test_phone);
   ADD ("microchip", test_microchip);
