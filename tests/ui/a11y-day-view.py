@@ -185,19 +185,22 @@ for _ in range(60):
 cell = wait_for("the keyboard focus in the day view (Tab)", focused_cell, 5)
 log("Tab reached:", cell.name)
 
+
+def step(keysym, what):
+    """Presses a key and waits until the focus has moved to another cell."""
+    before = focused_cell()
+    before_name = before.name if before is not None else None
+    press(keysym)
+    return wait_for(what, lambda: (lambda c: c if c is not None and c.name != before_name else None)(focused_cell()), 10)
+
+
 # Arrows: down the column until a block, passing free slots; then right and left.
 seen_free = cell.name.endswith(", free")
 blocks = set(expect["blocks"])
-for _ in range(200):
-    cell = focused_cell()
-    if cell is not None and cell.name in blocks:
-        break
-    if cell is not None and cell.name.endswith(", free"):
+while cell.name not in blocks:
+    if cell.name.endswith(", free"):
         seen_free = True
-    press(KEY_DOWN)
-else:
-    # the first column may be empty below: go right and start again from its top
-    fail("Down never reached a block")
+    cell = step(KEY_DOWN, "Down to move from %r" % cell.name)
 block = wait_for("a focused block", focused_cell)
 block_name = block.name
 log("Down reached block:", block_name, "(free slots passed: %s)" % seen_free)
@@ -242,23 +245,22 @@ if back.name != block_name:
 
 # Right and Left keep the time and change the column.
 if len(expect["columns"]) > 1:
-    press(KEY_RIGHT)
-    moved = wait_for("a move to the next column", focused_cell)
-    press(KEY_LEFT)
-    again = wait_for("a move back", focused_cell)
+    moved = step(KEY_RIGHT, "Right to move to the next column")
+    again = step(KEY_LEFT, "Left to move back")
     log("Right:", moved.name, "| Left:", again.name)
-    if moved.name == block_name:
-        fail("Right did not move from %r" % block_name)
+    if not again.name.startswith(block_name[:5]):
+        fail("Right then Left went from %r to %r" % (block_name, again.name))
 
-# A free slot: Down until one, Enter books there.
-for _ in range(200):
-    cell = focused_cell()
-    if cell is not None and cell.name.endswith(", free"):
-        break
-    press(KEY_DOWN)
-slot = wait_for("a focused free slot", focused_cell)
-if not slot.name.endswith(", free"):
-    fail("Down never reached a free slot")
+# A free hour: Down until four free quarter hours in a row, Up back to the first of them,
+# Enter books there (the booking's default length fits, no overlap question).
+cell = focused_cell()
+run = 0
+while run < 4:
+    cell = step(KEY_DOWN, "Down to move from %r" % cell.name)
+    run = run + 1 if cell.name.endswith(", free") else 0
+for _ in range(3):
+    cell = step(KEY_UP, "Up to move from %r" % cell.name)
+slot = cell
 slot_name = slot.name
 log("free slot:", slot_name)
 press(KEY_RETURN)
@@ -273,6 +275,31 @@ def find_editor():
 
 editor = wait_for("the booking dialog (Enter on a free slot)", find_editor, 15)
 log("Enter opened:", editor.name)
+
+
+def editor_focus():
+    for obj in walk(editor):
+        if focused(obj):
+            return obj
+    return None
+
+
+# Ctrl+Enter books; while a field is missing it says so and focuses that field, a
+# drop-down: Space opens it, Down and Enter take the first choice.
+for attempt in range(6):
+    chord(KEYCODE_CONTROL_L, KEY_RETURN)
+    time.sleep(1.0)
+    if find_editor() is None:
+        break
+    field = wait_for("a focused field in the booking dialog", editor_focus, 10)
+    log("booking dialog asks for:", field.getRoleName(), repr(field.name))
+    press(0x20)  # space
+    time.sleep(1.0)
+    press(KEY_DOWN)
+    press(KEY_RETURN)
+    time.sleep(1.0)
+wait_for("the booking dialog to close after booking", lambda: find_editor() is None, 15)
+log("booked from the keyboard")
 
 with open(result_path, "w", encoding="utf-8") as out:
     json.dump({"booked_slot": slot_name}, out)
