@@ -537,6 +537,7 @@ block_from_item (VdDayView *self,
   g_autofree char *reason_e = NULL;
   g_autofree char *allergy_text = NULL;
   g_autofree char *allergy_chip = NULL;
+  g_autofree char *allergies_nb = NULL;
   Palette palette;
   gboolean has_allergies;
 
@@ -570,12 +571,19 @@ block_from_item (VdDayView *self,
   pet_e = g_markup_escape_text (pet ? pet : _("Unknown pet"), -1);
   client_e = g_markup_escape_text (client ? client : "", -1);
   allergies_e = has_allergies ? g_markup_escape_text (allergies, -1) : NULL;
+  /* The chip stays on one line with the pet's name (no-break spaces inside). */
+  if (has_allergies)
+    {
+      g_auto(GStrv) words = g_strsplit (allergies_e, " ", -1);
+
+      allergies_nb = g_strjoinv ("\u00a0", words);
+    }
 
   /* The allergy mark is a chip of its own colours (AA on every block) with the allergen
    * written after the ⚠, not a red glyph on the kind's tint. */
   if (has_allergies)
-    allergy_chip = g_strdup_printf (" <span background=\"%s\" foreground=\"%s\" weight=\"bold\"> ⚠ %s </span>",
-                                    palette.alert_bg, palette.alert_fg, allergies_e);
+    allergy_chip = g_strdup_printf (" <span background=\"%s\" foreground=\"%s\" weight=\"bold\">\u00a0⚠\u00a0%s\u00a0</span>",
+                                    palette.alert_bg, palette.alert_fg, allergies_nb);
   block->line_one = g_strdup_printf ("<b>%s</b>%s", pet_e, allergy_chip ? allergy_chip : "");
   block->line_two = g_strdup (client_e);
   block->line_three = g_markup_printf_escaped ("%s · %s · %s–%s",

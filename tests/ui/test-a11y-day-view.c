@@ -347,6 +347,162 @@ test_atspi (void)
     g_error ("No appointment at the free slot booked from the keyboard: %s", slot);
 }
 
+/* ---- contrast, large text, screenshots ---- */
+
+/* WCAG 2 relative luminance and contrast ratio, written here rather than taken from the
+ * view's code. */
+static double
+channel (double c)
+{
+  return c <= 0.03928 ? c / 12.92 : pow ((c + 0.055) / 1.055, 2.4);
+}
+
+static double
+luminance (const GdkRGBA *rgba)
+{
+  return 0.2126 * channel (rgba->red) + 0.7152 * channel (rgba->green) + 0.0722 * channel (rgba->blue);
+}
+
+static double
+contrast (const GdkRGBA *a,
+          const GdkRGBA *b)
+{
+  double la = luminance (a), lb = luminance (b);
+
+  return (MAX (la, lb) + 0.05) / (MIN (la, lb) + 0.05);
+}
+
+static void
+set_style (gboolean dark,
+           gboolean high_contrast)
+{
+  AdwStyleManager *manager = adw_style_manager_get_default ();
+  g_autoptr(GSettings) a11y = g_settings_new ("org.gnome.desktop.a11y.interface");
+
+  adw_style_manager_set_color_scheme (manager, dark ? ADW_COLOR_SCHEME_FORCE_DARK : ADW_COLOR_SCHEME_FORCE_LIGHT);
+  /* No portal under the test's bus: libadwaita follows this setting (memory backend). */
+  g_settings_set_boolean (a11y, "high-contrast", high_contrast);
+  VD_TEST_UI_WAIT_UNTIL (adw_style_manager_get_dark (manager) == dark &&
+                         adw_style_manager_get_high_contrast (manager) == high_contrast,
+                         10, "the style to change");
+  vd_test_ui_settle (300);
+}
+
+static void
+test_contrast (void)
+{
+  static const struct { const char *name; gboolean dark, hc; } styles[] = {
+    { "light", FALSE, FALSE },
+    { "dark", TRUE, FALSE },
+    { "high contrast", FALSE, TRUE },
+    { "dark high contrast", TRUE, TRUE },
+  };
+  VdDayView *day_view;
+  guint failures = 0;
+
+  ensure_desk ();
+  day_view = vd_window_get_day_view (desk->window);
+  for (guint s = 0; s < G_N_ELEMENTS (styles); s++)
+    {
+      g_autoptr(GArray) pairs = NULL;
+
+      set_style (styles[s].dark, styles[s].hc);
+      pairs = vd_day_view_dup_contrast_pairs (day_view);
+      g_assert_cmpuint (pairs->len, >, 10);
+      for (guint i = 0; i < pairs->len; i++)
+        {
+          VdDayViewContrastPair *pair = &g_array_index (pairs, VdDayViewContrastPair, i);
+          double ratio = contrast (&pair->fg, &pair->bg);
+
+          if (ratio < pair->min_ratio)
+            {
+              g_autofree char *fg = gdk_rgba_to_string (&pair->fg);
+              g_autofree char *bg = gdk_rgba_to_string (&pair->bg);
+
+              g_test_message ("%s: %s at %.2f:1 (%s on %s), needs %.1f:1", styles[s].name,
+                              pair->what, ratio, fg, bg, pair->min_ratio);
+              failures++;
+            }
+        }
+    }
+  set_style (FALSE, FALSE);
+  g_assert_cmpuint (failures, ==, 0);
+}
+
+static void
+screenshot_at (const char *name,
+               int         width,
+               int         height)
+{
+  gtk_window_set_default_size (GTK_WINDOW (desk->window), width, height);
+  /* Within what decorations and the screen's edge may take. */
+  VD_TEST_UI_WAIT_UNTIL (ABS (gtk_widget_get_width (GTK_WIDGET (desk->window)) - width) < 80, 10, "the window's size");
+  vd_test_ui_settle (500);
+  g_test_message ("%s: the window is %d×%d", name, gtk_widget_get_width (GTK_WIDGET (desk->window)),
+                  gtk_widget_get_height (GTK_WIDGET (desk->window)));
+  vd_test_ui_screenshot (GTK_WIDGET (desk->window), name);
+}
+
+/* At 1.5× text (gtk-xft-dpi, as GNOME's text scaling sets it) the hour labels fit their
+ * column, the staff header its two lines, and a quarter-hour block a line of text. */
+static void
+test_large_text (void)
+{
+  GtkSettings *settings = gtk_settings_get_default ();
+  VdDayView *day_view;
+  GListModel *day;
+  g_autoptr(PangoLayout) layout = NULL;
+  GtkBorder border = { 0 };
+  int label_w, label_h, dpi = 0;
+  gboolean found = FALSE;
+
+  ensure_desk ();
+  day_view = vd_window_get_day_view (desk->window);
+  day = vd_day_view_get_appointments (day_view);
+
+  screenshot_at ("a11y-schedule-1440x900", 1440, 900);
+  screenshot_at ("a11y-schedule-720x600", 720, 600);
+  set_style (TRUE, FALSE);
+  screenshot_at ("a11y-schedule-dark", 1440, 900);
+  set_style (FALSE, TRUE);
+  screenshot_at ("a11y-schedule-high-contrast", 1440, 900);
+  set_style (FALSE, FALSE);
+
+  g_object_get (settings, "gtk-xft-dpi", &dpi, NULL);
+  if (dpi <= 0)
+    dpi = 96 * 1024;
+  g_object_set (settings, "gtk-xft-dpi", dpi * 3 / 2, NULL);
+  vd_test_ui_settle (500);
+  screenshot_at ("a11y-schedule-large-text", 1440, 900);
+
+  layout = gtk_widget_create_pango_layout (GTK_WIDGET (day_view), "00:00");
+  pango_layout_get_pixel_size (layout, &label_w, &label_h);
+  g_assert_true (gtk_scrollable_get_border (GTK_SCROLLABLE (day_view), &border));
+  g_test_message ("at 1.5× text: \"00:00\" is %d×%d px, the hour column %d px, the header %d px",
+                  label_w, label_h, border.left, border.top);
+  g_assert_cmpint (border.left, >=, label_w + 10);
+  g_assert_cmpint (border.top, >=, 2 * label_h);
+
+  /* A quarter-hour block holds a line of text. */
+  for (guint i = 0; i < g_list_model_get_n_items (day) && !found; i++)
+    {
+      g_autoptr(VdAppointmentItem) item = g_list_model_get_item (day, i);
+      graphene_rect_t area;
+
+      if (vd_appointment_item_get_ends_at (item) - vd_appointment_item_get_starts_at (item) != 15 * 60)
+        continue;
+      g_assert_true (vd_day_view_get_block_area (day_view, vd_appointment_item_get_id (item), &area));
+      g_test_message ("a quarter-hour block is %.0f px high", area.size.height);
+      g_assert_cmpfloat (area.size.height - 4, >=, label_h);
+      found = TRUE;
+    }
+  g_assert_true (found);
+
+  g_object_set (settings, "gtk-xft-dpi", dpi, NULL);
+  gtk_window_set_default_size (GTK_WINDOW (desk->window), 1440, 900);
+  vd_test_ui_settle (300);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -362,6 +518,8 @@ main (int    argc,
    * when the first widget is made, which is after this. */
   g_setenv ("GTK_A11Y", "atspi", TRUE);
 
+  g_test_add_func ("/a11y/day-view/contrast", test_contrast);
+  g_test_add_func ("/a11y/day-view/large-text", test_large_text);
   g_test_add_func ("/a11y/day-view/atspi", test_atspi);
   status = g_test_run ();
   if (desk != NULL)
