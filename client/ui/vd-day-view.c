@@ -1124,23 +1124,26 @@ draw_block (VdDayView     *self,
       pango_layout_get_pixel_size (b->layout, NULL, &line_height);
       lines = (int) ((b->rect.size.height - 4) / MAX (line_height, 1));
 
-      /* As much as the block's height shows: a short visit keeps pet, client, kind and
-       * status on one line rather than losing the client to the ellipsis. */
+      /* As much as the block's height shows: a short visit keeps pet, kind, status and
+       * client on one line rather than losing them to the ellipsis; kind and status come
+       * first, the client's name is the longest. */
       if (lines <= 1)
-        markup = g_strdup_printf ("%s  <small>%s · %s · %s</small>", b->line_one, b->line_two,
+        markup = g_strdup_printf ("%s  <small>%s · %s · %s</small>", b->line_one,
                                   vd_appointment_kind_label (b->kind),
-                                  vd_appointment_status_label (b->status));
+                                  vd_appointment_status_label (b->status), b->line_two);
       else if (lines == 2)
-        markup = g_strdup_printf ("%s\n<small>%s · %s · %s</small>", b->line_one, b->line_two,
+        markup = g_strdup_printf ("%s\n<small>%s · %s · %s</small>", b->line_one,
                                   vd_appointment_kind_label (b->kind),
-                                  vd_appointment_status_label (b->status));
+                                  vd_appointment_status_label (b->status), b->line_two);
       else
         markup = g_strdup_printf ("%s\n%s\n<small>%s</small>", b->line_one, b->line_two,
                                   b->line_three);
       pango_layout_set_markup (b->layout, markup, -1);
       pango_layout_set_ellipsize (b->layout, PANGO_ELLIPSIZE_END);
       pango_layout_set_width (b->layout, (int) ((b->rect.size.width - STRIPE_WIDTH - 8 - (b->double_booked ? 4 : 0)) * PANGO_SCALE));
-      pango_layout_set_height (b->layout, (int) ((b->rect.size.height - 4) * PANGO_SCALE));
+      /* Each line ellipsized on its own: the allergy chip never pushes the next line
+       * out of the block. */
+      pango_layout_set_height (b->layout, -1);
     }
 
   gtk_snapshot_save (snapshot);
