@@ -518,10 +518,11 @@ get_palette (VdDayView *self,
 /* ---- blocks ---- */
 
 static Block *
-block_from_item (VdDayView *self,
-                 GObject   *item,
-                 gint64     day_start,
-                 gint64     day_end)
+block_from_item (VdDayView     *self,
+                 const Palette *palette,
+                 GObject       *item,
+                 gint64         day_start,
+                 gint64         day_end)
 {
   Block *block = g_new0 (Block, 1);
   g_autofree char *pet = NULL;
@@ -538,7 +539,6 @@ block_from_item (VdDayView *self,
   g_autofree char *allergy_text = NULL;
   g_autofree char *allergy_chip = NULL;
   g_autofree char *allergies_nb = NULL;
-  Palette palette;
   gboolean has_allergies;
 
   block->item = g_object_ref (item);
@@ -564,7 +564,6 @@ block_from_item (VdDayView *self,
   block->inactive = g_strcmp0 (block->status, "cancelled") == 0 ||
                     g_strcmp0 (block->status, "no_show") == 0;
 
-  get_palette (self, &palette);
   has_allergies = allergies != NULL && *g_strstrip (allergies) != '\0';
   from = format_minute (block->start_min);
   to = format_minute (block->end_min);
@@ -583,7 +582,7 @@ block_from_item (VdDayView *self,
    * written after the ⚠, not a red glyph on the kind's tint. */
   if (has_allergies)
     allergy_chip = g_strdup_printf (" <span background=\"%s\" foreground=\"%s\" weight=\"bold\">\u00a0⚠\u00a0%s\u00a0</span>",
-                                    palette.alert_bg, palette.alert_fg, allergies_nb);
+                                    palette->alert_bg, palette->alert_fg, allergies_nb);
   block->line_one = g_strdup_printf ("<b>%s</b>%s", pet_e, allergy_chip ? allergy_chip : "");
   block->line_two = g_strdup (client_e);
   block->line_three = g_markup_printf_escaped ("%s · %s · %s–%s",
@@ -660,7 +659,11 @@ typedef struct
 } Stop;
 
 static GtkWidget *cursor_cell     (VdDayView *self);
-static void       focus_cursor    (VdDayView *self);
+static gboolean   focus_cursor_full (VdDayView *self,
+                                     gboolean   show);
+static Stop       stop_at         (VdDayView *self,
+                                   guint      column,
+                                   int        minute);
 static void       set_cursor      (VdDayView *self,
                                    guint      column,
                                    Stop       stop);
@@ -705,8 +708,26 @@ sync_cells (VdDayView *self)
       day_cell_set_name (g_ptr_array_index (self->hour_cells, hour - self->first_hour), name, NULL);
     }
 
+  /* A free slot the cursor is on that a booking has just filled: the cursor moves to the
+   * new block. */
+  if (self->cursor_id == NULL && self->cursor_staff_id != NULL &&
+      find_column (self, self->cursor_staff_id) != G_MAXUINT)
+    {
+      guint column = find_column (self, self->cursor_staff_id);
+      Stop stop = stop_at (self, column, self->cursor_minute);
+
+      if (stop.block != NULL && stop.block->start_min <= self->cursor_minute &&
+          self->cursor_minute < stop.block->end_min)
+        {
+          set_cursor (self, column, stop);
+          if (!had_focus)
+            for (guint k = 0; k < G_N_ELEMENTS (self->slot_cells); k++)
+              gtk_widget_set_visible (self->slot_cells[k], FALSE);
+        }
+    }
+
   if (had_focus && cursor_cell (self) != gtk_widget_get_focus_child (GTK_WIDGET (self)))
-    focus_cursor (self);
+    focus_cursor_full (self, FALSE);
 }
 
 static void
@@ -716,7 +737,9 @@ rebuild (VdDayView *self)
   guint n;
   int first_min = DEFAULT_START * 60;
   int last_min = DEFAULT_END * 60;
+  Palette palette;
 
+  get_palette (self, &palette);
   g_ptr_array_set_size (self->blocks, 0);
   g_array_set_size (self->columns, 0);
   day_bounds (self, &day_start, &day_end);
@@ -741,7 +764,7 @@ rebuild (VdDayView *self)
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(GObject) item = g_list_model_get_item (self->appointments, i);
-      Block *block = block_from_item (self, item, day_start, day_end);
+      Block *block = block_from_item (self, &palette, item, day_start, day_end);
 
       /* … plus anyone who has appointments that day (a manager, someone made inactive). */
       block->column = find_column (self, block->staff_id);
@@ -1782,12 +1805,6 @@ focus_cursor_full (VdDayView *self,
   if (show)
     show_info (self, b);
   return TRUE;
-}
-
-static void
-focus_cursor (VdDayView *self)
-{
-  focus_cursor_full (self, TRUE);
 }
 
 /* Arrow keys: up and down through a column's blocks and free quarter hours, left and

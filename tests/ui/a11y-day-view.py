@@ -207,6 +207,21 @@ log("Down reached block:", block_name, "(free slots passed: %s)" % seen_free)
 if block.name not in blocks:
     fail("Down stopped on %r, not a block" % block.name)
 
+# The tooltip's content beside the block focused from the keyboard: a label of the day
+# view that names the pet and the client.
+pet, client = block_name.split(", ")[1:3]
+
+
+def find_info():
+    for obj in walk(table):
+        if role(obj) == pyatspi.ROLE_LABEL and pet in obj.name and client in obj.name:
+            return obj
+    return None
+
+
+info = wait_for("the block's details shown on keyboard focus", find_info, 10)
+log("details shown:", info.name.replace("\n", " | "))
+
 # Enter: the block's menu, with its items; Escape: back on the block.
 press(KEY_RETURN)
 
@@ -300,6 +315,12 @@ for attempt in range(6):
     time.sleep(1.0)
 wait_for("the booking dialog to close after booking", lambda: find_editor() is None, 15)
 log("booked from the keyboard")
+
+# The focus is back in the grid, on the new block where the free slot was.
+new_block = wait_for("the focus on the booked block",
+                     lambda: (lambda c: c if c is not None and c.name.startswith(slot_name[:6]) and
+                              not c.name.endswith(", free") else None)(focused_cell()), 15)
+log("focus on the new block:", new_block.name)
 
 with open(result_path, "w", encoding="utf-8") as out:
     json.dump({"booked_slot": slot_name}, out)

@@ -327,6 +327,8 @@ test_atspi (void)
   n_before = g_list_model_get_n_items (day);
 
   obj = run_checker (expect, result);
+  /* The focus ring on the booked block, after keyboard use. */
+  vd_test_ui_screenshot (GTK_WIDGET (desk->window), "a11y-schedule-keyboard");
 
   /* The slot booked from the keyboard is an appointment now, at its time and staff. */
   slot = json_object_get_string_member (obj, "booked_slot");
