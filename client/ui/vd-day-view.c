@@ -1808,7 +1808,7 @@ focus_cursor_full (VdDayView *self,
 }
 
 /* Arrow keys: up and down through a column's blocks and free quarter hours, left and
- * right to the same time in the next column. */
+ * right to the same time in the next column (Home and End: move_cursor_to_edge). */
 static gboolean
 move_cursor (VdDayView        *self,
              GtkDirectionType  direction)
@@ -1860,6 +1860,24 @@ move_cursor (VdDayView        *self,
     default:
       return FALSE;
     }
+  return focus_cursor_full (self, TRUE);
+}
+
+/* Home and End: the first and the last stop of the cursor's column. */
+static gboolean
+move_cursor_to_edge (VdDayView *self,
+                     gboolean   last)
+{
+  guint column = cursor_column (self);
+  g_autoptr(GArray) stops = NULL;
+
+  ensure_layout (self);
+  if (column == G_MAXUINT || self->columns->len == 0)
+    return focus_cursor_full (self, TRUE);
+  stops = column_stops (self, column);
+  if (stops->len == 0)
+    return FALSE;
+  set_cursor (self, column, g_array_index (stops, Stop, last ? stops->len - 1 : 0));
   return focus_cursor_full (self, TRUE);
 }
 
@@ -1921,6 +1939,14 @@ key_pressed_cb (GtkEventControllerKey *controller,
     case GDK_KEY_Right:
     case GDK_KEY_KP_Right:
       move_cursor (self, GTK_DIR_RIGHT);
+      return GDK_EVENT_STOP;
+    case GDK_KEY_Home:
+    case GDK_KEY_KP_Home:
+      move_cursor_to_edge (self, FALSE);
+      return GDK_EVENT_STOP;
+    case GDK_KEY_End:
+    case GDK_KEY_KP_End:
+      move_cursor_to_edge (self, TRUE);
       return GDK_EVENT_STOP;
     case GDK_KEY_Return:
     case GDK_KEY_KP_Enter:

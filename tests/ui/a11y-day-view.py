@@ -4,9 +4,10 @@
 # test's process, named by its pid) as a screen reader does, through pyatspi, and drives
 # it with the keyboard only (key events through the AT-SPI registry, XTest under Xvfb).
 # Checks: every block of the day under its full name, the grid a table with staff column
-# headers and hour row headers; Tab reaches the grid, arrows move through blocks and free
-# slots, Enter opens a block's menu, Escape returns to the block, Enter on a free slot
-# opens the booking dialog and the keyboard books it. Exits non-zero naming what failed;
+# headers and hour row headers; Tab reaches the grid, arrows, Home and End move through
+# blocks and free slots, the block's details show on focus, Enter, Shift+F10 and Menu open
+# a block's menu, Escape returns to the block, Enter on a free slot opens the booking
+# dialog, the keyboard books it and the focus lands on the new block. Exits non-zero naming what failed;
 # writes {"booked_slot": name} to the result file.
 import json
 import sys
@@ -20,6 +21,7 @@ except ImportError:
 KEY_TAB = 0xFF09
 KEY_RETURN = 0xFF0D
 KEY_ESCAPE = 0xFF1B
+KEY_HOME = 0xFF50
 KEY_LEFT = 0xFF51
 KEY_UP = 0xFF52
 KEY_RIGHT = 0xFF53
@@ -186,21 +188,40 @@ cell = wait_for("the keyboard focus in the day view (Tab)", focused_cell, 5)
 log("Tab reached:", cell.name)
 
 
-def step(keysym, what):
-    """Presses a key and waits until the focus has moved to another cell."""
+def step(keysym, what, may_stay=False):
+    """Presses a key and waits until the focus has moved to another cell; with may_stay,
+    None when it stays (the end of a column)."""
     before = focused_cell()
     before_name = before.name if before is not None else None
     press(keysym)
-    return wait_for(what, lambda: (lambda c: c if c is not None and c.name != before_name else None)(focused_cell()), 10)
+    moved = lambda: (lambda c: c if c is not None and c.name != before_name else None)(focused_cell())
+    if may_stay:
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            cell = moved()
+            if cell is not None:
+                return cell
+            time.sleep(0.1)
+        return None
+    return wait_for(what, moved, 10)
 
 
-# Arrows: down the column until a block, passing free slots; then right and left.
+# Arrows: down the column until a block, passing free slots; at the end of a column
+# without one, Right to the next and Home to its top.
 seen_free = cell.name.endswith(", free")
 blocks = set(expect["blocks"])
-while cell.name not in blocks:
-    if cell.name.endswith(", free"):
-        seen_free = True
-    cell = step(KEY_DOWN, "Down to move from %r" % cell.name)
+for _ in range(len(expect["columns"])):
+    while cell is not None and cell.name not in blocks:
+        if cell.name.endswith(", free"):
+            seen_free = True
+        cell = step(KEY_DOWN, "Down", may_stay=True)
+    if cell is not None:
+        break
+    step(KEY_RIGHT, "Right to the next column")
+    cell = focused_cell()
+    top = step(KEY_HOME, "Home", may_stay=True)
+    cell = top if top is not None else focused_cell()
+    log("column's end; Right and Home:", cell.name)
 block = wait_for("a focused block", focused_cell)
 block_name = block.name
 log("Down reached block:", block_name, "(free slots passed: %s)" % seen_free)
@@ -260,18 +281,34 @@ if back.name != block_name:
 
 # Right and Left keep the time and change the column.
 if len(expect["columns"]) > 1:
-    moved = step(KEY_RIGHT, "Right to move to the next column")
-    again = step(KEY_LEFT, "Left to move back")
-    log("Right:", moved.name, "| Left:", again.name)
-    if not again.name.startswith(block_name[:5]):
-        fail("Right then Left went from %r to %r" % (block_name, again.name))
+    there, back_key = KEY_RIGHT, KEY_LEFT
+    moved = step(there, "Right", may_stay=True)
+    if moved is None:  # the last column
+        there, back_key = KEY_LEFT, KEY_RIGHT
+        moved = step(there, "Left to move to the column before")
+    again = step(back_key, "the way back")
+    log("across:", moved.name, "| back:", again.name)
+    # Back at the same time: the block, or one overlapping it that starts earlier.
+    if again.name != block_name and again.name not in blocks:
+        fail("across and back went from %r to %r" % (block_name, again.name))
+    while focused_cell().name != block_name:
+        step(KEY_DOWN, "Down back to %r" % block_name)
 
 # A free hour: Down until four free quarter hours in a row, Up back to the first of them,
 # Enter books there (the booking's default length fits, no overlap question).
 cell = focused_cell()
 run = 0
+wrapped = False
 while run < 4:
-    cell = step(KEY_DOWN, "Down to move from %r" % cell.name)
+    following = step(KEY_DOWN, "Down", may_stay=True)
+    if following is None:  # the column's end: once more from its top (Home)
+        if wrapped:
+            fail("no free hour in the column of %r" % block_name)
+        wrapped = True
+        cell = step(KEY_HOME, "Home to the column's top")
+        run = 1 if cell.name.endswith(", free") else 0
+        continue
+    cell = following
     run = run + 1 if cell.name.endswith(", free") else 0
 for _ in range(3):
     cell = step(KEY_UP, "Up to move from %r" % cell.name)
