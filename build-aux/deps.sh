@@ -14,6 +14,8 @@ PACKAGES=(
   # servers and tools the tests start
   postgresql postgresql-client xvfb xauth dbus dbus-x11 gnome-keyring
   desktop-file-utils appstream imagemagick fonts-cantarell adwaita-icon-theme poppler-utils
+  # the accessibility test (tests/ui/a11y-day-view.py): the AT-SPI bus and pyatspi
+  at-spi2-core python3-pyatspi
   openssl curl ca-certificates
   # es_ES.UTF-8 for the Spanish demo (dates, weekdays, the calendar's first day)
   locales

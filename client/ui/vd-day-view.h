@@ -59,6 +59,21 @@ gboolean    vd_day_view_pick             (VdDayView  *self,
                                           char      **out_staff_id,
                                           gint64     *out_starts_at);
 
+/* For the contrast test: what the drawing puts on what in the style in effect now (dark,
+ * high contrast), every colour made opaque over its background; min_ratio is 4.5 for
+ * text and 3 for marks that carry meaning. An array of VdDayViewContrastPair. */
+typedef struct
+{
+  char    *what;
+  GdkRGBA  fg;
+  GdkRGBA  bg;
+  double   min_ratio;
+} VdDayViewContrastPair;
+
+GArray     *vd_day_view_dup_contrast_pairs (VdDayView *self);
+/* The appointments model set with vd_day_view_set_appointments (may be NULL). */
+GListModel *vd_day_view_get_appointments   (VdDayView *self);
+
 /* Labels and colours shared by the day view, the legend and the editor. */
 const char *vd_appointment_kind_label    (const char *kind);
 const char *vd_appointment_kind_color    (const char *kind);
