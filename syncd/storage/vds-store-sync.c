@@ -278,6 +278,7 @@ typedef struct
   const char    *tenant_id;
   VdPushRequest *req;
   char          *answer;       /* out: the answer's JSON */
+  const char    *session_id;   /* the pushing session, NULL for the store's own callers */
 
   /* Per attempt. */
   guint          n_tables;
@@ -1510,7 +1511,7 @@ push_txn (VdsStore *self,
   g_autoptr(GHashTable) bad_times = NULL;
   g_autofree gboolean *applied = NULL;
   gint64 base_seq = 0;
-  VdsParam params[4];
+  VdsParam params[5];
 
   push_reset (push);
   push_init (push);
@@ -1524,30 +1525,43 @@ push_txn (VdsStore *self,
   params[0] = VDS_TEXT (push->tenant_id);
   params[1] = VDS_TEXT (req->device_id);
   last = vds_db_query (db,
-                       "SELECT batch_id, answer FROM device_batches "
+                       "SELECT batch_id, answer, session_id FROM device_batches "
                        "WHERE tenant_id = $1 AND device_id = $2",
                        params, 2, error);
   if (last == NULL)
     return FALSE;
-  if (vds_result_n_rows (last) > 0)
-    {
-      gint64 last_batch = vds_result_get_int (last, 0, 0);
+  {
+    gint64 last_batch = vds_result_n_rows (last) > 0 ? vds_result_get_int (last, 0, 0) : 0;
 
-      if (last_batch == req->batch_id)
-        {
-          push->answer = g_strdup (vds_result_get_text (last, 0, 1));
-          push->replayed = TRUE;
-          return TRUE;
-        }
-      if (last_batch > req->batch_id)
-        {
-          g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_BATCH_ORDER,
-                       _("The batch %" PRId64 " is older than this device's last "
-                         "batch (%" PRId64 ")."),
-                       req->batch_id, last_batch);
-          return FALSE;
-        }
-    }
+    /* The stored answer is served to the session that pushed the batch only: it quotes
+     * what was sent. Another session sending the same batch id (the desk signed in
+     * again before its answer came) has it merged again, which changes nothing that
+     * was already merged. */
+    if (vds_result_n_rows (last) > 0 && last_batch == req->batch_id &&
+        g_strcmp0 (vds_result_get_text (last, 0, 2), push->session_id) == 0)
+      {
+        push->answer = g_strdup (vds_result_get_text (last, 0, 1));
+        push->replayed = TRUE;
+        return TRUE;
+      }
+    if (last_batch > req->batch_id)
+      {
+        g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_BATCH_ORDER,
+                     _("The batch %" PRId64 " is older than this device's last "
+                       "batch (%" PRId64 ")."),
+                     req->batch_id, last_batch);
+        return FALSE;
+      }
+    /* A desk numbers its batches 1, 2, 3…: a leap would only spend the id space. */
+    if (req->batch_id - last_batch > VD_PROTOCOL_MAX_BATCH_JUMP)
+      {
+        g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_BATCH_JUMP,
+                     _("The batch %" PRId64 " is more than %d past this device's last "
+                       "batch (%" PRId64 ")."),
+                     req->batch_id, VD_PROTOCOL_MAX_BATCH_JUMP, last_batch);
+        return FALSE;
+      }
+  }
 
   push->now_ms = vds_store_wall_ms (self);
   vd_time_format_utc (push->now_ms / 1000, push->now_text);
@@ -1610,11 +1624,14 @@ push_txn (VdsStore *self,
   params[1] = VDS_TEXT (req->device_id);
   params[2] = VDS_INT (req->batch_id);
   params[3] = VDS_TEXT (push->answer);
+  params[4] = VDS_TEXT (push->session_id);
   return vds_db_exec (db,
-                      "INSERT INTO device_batches (tenant_id, device_id, batch_id, answer) "
-                      "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, device_id) DO UPDATE "
-                      "SET batch_id = excluded.batch_id, answer = excluded.answer",
-                      params, 4, error);
+                      "INSERT INTO device_batches (tenant_id, device_id, batch_id, answer, "
+                      "session_id) VALUES ($1, $2, $3, $4, $5) "
+                      "ON CONFLICT (tenant_id, device_id) DO UPDATE "
+                      "SET batch_id = excluded.batch_id, answer = excluded.answer, "
+                      "session_id = excluded.session_id",
+                      params, 5, error);
 }
 
 static gboolean
@@ -1675,7 +1692,20 @@ vds_store_push_full (VdsStore       *self,
                      VdsPushResult  *out_result,
                      GError        **error)
 {
-  Push push = { tenant_id, req, NULL };
+  return vds_store_push_session (self, tenant_id, NULL, req, out_answer_json, out_result,
+                                 error);
+}
+
+gboolean
+vds_store_push_session (VdsStore       *self,
+                        const char     *tenant_id,
+                        const char     *session_id,
+                        VdPushRequest  *req,
+                        char          **out_answer_json,
+                        VdsPushResult  *out_result,
+                        GError        **error)
+{
+  Push push = { tenant_id, req, NULL, session_id };
   gboolean ok;
 
   g_return_val_if_fail (self != NULL, FALSE);
@@ -2272,7 +2302,9 @@ vds_store_report_device (VdsStore              *self,
   td.params[8] = report->event == VDS_DEVICE_PULLED ? VDS_INT (report->cursor) : VDS_NULL;
   td.params[9] = report->pending >= 0 ? VDS_INT (report->pending) : VDS_NULL;
   td.params[10] = VDS_TEXT (report->error_code);
-  td.params[11] = report->error_code != NULL ? VDS_TEXT (report->error_message) : VDS_NULL;
+  /* Only the code is kept: a refusal's sentence may quote the clinic's data, and
+   * monitoring is for administrators, who must not see it. */
+  td.params[11] = VDS_NULL;
   td.params[12] = VDS_INT (MAX (report->rejected, 0));
   return vds_store_run (self, VDS_TXN_NONE, touch_device_txn, &td, error);
 }

@@ -65,12 +65,15 @@ open_desk (const char  *path,
   if (store == NULL)
     g_error ("open %s: %s", path, error->message);
   vd_session_login_async (url, fingerprint, username, PASSWORD, vd_store_get_device_id (store),
+                          vd_test_device_secret (vd_store_get_device_id (store)),
                           "fault desk", NULL, wait_cb, &wait);
   wait_run (&wait);
   login = vd_session_login_finish (wait.result, &error);
   g_object_unref (wait.result);
   if (login == NULL)
     g_error ("login %s: %s", username, error->message);
+  if (login->device_secret != NULL)
+    vd_test_device_secret_set (login->device_id, login->device_secret);
   vd_store_set_clinic_info (store, g_ptr_array_index (login->clinics, 0), NULL);
 
   engine = vd_sync_engine_new (store, url, fingerprint);
