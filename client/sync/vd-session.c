@@ -892,3 +892,16 @@ vd_device_secret_clear (const char  *server_url,
     }
   return TRUE;
 }
+
+gboolean
+vd_login_result_keep_device_secret (const VdLoginResult  *result,
+                                    GError              **error)
+{
+  g_return_val_if_fail (result != NULL, FALSE);
+
+  if (result->device_secret == NULL)
+    return TRUE;
+  g_return_val_if_fail (result->server_url != NULL && result->device_id != NULL, FALSE);
+  return vd_device_secret_store (result->server_url, result->device_id, result->device_secret,
+                                 error);
+}

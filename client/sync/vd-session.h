@@ -119,5 +119,10 @@ char          *vd_device_secret_lookup (const char   *server_url,
 gboolean       vd_device_secret_clear  (const char   *server_url,
                                         const char   *device_id,
                                         GError      **error);
+/* Keeps the device secret a sign-in was given (result->device_secret) for its server and
+ * device id, so the next sign-in there sends it; TRUE with nothing to do when none was
+ * given. */
+gboolean       vd_login_result_keep_device_secret (const VdLoginResult *result,
+                                                   GError             **error);
 
 G_END_DECLS

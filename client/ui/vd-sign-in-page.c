@@ -234,9 +234,7 @@ login_cb (GObject      *source,
   /* A device id new to the server came with its secret: kept beside the refresh token,
    * for everyone who signs in at this computer. Not kept, the next sign-in with this id
    * would be refused, so this one stops here and the next try takes a new id. */
-  if (result->device_secret != NULL &&
-      !vd_device_secret_store (result->server_url, result->device_id, result->device_secret,
-                               &error))
+  if (!vd_login_result_keep_device_secret (result, &error))
     {
       g_clear_pointer (&self->chosen_tenant_id, g_free);
       if (self->device_id_new)
