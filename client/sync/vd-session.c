@@ -707,6 +707,20 @@ vd_account_forget (GError **error)
 
 /* ---- Credentials ------------------------------------------------------------------ */
 
+/* libsecret keeps one connection to the Secret Service per process, with a session that
+ * ends when the keyring daemon does. After a keyring restart every call fails with that
+ * stale session ("The session wrapping the secret does not exist") until the connection
+ * is dropped: a failed call is tried once more on a fresh one. */
+static gboolean
+secret_retry (GError **error)
+{
+  if (error == NULL || *error == NULL)
+    return FALSE;
+  g_clear_error (error);
+  secret_service_disconnect ();
+  return TRUE;
+}
+
 static const SecretSchema *
 session_schema (void)
 {
@@ -747,7 +761,11 @@ vd_credentials_store (const char  *server_url,
   label = g_strdup_printf (_("VetDesk sign-in of %s at %s"), username, server_url);
   if (!secret_password_store_sync (session_schema (), SECRET_COLLECTION_DEFAULT, label,
                                    refresh_token, NULL, &local_error,
-                                   "server", server_url, "username", username, NULL))
+                                   "server", server_url, "username", username, NULL) &&
+      (!secret_retry (&local_error) ||
+       !secret_password_store_sync (session_schema (), SECRET_COLLECTION_DEFAULT, label,
+                                    refresh_token, NULL, &local_error,
+                                    "server", server_url, "username", username, NULL)))
     {
       set_secret_error (error, local_error, _("saved"));
       return FALSE;
@@ -768,6 +786,9 @@ vd_credentials_lookup (const char  *server_url,
 
   secret = secret_password_lookup_sync (session_schema (), NULL, &local_error,
                                         "server", server_url, "username", username, NULL);
+  if (secret_retry (&local_error))
+    secret = secret_password_lookup_sync (session_schema (), NULL, &local_error,
+                                          "server", server_url, "username", username, NULL);
   if (local_error != NULL)
     {
       set_secret_error (error, local_error, _("read"));
@@ -791,6 +812,9 @@ vd_credentials_clear (const char  *server_url,
 
   secret_password_clear_sync (session_schema (), NULL, &local_error,
                               "server", server_url, "username", username, NULL);
+  if (secret_retry (&local_error))
+    secret_password_clear_sync (session_schema (), NULL, &local_error,
+                                "server", server_url, "username", username, NULL);
   if (local_error != NULL)
     {
       set_secret_error (error, local_error, _("removed"));
@@ -841,7 +865,11 @@ vd_device_secret_store (const char  *server_url,
   label = g_strdup_printf (_("VetDesk device secret of this computer at %s"), server_url);
   if (!secret_password_store_sync (device_schema (), SECRET_COLLECTION_DEFAULT, label,
                                    secret, NULL, &local_error,
-                                   "server", server_url, "device-id", device_id, NULL))
+                                   "server", server_url, "device-id", device_id, NULL) &&
+      (!secret_retry (&local_error) ||
+       !secret_password_store_sync (device_schema (), SECRET_COLLECTION_DEFAULT, label,
+                                    secret, NULL, &local_error,
+                                    "server", server_url, "device-id", device_id, NULL)))
     {
       set_device_secret_error (error, local_error);
       return FALSE;
@@ -862,6 +890,9 @@ vd_device_secret_lookup (const char  *server_url,
 
   secret = secret_password_lookup_sync (device_schema (), NULL, &local_error,
                                         "server", server_url, "device-id", device_id, NULL);
+  if (secret_retry (&local_error))
+    secret = secret_password_lookup_sync (device_schema (), NULL, &local_error,
+                                          "server", server_url, "device-id", device_id, NULL);
   if (local_error != NULL)
     {
       set_secret_error (error, local_error, _("read"));
@@ -885,6 +916,9 @@ vd_device_secret_clear (const char  *server_url,
 
   secret_password_clear_sync (device_schema (), NULL, &local_error,
                               "server", server_url, "device-id", device_id, NULL);
+  if (secret_retry (&local_error))
+    secret_password_clear_sync (device_schema (), NULL, &local_error,
+                                "server", server_url, "device-id", device_id, NULL);
   if (local_error != NULL)
     {
       set_secret_error (error, local_error, _("removed"));
