@@ -22,6 +22,9 @@ G_BEGIN_DECLS
 #define VD_PROTOCOL_MAX_SKEW_MS    (5 * 60 * 1000)      /* hlc ahead of server → clock_skew */
 #define VD_PROTOCOL_ACCESS_TTL_S   (15 * 60)
 #define VD_PROTOCOL_SESSION_MAX_S  (30 * 24 * 3600)
+/* A push's batch_id may be at most this far past the device's last (desks count 1, 2,
+ * 3…): a hostile or broken client cannot spend a device's id space (INT64_MAX). */
+#define VD_PROTOCOL_MAX_BATCH_JUMP 1000000
 
 /* The site the server writes server-owned cells (conflicts) with. It sorts below every
  * random (version 4) device id. */

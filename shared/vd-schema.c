@@ -166,7 +166,9 @@ static const VdColumn conflict_columns[] = {
   OWNED (1, "table_name", VD_TYPE_TEXT, FALSE, 64),
   OWNED (2, "row_id", VD_TYPE_UUID, FALSE, 0),
   OWNED (3, "other_row_id", VD_TYPE_UUID, TRUE, 0),
-  OWNED (4, "detail", VD_TYPE_TEXT, TRUE, 1000),
+  /* Long enough to name every appointment of a double booking's group (one conflict
+   * per group of overlapping appointments, issue #16). */
+  OWNED (4, "detail", VD_TYPE_TEXT, TRUE, 200000),
   OWNED (5, "detected_at", VD_TYPE_TIMESTAMP, FALSE, 0),
   OWNED (6, "resolved_at", VD_TYPE_TIMESTAMP, TRUE, 0),
   OWNED (7, "deleted", VD_TYPE_BOOLEAN, FALSE, 0),

@@ -574,11 +574,11 @@ read_password (GError **error)
       return NULL;
     }
   g_free (second);
-  if (g_utf8_strlen (first, -1) < 8 || !g_utf8_validate (first, -1, NULL))
+  /* At least ten characters, not one of the common ones (issue #16, item 9). */
+  if (!vds_auth_check_password (first, error))
     {
+      memset (first, 0, strlen (first));
       g_free (first);
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _("The password must be at least 8 characters long."));
       return NULL;
     }
   return first;
@@ -637,6 +637,10 @@ cmd_add_user (int    argc,
       if (colon == NULL || colon == clinics[i] || colon[1] == '\0')
         return usage_error (_("--clinic takes SLUG:ROLE, such as centro:front_desk, not "
                               "“%s”."), clinics[i]);
+      /* Checked before anything is read or written. */
+      if (!vds_store_clinic_role_is_valid (colon + 1))
+        return usage_error (_("“%s” is not a clinic role: use front_desk, veterinarian, "
+                              "technician, groomer or clinic_admin."), colon + 1);
     }
 
   if (!vds_auth_init (&error))
@@ -687,14 +691,15 @@ cmd_add_user (int    argc,
 
   platform_role = platform_admin ? "platform_admin"
                   : company_ids->len > 0 ? "company_admin" : "none";
-  if (!vds_store_add_user (store, username, display_name, hash, platform_role, &id, &error))
+  g_ptr_array_add (tenant_ids, NULL);
+  g_ptr_array_add (roles, NULL);
+  g_ptr_array_add (company_ids, NULL);
+  /* The user, its memberships and companies in one transaction. */
+  if (!vds_store_add_account (store, username, display_name, hash, platform_role,
+                              (const char * const *) tenant_ids->pdata,
+                              (const char * const *) roles->pdata,
+                              (const char * const *) company_ids->pdata, &id, &error))
     goto out;
-  for (guint i = 0; i < tenant_ids->len; i++)
-    if (!vds_store_add_membership (store, id, tenant_ids->pdata[i], roles->pdata[i], &error))
-      goto out;
-  for (guint i = 0; i < company_ids->len; i++)
-    if (!vds_store_add_company_admin (store, id, company_ids->pdata[i], &error))
-      goto out;
   g_print ("%s\n", id);
 
 out:

@@ -16,6 +16,8 @@
 
 #include "vd-test-syncd.h"
 
+#include <json-glib/json-glib.h>
+
 struct _VdTestSyncd
 {
   char        *binary;
@@ -572,4 +574,54 @@ vd_test_accept_fingerprint_cb (gpointer             msg,
   g_autofree char *actual = vd_test_certificate_fingerprint (cert);
 
   return g_strcmp0 (actual, expected) == 0;
+}
+
+/* ---- device secrets ---- */
+
+static GMutex device_secrets_lock;
+static GHashTable *device_secrets;   /* device id → secret */
+
+void
+vd_test_device_secret_keep (const char *device_id,
+                            const char *answer_json)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+  const char *secret;
+
+  if (device_id == NULL || answer_json == NULL ||
+      !json_parser_load_from_data (parser, answer_json, -1, NULL))
+    return;
+  root = json_parser_get_root (parser);
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    return;
+  secret = json_object_get_string_member_with_default (json_node_get_object (root),
+                                                       "device_secret", NULL);
+  vd_test_device_secret_set (device_id, secret);
+}
+
+void
+vd_test_device_secret_set (const char *device_id,
+                           const char *secret)
+{
+  if (device_id == NULL || secret == NULL)
+    return;
+  g_mutex_lock (&device_secrets_lock);
+  if (device_secrets == NULL)
+    device_secrets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_replace (device_secrets, g_ascii_strdown (device_id, -1), g_strdup (secret));
+  g_mutex_unlock (&device_secrets_lock);
+}
+
+const char *
+vd_test_device_secret (const char *device_id)
+{
+  g_autofree char *key = device_id != NULL ? g_ascii_strdown (device_id, -1) : NULL;
+  const char *secret = NULL;
+
+  g_mutex_lock (&device_secrets_lock);
+  if (device_secrets != NULL && key != NULL)
+    secret = g_hash_table_lookup (device_secrets, key);
+  g_mutex_unlock (&device_secrets_lock);
+  return secret;
 }

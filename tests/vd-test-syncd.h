@@ -81,6 +81,17 @@ char        *vd_test_syncd_run             (VdTestSyncd  *self,
                                             const char   *command,
                                             ...) G_GNUC_NULL_TERMINATED;
 
+/* Device secrets (ARCHITECTURE §6) the tests' daemons gave, by device id, for the
+ * process: a test that signs in again with a device id sends the secret its first
+ * sign-in got, as a desk does. keep takes the "device_secret" of a login answer's JSON
+ * (answer_json; nothing when it has none). */
+void         vd_test_device_secret_keep    (const char   *device_id,
+                                            const char   *answer_json);
+void         vd_test_device_secret_set     (const char   *device_id,
+                                            const char   *secret);
+/* NULL when none was kept. */
+const char  *vd_test_device_secret         (const char   *device_id);
+
 /* Stops it (SIGTERM, then -9 if needed) and removes the data directory. */
 void         vd_test_syncd_free            (VdTestSyncd  *self);
 

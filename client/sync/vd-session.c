@@ -183,6 +183,10 @@ vd_login_result_free (VdLoginResult *result)
   g_free (result->access_token);
   g_free (result->refresh_token);
   g_clear_pointer (&result->clinics, g_ptr_array_unref);
+  g_free (result->device_id);
+  if (result->device_secret != NULL)
+    memset (result->device_secret, 0, strlen (result->device_secret));
+  g_free (result->device_secret);
   g_free (result);
 }
 
@@ -197,6 +201,7 @@ typedef struct
   char        *fingerprint;   /* pinned, for login */
   gboolean     trusted;
   GBytes      *body;          /* login request */
+  char        *device_id;     /* login */
 } Call;
 
 static void
@@ -208,6 +213,7 @@ call_free (Call *call)
   g_free (call->server_url);
   g_free (call->fingerprint);
   g_clear_pointer (&call->body, g_bytes_unref);
+  g_free (call->device_id);
   g_free (call);
 }
 
@@ -354,6 +360,8 @@ parse_login (Call         *call,
   login->username = dup_member (user, "username");
   login->display_name = dup_member (user, "display_name");
   login->platform_role = dup_member (user, "platform_role");
+  login->device_id = g_strdup (call->device_id);
+  login->device_secret = dup_member (root, "device_secret");
   if (login->username == NULL)
     login->username = g_strdup (username);
   if (login->platform_role == NULL)
@@ -469,6 +477,10 @@ login_done_cb (GObject      *source,
                                _("This account is locked after too many attempts, until %s. Try again then, or ask an administrator."),
                                when);
     }
+  else if (status == SOUP_STATUS_FORBIDDEN)
+    g_task_return_new_error (task, VD_SESSION_ERROR, VD_SESSION_ERROR_DEVICE_REFUSED,
+                             _("The server refused this computer’s sign-in: %s"),
+                             message != NULL ? message : soup_message_get_reason_phrase (call->msg));
   else if (status >= 500)
     g_task_return_new_error (task, VD_SESSION_ERROR, VD_SESSION_ERROR_UNREACHABLE,
                              _("The server could not sign you in right now (%s). Try again in a few minutes."),
@@ -485,6 +497,7 @@ vd_session_login_async (const char          *server_url,
                         const char          *username,
                         const char          *password,
                         const char          *device_id,
+                        const char          *device_secret,
                         const char          *device_name,
                         GCancellable        *cancellable,
                         GAsyncReadyCallback  callback,
@@ -508,6 +521,7 @@ vd_session_login_async (const char          *server_url,
   call->server_url = g_strdup (server_url);
   call->fingerprint = g_strdup (fingerprint);
   call->check.pinned = g_strdup (fingerprint);
+  call->device_id = g_strdup (device_id);
   g_task_set_task_data (task, call, (GDestroyNotify) call_free);
 
   url = vd_http_url (server_url, "/v1/auth/login");
@@ -530,6 +544,11 @@ vd_session_login_async (const char          *server_url,
   json_builder_add_string_value (builder, device_id != NULL ? device_id : "");
   json_builder_set_member_name (builder, "device_name");
   json_builder_add_string_value (builder, device_name != NULL ? device_name : g_get_host_name ());
+  if (device_secret != NULL && device_secret[0] != '\0')
+    {
+      json_builder_set_member_name (builder, "device_secret");
+      json_builder_add_string_value (builder, device_secret);
+    }
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   json_generator_set_root (generator, root);
@@ -672,6 +691,20 @@ vd_account_forget (GError **error)
 
 /* ---- Credentials ------------------------------------------------------------------ */
 
+/* libsecret keeps one connection to the Secret Service per process, with a session that
+ * ends when the keyring daemon does. After a keyring restart every call fails with that
+ * stale session ("The session wrapping the secret does not exist") until the connection
+ * is dropped: a failed call is tried once more on a fresh one. */
+static gboolean
+secret_retry (GError **error)
+{
+  if (error == NULL || *error == NULL)
+    return FALSE;
+  g_clear_error (error);
+  secret_service_disconnect ();
+  return TRUE;
+}
+
 static const SecretSchema *
 session_schema (void)
 {
@@ -712,7 +745,11 @@ vd_credentials_store (const char  *server_url,
   label = g_strdup_printf (_("VetDesk sign-in of %s at %s"), username, server_url);
   if (!secret_password_store_sync (session_schema (), SECRET_COLLECTION_DEFAULT, label,
                                    refresh_token, NULL, &local_error,
-                                   "server", server_url, "username", username, NULL))
+                                   "server", server_url, "username", username, NULL) &&
+      (!secret_retry (&local_error) ||
+       !secret_password_store_sync (session_schema (), SECRET_COLLECTION_DEFAULT, label,
+                                    refresh_token, NULL, &local_error,
+                                    "server", server_url, "username", username, NULL)))
     {
       set_secret_error (error, local_error, _("saved"));
       return FALSE;
@@ -733,6 +770,9 @@ vd_credentials_lookup (const char  *server_url,
 
   secret = secret_password_lookup_sync (session_schema (), NULL, &local_error,
                                         "server", server_url, "username", username, NULL);
+  if (secret_retry (&local_error))
+    secret = secret_password_lookup_sync (session_schema (), NULL, &local_error,
+                                          "server", server_url, "username", username, NULL);
   if (local_error != NULL)
     {
       set_secret_error (error, local_error, _("read"));
@@ -756,10 +796,130 @@ vd_credentials_clear (const char  *server_url,
 
   secret_password_clear_sync (session_schema (), NULL, &local_error,
                               "server", server_url, "username", username, NULL);
+  if (secret_retry (&local_error))
+    secret_password_clear_sync (session_schema (), NULL, &local_error,
+                                "server", server_url, "username", username, NULL);
   if (local_error != NULL)
     {
       set_secret_error (error, local_error, _("removed"));
       return FALSE;
     }
   return TRUE;
+}
+
+/* ---- Device secret ---------------------------------------------------------------- */
+
+static const SecretSchema *
+device_schema (void)
+{
+  static const SecretSchema schema = {
+    "org.vetdesk.VetDesk.Device", SECRET_SCHEMA_NONE,
+    {
+      { "server", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "device-id", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { NULL, 0 },
+    }
+  };
+
+  return &schema;
+}
+
+static void
+set_device_secret_error (GError     **error,
+                         GError      *cause)
+{
+  g_set_error (error, VD_SESSION_ERROR, VD_SESSION_ERROR_FAILED,
+               _("This computer’s device secret could not be kept in the keyring (%s). "
+                 "Is a keyring such as GNOME Keyring running? Without it the next sign-in "
+                 "here will be refused."),
+               cause != NULL ? cause->message : "");
+}
+
+gboolean
+vd_device_secret_store (const char  *server_url,
+                        const char  *device_id,
+                        const char  *secret,
+                        GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *label = NULL;
+
+  g_return_val_if_fail (server_url != NULL && device_id != NULL && secret != NULL, FALSE);
+
+  label = g_strdup_printf (_("VetDesk device secret of this computer at %s"), server_url);
+  if (!secret_password_store_sync (device_schema (), SECRET_COLLECTION_DEFAULT, label,
+                                   secret, NULL, &local_error,
+                                   "server", server_url, "device-id", device_id, NULL) &&
+      (!secret_retry (&local_error) ||
+       !secret_password_store_sync (device_schema (), SECRET_COLLECTION_DEFAULT, label,
+                                    secret, NULL, &local_error,
+                                    "server", server_url, "device-id", device_id, NULL)))
+    {
+      set_device_secret_error (error, local_error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+vd_device_secret_lookup (const char  *server_url,
+                         const char  *device_id,
+                         GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  char *secret;
+  char *copy;
+
+  g_return_val_if_fail (server_url != NULL && device_id != NULL, NULL);
+
+  secret = secret_password_lookup_sync (device_schema (), NULL, &local_error,
+                                        "server", server_url, "device-id", device_id, NULL);
+  if (secret_retry (&local_error))
+    secret = secret_password_lookup_sync (device_schema (), NULL, &local_error,
+                                          "server", server_url, "device-id", device_id, NULL);
+  if (local_error != NULL)
+    {
+      set_secret_error (error, local_error, _("read"));
+      return NULL;
+    }
+  if (secret == NULL)
+    return NULL;
+  copy = g_strdup (secret);
+  secret_password_free (secret);
+  return copy;
+}
+
+gboolean
+vd_device_secret_clear (const char  *server_url,
+                        const char  *device_id,
+                        GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (server_url != NULL && device_id != NULL, FALSE);
+
+  secret_password_clear_sync (device_schema (), NULL, &local_error,
+                              "server", server_url, "device-id", device_id, NULL);
+  if (secret_retry (&local_error))
+    secret_password_clear_sync (device_schema (), NULL, &local_error,
+                                "server", server_url, "device-id", device_id, NULL);
+  if (local_error != NULL)
+    {
+      set_secret_error (error, local_error, _("removed"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+vd_login_result_keep_device_secret (const VdLoginResult  *result,
+                                    GError              **error)
+{
+  g_return_val_if_fail (result != NULL, FALSE);
+
+  if (result->device_secret == NULL)
+    return TRUE;
+  g_return_val_if_fail (result->server_url != NULL && result->device_id != NULL, FALSE);
+  return vd_device_secret_store (result->server_url, result->device_id, result->device_secret,
+                                 error);
 }

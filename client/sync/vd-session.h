@@ -19,6 +19,7 @@ typedef enum
   VD_SESSION_ERROR_BAD_CREDENTIALS,  /* "The username or password is not right." */
   VD_SESSION_ERROR_LOCKED,           /* "This account is locked until 14:05 …" */
   VD_SESSION_ERROR_NO_CLINIC,        /* the account belongs to no clinic and is no admin */
+  VD_SESSION_ERROR_DEVICE_REFUSED,   /* the device id is another computer's (no secret) */
   VD_SESSION_ERROR_FAILED,
 } VdSessionError;
 
@@ -35,6 +36,10 @@ typedef struct
   char      *access_token;
   char      *refresh_token;
   GPtrArray *clinics;          /* of VdClinicInfo* */
+  char      *device_id;        /* the device id this sign-in used */
+  char      *device_secret;    /* issued by this sign-in (a device id new to the server):
+                                * keep it (vd_device_secret_store) and send it at every
+                                * later sign-in with device_id; NULL when none was issued */
 } VdLoginResult;
 
 void           vd_login_result_free   (VdLoginResult *result);
@@ -51,12 +56,16 @@ char          *vd_session_probe_finish (GAsyncResult        *result,
                                         gboolean            *out_trusted_by_ca,
                                         GError             **error);
 
-/* POST /v1/auth/login. fingerprint: the pinned one (or NULL for system CAs). */
+/* POST /v1/auth/login. fingerprint: the pinned one (or NULL for system CAs).
+ * device_secret: the secret an earlier sign-in with device_id was given (ARCHITECTURE §6),
+ * NULL when none; a server that knows the device id refuses the sign-in without it
+ * (VD_SESSION_ERROR_DEVICE_REFUSED). */
 void           vd_session_login_async  (const char          *server_url,
                                         const char          *fingerprint,
                                         const char          *username,
                                         const char          *password,
                                         const char          *device_id,
+                                        const char          *device_secret,
                                         const char          *device_name,
                                         GCancellable        *cancellable,
                                         GAsyncReadyCallback  callback,
@@ -95,5 +104,25 @@ char          *vd_credentials_lookup   (const char   *server_url,
 gboolean       vd_credentials_clear    (const char   *server_url,
                                         const char   *username,
                                         GError      **error);
+
+/* The device secret (ARCHITECTURE §6) in the Secret Service, beside the refresh token
+ * (schema "org.vetdesk.VetDesk.Device", attributes server + device-id): every person
+ * signing in at this computer with that device id sends it. lookup: NULL without error
+ * when none is kept. */
+gboolean       vd_device_secret_store  (const char   *server_url,
+                                        const char   *device_id,
+                                        const char   *secret,
+                                        GError      **error);
+char          *vd_device_secret_lookup (const char   *server_url,
+                                        const char   *device_id,
+                                        GError      **error);
+gboolean       vd_device_secret_clear  (const char   *server_url,
+                                        const char   *device_id,
+                                        GError      **error);
+/* Keeps the device secret a sign-in was given (result->device_secret) for its server and
+ * device id, so the next sign-in there sends it; TRUE with nothing to do when none was
+ * given. */
+gboolean       vd_login_result_keep_device_secret (const VdLoginResult *result,
+                                                   GError             **error);
 
 G_END_DECLS

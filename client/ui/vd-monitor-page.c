@@ -729,13 +729,12 @@ create_device_row (gpointer item,
 
   if (code != NULL)
     {
-      const char *message = vd_monitor_device_get_error_message (device);
       g_autofree char *when = format_ago (vd_monitor_device_get_error_at (device), now_seconds (), TRUE);
       g_autofree char *text = NULL;
 
-      /* Translators: a device's last error: when, its code, the server's sentence */
-      text = g_strdup_printf (_("Last error, %s: %s — %s"), when, code,
-                              message != NULL && *message != '\0' ? message : _("no details"));
+      /* Translators: a device's last error: when, then its code (the server keeps no
+       * sentence: it could quote the clinic's data) */
+      text = g_strdup_printf (_("Last error, %s: %s"), when, code);
       gtk_box_append (GTK_BOX (lines), device_line (text, "error"));
     }
 

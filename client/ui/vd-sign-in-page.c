@@ -231,6 +231,21 @@ login_cb (GObject      *source,
       return;
     }
 
+  /* A device id new to the server came with its secret: kept beside the refresh token,
+   * for everyone who signs in at this computer. Not kept, the next sign-in with this id
+   * would be refused, so this one stops here and the next try takes a new id. */
+  if (!vd_login_result_keep_device_secret (result, &error))
+    {
+      g_clear_pointer (&self->chosen_tenant_id, g_free);
+      if (self->device_id_new)
+        {
+          g_free (self->device_id);
+          self->device_id = vd_uuid_new ();
+        }
+      show_error (self, error->message);
+      return;
+    }
+
   if (result->clinics == NULL || result->clinics->len == 0)
     {
       /* Company and platform administrators work at no clinic: they watch the clinics'
@@ -279,6 +294,8 @@ start_login (VdSignInPage *self)
 {
   g_autofree char *username = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->username_row))));
   const char *password = gtk_editable_get_text (GTK_EDITABLE (self->password_row));
+  g_autofree char *secret = NULL;
+  g_autoptr(GError) error = NULL;
 
   if (!self->trusted_by_ca && !gtk_switch_get_active (self->trust_switch))
     {
@@ -287,11 +304,19 @@ start_login (VdSignInPage *self)
     }
 
   set_step (self, STEP_LOGGING_IN);
+  /* The device secret this computer was given for the device id, if any (§6). A
+   * keyring that cannot be read leaves it out: a device id the server knows is then
+   * refused with a sentence that says so. */
+  secret = vd_device_secret_lookup (self->probed_url, self->device_id, &error);
+  if (error != NULL)
+    g_warning ("%s", error->message);
   vd_session_login_async (self->probed_url,
                           self->trusted_by_ca ? NULL : self->fingerprint,
                           username, password,
-                          self->device_id, g_get_host_name (),
+                          self->device_id, secret, g_get_host_name (),
                           self->cancellable, login_cb, g_object_ref (self));
+  if (secret != NULL)
+    memset (secret, 0, strlen (secret));
 }
 
 static void

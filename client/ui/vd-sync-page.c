@@ -382,28 +382,109 @@ appointment_card (VdSyncPage *self,
   return card;
 }
 
+/* The appointments of a double booking: the server names every one of the group in the
+ * conflict's detail (one conflict per group of overlapping appointments); row_id and
+ * other_row_id are two of them, kept for a detail that names none. */
+static GPtrArray *
+double_booking_members (VdConflictItem *conflict)
+{
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+  const char *detail = vd_conflict_item_get_detail (conflict);
+
+  for (const char *p = detail; p != NULL && strlen (p) >= VD_UUID_LEN; p++)
+    {
+      g_autofree char *candidate = g_strndup (p, VD_UUID_LEN);
+
+      if (vd_uuid_is_valid (candidate))
+        {
+          g_ptr_array_add (ids, g_steal_pointer (&candidate));
+          p += VD_UUID_LEN - 1;
+        }
+    }
+  if (ids->len < 2)
+    {
+      g_ptr_array_set_size (ids, 0);
+      g_ptr_array_add (ids, g_strdup (vd_conflict_item_get_row_id (conflict)));
+      if (vd_conflict_item_get_other_row_id (conflict) != NULL)
+        g_ptr_array_add (ids, g_strdup (vd_conflict_item_get_other_row_id (conflict)));
+    }
+  return ids;
+}
+
+/* At most this many appointments of one group get a card; the rest are counted. */
+#define MAX_GROUP_CARDS 12
+
 static GtkWidget *
 double_booking_row (VdSyncPage     *self,
                     VdConflictItem *conflict)
 {
   g_autoptr(VdAppointmentItem) first = vd_appointment_item_load (self->store, vd_conflict_item_get_row_id (conflict));
+  g_autoptr(GPtrArray) members = double_booking_members (conflict);
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
-  GtkWidget *pair = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   g_autofree char *title = NULL;
+  const char *staff = first != NULL ? or_unknown (vd_appointment_item_get_staff_name (first)) : NULL;
 
-  if (first != NULL)
-    /* Translators: a double-booking conflict, %s is the staff member */
-    title = g_strdup_printf (_("%s is booked twice at the same time"),
-                             or_unknown (vd_appointment_item_get_staff_name (first)));
-  else
-    title = g_strdup (_("A staff member is booked twice at the same time"));
+  if (members->len <= 2)
+    {
+      GtkWidget *pair = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
 
-  gtk_box_append (GTK_BOX (box), label_new (title, "heading"));
-  gtk_box_append (GTK_BOX (box), label_new (_("Move or cancel one of them, or allow the overlap if both really happen."), "dim-label"));
-  gtk_box_set_homogeneous (GTK_BOX (pair), TRUE);
-  gtk_box_append (GTK_BOX (pair), appointment_card (self, vd_conflict_item_get_row_id (conflict)));
-  gtk_box_append (GTK_BOX (pair), appointment_card (self, vd_conflict_item_get_other_row_id (conflict)));
-  gtk_box_append (GTK_BOX (box), pair);
+      if (staff != NULL)
+        /* Translators: a double-booking conflict, %s is the staff member */
+        title = g_strdup_printf (_("%s is booked twice at the same time"), staff);
+      else
+        title = g_strdup (_("A staff member is booked twice at the same time"));
+      gtk_box_append (GTK_BOX (box), label_new (title, "heading"));
+      gtk_box_append (GTK_BOX (box), label_new (_("Move or cancel one of them, or allow the overlap if both really happen."), "dim-label"));
+      gtk_box_set_homogeneous (GTK_BOX (pair), TRUE);
+      for (guint i = 0; i < members->len; i++)
+        gtk_box_append (GTK_BOX (pair), appointment_card (self, members->pdata[i]));
+      gtk_box_append (GTK_BOX (box), pair);
+      return box;
+    }
+
+  {
+    GtkWidget *group = gtk_flow_box_new ();
+    guint shown = MIN (members->len, MAX_GROUP_CARDS);
+
+    if (staff != NULL)
+      /* Translators: a double booking of several appointments; %s is the staff member,
+       * %u how many appointments overlap one another */
+      title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                            "%s has %u appointments that overlap",
+                                            "%s has %u appointments that overlap",
+                                            members->len),
+                               staff, members->len);
+    else
+      title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                            "A staff member has %u appointments that overlap",
+                                            "A staff member has %u appointments that overlap",
+                                            members->len),
+                               members->len);
+    gtk_box_append (GTK_BOX (box), label_new (title, "heading"));
+    gtk_box_append (GTK_BOX (box), label_new (_("Each overlaps at least one of the others. Move or cancel them until none overlap, or allow the overlap where both really happen."), "dim-label"));
+    gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (group), GTK_SELECTION_NONE);
+    gtk_flow_box_set_homogeneous (GTK_FLOW_BOX (group), TRUE);
+    gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (group), 12);
+    gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (group), 12);
+    gtk_flow_box_set_min_children_per_line (GTK_FLOW_BOX (group), 2);
+    gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (group), 3);
+    gtk_widget_add_css_class (group, "conflict-group");
+    for (guint i = 0; i < shown; i++)
+      gtk_flow_box_append (GTK_FLOW_BOX (group), appointment_card (self, members->pdata[i]));
+    gtk_box_append (GTK_BOX (box), group);
+    if (shown < members->len)
+      {
+        g_autofree char *more = NULL;
+
+        /* Translators: below the first appointments of a large double booking */
+        more = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                             "… and %u more appointment in this group. Resolve these first; the rest show here as they do.",
+                                             "… and %u more appointments in this group. Resolve these first; the rest show here as they do.",
+                                             members->len - shown),
+                                members->len - shown);
+        gtk_box_append (GTK_BOX (box), label_new (more, "dim-label"));
+      }
+  }
   return box;
 }
 

@@ -747,8 +747,12 @@ run_login (VdsApi     *self,
   g_autofree char *access_hash = NULL;
   g_autofree char *refresh_hash = NULL;
   g_autofree char *session_id = NULL;
-  const char *username, *password, *device_id_in, *device_name;
+  g_autofree char *new_secret = NULL;
+  g_autofree char *new_secret_hash = NULL;
+  g_autofree char *presented_hash = NULL;
+  const char *username, *password, *device_id_in, *device_name, *device_secret;
   char device_id[VD_UUID_LEN + 1];
+  VdsDeviceProof proof = VDS_DEVICE_UNCHECKED;
   JsonObject *body;
   gint64 now;
 
@@ -760,6 +764,7 @@ run_login (VdsApi     *self,
   password = get_string (body, "password", 1024);
   device_id_in = get_string (body, "device_id", VD_UUID_LEN);
   device_name = get_string (body, "device_name", 200);
+  device_secret = get_string (body, "device_secret", 256);
   if (username == NULL || password == NULL || device_name == NULL)
     {
       vds_request_set_error (req, VD_ERROR_BAD_REQUEST,
@@ -784,8 +789,32 @@ run_login (VdsApi     *self,
   now = now_seconds ();
   if (user == NULL)
     {
+      gint64 locked_until = 0;
+
+      /* Counted and locked as a user's failures are, so that the answers do not tell
+       * which usernames exist. */
+      if (!vds_store_unknown_login (self->store, username, FALSE, now, self->lockout_failures,
+                                    self->lockout_seconds, &locked_until, &error))
+        {
+          set_store_failed (req, error);
+          return;
+        }
+      if (locked_until > now)
+        {
+          set_locked (req, locked_until, now);
+          return;
+        }
       vds_auth_dummy_verify (password);
-      set_invalid_credentials (req);
+      if (!vds_store_unknown_login (self->store, username, TRUE, now, self->lockout_failures,
+                                    self->lockout_seconds, &locked_until, &error))
+        {
+          set_store_failed (req, error);
+          return;
+        }
+      if (locked_until > now)
+        set_locked (req, locked_until, now);
+      else
+        set_invalid_credentials (req);
       return;
     }
 
@@ -826,19 +855,46 @@ run_login (VdsApi     *self,
   refresh = vds_auth_new_token ();
   access_hash = vds_auth_token_hash (access);
   refresh_hash = vds_auth_token_hash (refresh);
-  if (!vds_store_create_session (self->store, user->id, device_id, device_name, now,
-                                 now + VD_PROTOCOL_SESSION_MAX_S,
-                                 access_hash, now + self->access_ttl_s,
-                                 refresh_hash, now + VD_PROTOCOL_SESSION_MAX_S,
-                                 &session_id, &error))
+  /* The device proves itself (§6): a new device id is given a secret, a known one must
+   * send the one it was given. */
+  new_secret = vds_auth_new_token ();
+  new_secret_hash = vds_auth_token_hash (new_secret);
+  if (device_secret != NULL)
+    presented_hash = vds_auth_token_hash (device_secret);
+  if (!vds_store_create_device_session (self->store, user->id, device_id, device_name,
+                                        presented_hash, new_secret_hash, now,
+                                        now + VD_PROTOCOL_SESSION_MAX_S,
+                                        access_hash, now + self->access_ttl_s,
+                                        refresh_hash, now + VD_PROTOCOL_SESSION_MAX_S,
+                                        &proof, &session_id, &error))
     {
       set_store_failed (req, error);
+      return;
+    }
+  if (proof == VDS_DEVICE_REFUSED)
+    {
+      g_warning ("%s signed in from %s with device %s without that device's secret; "
+                 "refused", user->username, req->remote, device_id);
+      vds_request_set_error (req, VD_ERROR_FORBIDDEN,
+                             device_secret == NULL
+                             ? _("This device id is already registered to a computer, and "
+                                 "the sign-in did not send that computer’s device secret. "
+                                 "Sign in from that computer, or let the app make a new "
+                                 "device id.")
+                             : _("The device secret sent does not belong to this device id. "
+                                 "Sign in from the computer that holds it, or let the app "
+                                 "make a new device id."));
       return;
     }
 
   builder = json_builder_new ();
   json_builder_begin_object (builder);
   add_token_pair (builder, access, refresh, self->access_ttl_s);
+  if (proof == VDS_DEVICE_NEW)
+    {
+      json_builder_set_member_name (builder, "device_secret");
+      json_builder_add_string_value (builder, new_secret);
+    }
   if (!add_user_and_tenants (self, req, builder, user->id))
     return;
   json_builder_end_object (builder);
@@ -1096,6 +1152,38 @@ report_device (VdsApi         *self,
                error->message);
 }
 
+/* A change's site is the device that wrote it (§4), and a desk pushes only its own
+ * writes (and may hand back the server's): a change naming any other site would let one
+ * member write as another desk, so it is refused with code forbidden. */
+static void
+refuse_foreign_sites (VdPushRequest *push)
+{
+  guint i = 0;
+
+  while (i < push->changes->len)
+    {
+      VdChange *change = g_ptr_array_index (push->changes, i);
+      VdRejection *rejection;
+
+      if (g_strcmp0 (change->site, push->device_id) == 0 ||
+          g_strcmp0 (change->site, VD_SERVER_SITE) == 0)
+        {
+          i++;
+          continue;
+        }
+      rejection = g_new0 (VdRejection, 1);
+      rejection->index = g_array_index (push->indices, guint, i);
+      rejection->code = g_strdup (vd_error_code_to_string (VD_ERROR_FORBIDDEN));
+      rejection->message = g_strdup (_("This change names another device as its origin "
+                                       "(site): a device may push only its own changes."));
+      if (push->rejected == NULL)
+        push->rejected = g_ptr_array_new_with_free_func ((GDestroyNotify) vd_rejection_free);
+      g_ptr_array_add (push->rejected, rejection);
+      g_ptr_array_remove_index (push->changes, i);
+      g_array_remove_index (push->indices, i);
+    }
+}
+
 static void
 run_push (VdsApi     *self,
           VdsRequest *req,
@@ -1133,12 +1221,24 @@ run_push (VdsApi     *self,
       return;
     }
 
-  if (!vds_store_push_full (self->store, tenant_id, push, &answer, &result, &error))
+  refuse_foreign_sites (push);
+
+  if (!vds_store_push_session (self->store, tenant_id, token->session_id, push, &answer,
+                               &result, &error))
     {
       if (g_error_matches (error, VDS_STORE_ERROR, VDS_STORE_ERROR_BATCH_ORDER))
         vds_request_set_error (req, VD_ERROR_BAD_REQUEST,
                                _("This batch is older than one this device already sent. "
                                  "Batch ids must increase."));
+      else if (g_error_matches (error, VDS_STORE_ERROR, VDS_STORE_ERROR_BATCH_JUMP))
+        {
+          g_autofree char *message =
+            g_strdup_printf (_("This batch id is too far past the last one this device "
+                               "sent: each batch id may be at most %d more than the "
+                               "last."), VD_PROTOCOL_MAX_BATCH_JUMP);
+
+          vds_request_set_error (req, VD_ERROR_BAD_REQUEST, message);
+        }
       else
         set_store_failed (req, error);
       return;
@@ -1495,10 +1595,10 @@ run_admin_devices (VdsApi     *self,
       append_member (out, FALSE, "last_error");
       if (d->last_error_code != NULL)
         {
+          /* The code only: a refusal's sentence may quote the clinic's data, which
+           * administrators must not see (§5). */
           g_string_append (out, "{\"code\":");
           vd_json_append_string (out, d->last_error_code);
-          g_string_append (out, ",\"message\":");
-          vd_json_append_string (out, d->last_error_message != NULL ? d->last_error_message : "");
           g_string_append (out, ",\"at\":");
           vd_json_append_utc_or_null (out, d->last_error_at);
           g_string_append_c (out, '}');

@@ -11,6 +11,16 @@ G_BEGIN_DECLS
 #define VDS_AUTH_OPSLIMIT 2
 #define VDS_AUTH_MEMLIMIT (19 * 1024 * 1024)
 
+/* A password anyone may set (issue #16, item 9): at least VDS_AUTH_MIN_PASSWORD_CHARS
+ * characters of UTF-8, not only spaces, at least VDS_AUTH_MIN_DISTINCT_CHARS different
+ * characters, and neither one of the common passwords shipped in
+ * data/common-passwords.txt nor one of them with digits, signs or spaces around it
+ * (case ignored). Else FALSE with a sentence saying what to do. */
+#define VDS_AUTH_MIN_PASSWORD_CHARS 10
+#define VDS_AUTH_MIN_DISTINCT_CHARS 4
+gboolean  vds_auth_check_password  (const char  *password,
+                                    GError     **error);
+
 /* Initialises libsodium; call once before anything below. */
 gboolean  vds_auth_init            (GError     **error);
 /* A crypto_pwhash_str string (argon2id), or NULL with an error (out of memory). */

@@ -7,7 +7,10 @@
 
 #include "vds-db.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gi18n-lib.h>
 #include <sqlite3.h>
@@ -519,6 +522,26 @@ vds_db_sqlite_open (const char  *path,
   self->parent.engine = &sqlite_engine;
   self->stmts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify) sqlite3_finalize);
+
+  /* A new database file is made readable by its owner only, as the TLS key is: it holds
+   * every clinic's records and the password hashes. SQLite gives its -wal and -shm files
+   * the database file's mode. */
+  if (strcmp (path, ":memory:") != 0 && path[0] != '\0')
+    {
+      int fd = open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+      if (fd >= 0)
+        close (fd);
+      else if (errno != EEXIST)
+        {
+          int saved = errno;
+
+          g_set_error (error, VDS_DB_ERROR, VDS_DB_ERROR_FAILED,
+                       _("Could not create the database “%s”: %s"), path, g_strerror (saved));
+          sqlite_close (&self->parent);
+          return NULL;
+        }
+    }
 
   /* NOMUTEX: a connection belongs to one thread at a time, so SQLite's own per-connection
    * mutex would only cost time. */

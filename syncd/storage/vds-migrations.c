@@ -204,11 +204,47 @@ migration_4 (VdsDb   *db,
                              error);
 }
 
+/* Migration 5: devices prove themselves (ARCHITECTURE §6). device_keys holds the
+ * SHA-256 of each device id's secret, issued at the id's first sign-in and asked for at
+ * every later one; it is per device id, not per clinic or person, since the ids are
+ * random uuids made on the desk and every member signing in at that desk shares it. A
+ * stored batch answer is also keyed to the session that pushed it (session_id), so it is
+ * never served to another session. Failed sign-ins with unknown usernames are counted
+ * (login_failures) as a user's are. The last refusal message of a device is dropped: it
+ * quoted the refused value, and administrators saw it (issue #16, item 7). */
+static const char device_keys_template[] =
+  "CREATE TABLE device_keys (\n"
+  "  device_id TEXT PRIMARY KEY,\n"
+  "  secret_hash TEXT NOT NULL,\n"
+  "  created_at @INT@ NOT NULL\n"
+  ");\n"
+  "ALTER TABLE device_batches ADD COLUMN session_id TEXT;\n"
+  /* Failed sign-ins with a username nobody has, counted as a user's are, so that the
+   * lockout does not tell which usernames exist (issue #16, item 8). */
+  "CREATE TABLE login_failures (\n"
+  "  username TEXT PRIMARY KEY,\n"
+  "  failed_logins @INT@ NOT NULL DEFAULT 0,\n"
+  "  locked_until @INT@ NOT NULL DEFAULT 0,\n"
+  "  last_failed_at @INT@ NOT NULL\n"
+  ");\n"
+  "CREATE INDEX login_failures_last_idx ON login_failures (last_failed_at);\n"
+  "UPDATE devices SET last_error_message = NULL;\n";
+
+static gboolean
+migration_5 (VdsDb   *db,
+             GError **error)
+{
+  g_autofree char *sql = render_template (device_keys_template, vds_db_get_dialect (db));
+
+  return vds_db_exec_script (db, sql, error);
+}
+
 static const MigrationFunc migrations[] = {
   migration_1,
   migration_2,
   migration_3,
   migration_4,
+  migration_5,
 };
 
 guint

@@ -178,6 +178,85 @@ vds_store_login_failed (VdsStore   *self,
 
 typedef struct
 {
+  const char *username;
+  gint64      now;
+  gint64      lock_until;
+  gint        max_failures;
+  gboolean    count;          /* count a failure (else only read the lock) */
+  gint64      locked_until;   /* out */
+} UnknownLogin;
+
+static gboolean
+unknown_login_txn (VdsStore *self,
+                   VdsDb    *db,
+                   gpointer  data,
+                   GError  **error)
+{
+  UnknownLogin *ul = data;
+  g_autoptr(VdsResult) result = NULL;
+  VdsParam params[4];
+
+  params[0] = VDS_TEXT (ul->username);
+  if (!ul->count)
+    {
+      result = vds_db_query (db, "SELECT locked_until FROM login_failures WHERE username = $1",
+                             params, 1, error);
+      if (result == NULL)
+        return FALSE;
+      ul->locked_until = vds_result_n_rows (result) > 0 ? vds_result_get_int (result, 0, 0) : 0;
+      return TRUE;
+    }
+
+  /* The same arithmetic as login_failed_txn, in one statement. */
+  params[1] = VDS_INT (ul->lock_until);
+  params[2] = VDS_INT (ul->max_failures);
+  params[3] = VDS_INT (ul->now);
+  result = vds_db_query (db,
+                         "INSERT INTO login_failures (username, failed_logins, locked_until, "
+                         "last_failed_at) VALUES ($1, "
+                         "CASE WHEN 1 >= CAST ($3 AS BIGINT) THEN 0 ELSE 1 END, "
+                         "CASE WHEN 1 >= CAST ($3 AS BIGINT) THEN CAST ($2 AS BIGINT) "
+                         "ELSE 0 END, $4) "
+                         "ON CONFLICT (username) DO UPDATE SET "
+                         "failed_logins = CASE WHEN login_failures.failed_logins + 1 >= "
+                         "CAST ($3 AS BIGINT) THEN 0 ELSE login_failures.failed_logins + 1 END, "
+                         "locked_until = CASE WHEN login_failures.failed_logins + 1 >= "
+                         "CAST ($3 AS BIGINT) THEN CAST ($2 AS BIGINT) "
+                         "ELSE login_failures.locked_until END, "
+                         "last_failed_at = excluded.last_failed_at "
+                         "RETURNING locked_until",
+                         params, 4, error);
+  if (result == NULL)
+    return FALSE;
+  ul->locked_until = vds_result_n_rows (result) > 0 ? vds_result_get_int (result, 0, 0) : 0;
+  return TRUE;
+}
+
+gboolean
+vds_store_unknown_login (VdsStore   *self,
+                         const char *username,
+                         gboolean    count_failure,
+                         gint64      now,
+                         gint        max_failures,
+                         gint64      lock_seconds,
+                         gint64     *out_locked_until,
+                         GError    **error)
+{
+  UnknownLogin ul = { username, now, now + lock_seconds, MAX (max_failures, 1), count_failure, 0 };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (username != NULL && out_locked_until != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!vds_store_run (self, count_failure ? VDS_TXN_WRITE : VDS_TXN_NONE, unknown_login_txn,
+                      &ul, error))
+    return FALSE;
+  *out_locked_until = ul.locked_until > now ? ul.locked_until : 0;
+  return TRUE;
+}
+
+typedef struct
+{
   const char *sql;
   const VdsParam *params;
   guint n_params;
@@ -270,7 +349,52 @@ typedef struct
   gint64      access_expires_at;
   const char *refresh_hash;
   gint64      refresh_expires_at;
+  gboolean    prove;               /* check the device's secret (a sign-in) */
+  const char *presented_hash;      /* SHA-256 of the secret sent, NULL for none */
+  const char *new_secret_hash;     /* stored when the device id is new */
+  VdsDeviceProof proof;            /* out */
 } CreateSession;
+
+/* The device id's secret: a new id takes new_secret_hash (of two first sign-ins racing,
+ * one inserts and the other must prove itself like any later one); a known id must
+ * present the secret it was given. */
+static gboolean
+prove_device (VdsDb         *db,
+              CreateSession *cs,
+              GError       **error)
+{
+  g_autoptr(VdsResult) inserted = NULL;
+  g_autoptr(VdsResult) known = NULL;
+  VdsParam params[3];
+  const char *stored;
+
+  params[0] = VDS_TEXT (cs->device_id);
+  params[1] = VDS_TEXT (cs->new_secret_hash);
+  params[2] = VDS_INT (cs->now);
+  inserted = vds_db_query (db,
+                           "INSERT INTO device_keys (device_id, secret_hash, created_at) "
+                           "VALUES ($1, $2, $3) ON CONFLICT (device_id) DO NOTHING "
+                           "RETURNING device_id",
+                           params, 3, error);
+  if (inserted == NULL)
+    return FALSE;
+  if (vds_result_n_rows (inserted) > 0)
+    {
+      cs->proof = VDS_DEVICE_NEW;
+      return TRUE;
+    }
+
+  known = vds_db_query (db, "SELECT secret_hash FROM device_keys WHERE device_id = $1",
+                        params, 1, error);
+  if (known == NULL)
+    return FALSE;
+  stored = vds_result_n_rows (known) > 0 ? vds_result_get_text (known, 0, 0) : NULL;
+  /* Hashes of 256 random bits: comparing them tells nothing about the secret. */
+  cs->proof = stored != NULL && cs->presented_hash != NULL &&
+              strcmp (stored, cs->presented_hash) == 0
+              ? VDS_DEVICE_PROVEN : VDS_DEVICE_REFUSED;
+  return TRUE;
+}
 
 static gboolean
 create_session_txn (VdsStore *self,
@@ -280,6 +404,15 @@ create_session_txn (VdsStore *self,
 {
   CreateSession *cs = data;
   VdsParam params[6];
+
+  cs->proof = VDS_DEVICE_UNCHECKED;
+  if (cs->prove && cs->device_id != NULL)
+    {
+      if (!prove_device (db, cs, error))
+        return FALSE;
+      if (cs->proof == VDS_DEVICE_REFUSED)
+        return TRUE;
+    }
 
   /* A new sign-in from a device an administrator revoked lifts the mark: the person
    * signing in knows a password of the clinic. */
@@ -311,6 +444,66 @@ create_session_txn (VdsStore *self,
                        MIN (cs->refresh_expires_at, cs->session_expires_at), error);
 }
 
+static gboolean
+create_session (VdsStore       *self,
+                CreateSession  *cs,
+                char          **out_session_id,
+                GError        **error)
+{
+  g_autofree char *session_id = vd_uuid_new ();
+
+  cs->session_id = session_id;
+  if (cs->user_id == NULL || !vd_uuid_is_valid (cs->user_id))
+    {
+      g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND,
+                   _("There is no user with the id “%s”."),
+                   cs->user_id != NULL ? cs->user_id : "");
+      return FALSE;
+    }
+
+  if (!vds_store_run (self, VDS_TXN_WRITE, create_session_txn, cs, error))
+    return FALSE;
+
+  if (out_session_id != NULL && cs->proof != VDS_DEVICE_REFUSED)
+    *out_session_id = g_steal_pointer (&session_id);
+  return TRUE;
+}
+
+gboolean
+vds_store_create_device_session (VdsStore       *self,
+                                 const char     *user_id,
+                                 const char     *device_id,
+                                 const char     *device_name,
+                                 const char     *presented_secret_hash,
+                                 const char     *new_secret_hash,
+                                 gint64          now,
+                                 gint64          session_expires_at,
+                                 const char     *access_hash,
+                                 gint64          access_expires_at,
+                                 const char     *refresh_hash,
+                                 gint64          refresh_expires_at,
+                                 VdsDeviceProof *out_proof,
+                                 char          **out_session_id,
+                                 GError        **error)
+{
+  CreateSession cs = {
+    NULL, user_id, device_id, device_name, now, session_expires_at,
+    access_hash, access_expires_at, refresh_hash, refresh_expires_at,
+    TRUE, presented_secret_hash, new_secret_hash, VDS_DEVICE_UNCHECKED
+  };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (device_id != NULL && new_secret_hash != NULL, FALSE);
+  g_return_val_if_fail (access_hash != NULL && refresh_hash != NULL, FALSE);
+  g_return_val_if_fail (out_proof != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!create_session (self, &cs, out_session_id, error))
+    return FALSE;
+  *out_proof = cs.proof;
+  return TRUE;
+}
+
 gboolean
 vds_store_create_session (VdsStore   *self,
                           const char *user_id,
@@ -325,29 +518,17 @@ vds_store_create_session (VdsStore   *self,
                           char      **out_session_id,
                           GError    **error)
 {
-  g_autofree char *session_id = vd_uuid_new ();
   CreateSession cs = {
-    session_id, user_id, device_id, device_name, now, session_expires_at,
-    access_hash, access_expires_at, refresh_hash, refresh_expires_at
+    NULL, user_id, device_id, device_name, now, session_expires_at,
+    access_hash, access_expires_at, refresh_hash, refresh_expires_at,
+    FALSE, NULL, NULL, VDS_DEVICE_UNCHECKED
   };
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (access_hash != NULL && refresh_hash != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (user_id == NULL || !vd_uuid_is_valid (user_id))
-    {
-      g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND,
-                   _("There is no user with the id “%s”."), user_id != NULL ? user_id : "");
-      return FALSE;
-    }
-
-  if (!vds_store_run (self, VDS_TXN_WRITE, create_session_txn, &cs, error))
-    return FALSE;
-
-  if (out_session_id != NULL)
-    *out_session_id = g_steal_pointer (&session_id);
-  return TRUE;
+  return create_session (self, &cs, out_session_id, error);
 }
 
 #define TOKEN_SELECT \
@@ -618,7 +799,15 @@ prune_sessions_txn (VdsStore *self,
 
   /* A refresh token lives as long as its session, so only access tokens go before their
    * session ends: a spent refresh token is kept while replaying it could still matter. */
-  return vds_db_exec (db, "DELETE FROM tokens WHERE expires_at < $1", params, 1, error) &&
+  VdsParam old[1] = { VDS_INT (*(gint64 *) data - VDS_LOGIN_FAILURES_KEEP_S) };
+
+  /* A username nobody has, unlocked and not tried for a month, is forgotten: the table
+   * stays bounded by the login rate limit times that month. */
+  return vds_db_exec (db,
+                      "DELETE FROM login_failures WHERE last_failed_at < $1 "
+                      "AND locked_until < $1",
+                      old, 1, error) &&
+         vds_db_exec (db, "DELETE FROM tokens WHERE expires_at < $1", params, 1, error) &&
          vds_db_exec (db,
                       "DELETE FROM sessions WHERE expires_at < $1 AND NOT EXISTS "
                       "(SELECT 1 FROM tokens t WHERE t.session_id = sessions.id)",

@@ -23,6 +23,14 @@
 
 /* ---- One row in memory ------------------------------------------------------------- */
 
+/* A time window of one staff member: appointments starting in (low, high); or where an
+ * appointment is, [low, high). */
+typedef struct
+{
+  char   staff[VD_UUID_LEN + 1];
+  gint64 low, high;
+} Window;
+
 typedef struct
 {
   const VdTable *table;
@@ -35,6 +43,9 @@ typedef struct
   gboolean       was_deleted;  /* as it was before this push */
   gboolean       dirty;        /* to be written */
   gboolean       changed;      /* written by this push */
+  /* Appointments: where the row was as loaded, for the double bookings it leaves. */
+  gboolean       old_active;
+  Window         old_place;
 } Row;
 
 static Row *
@@ -279,6 +290,7 @@ typedef struct
   const char    *tenant_id;
   VdPushRequest *req;
   char          *answer;       /* out: the answer's JSON */
+  const char    *session_id;   /* the pushing session, NULL for the store's own callers */
 
   /* Per attempt. */
   guint          n_tables;
@@ -337,6 +349,9 @@ push_insert (Push *push,
   g_hash_table_insert (push->rows[row->table->index], row->id, row);
   g_hash_table_replace (push->owner, g_strdup (row->id), (gpointer) row->table);
 }
+
+static gboolean appointment_place (const Row *row,
+                                   Window    *out);
 
 /* Loads the rows of table whose column is one of ids into the push's cache. The cache
  * holds the truth for rows already in it. out (may be NULL) receives every matching row. */
@@ -420,6 +435,8 @@ load_rows_either (VdsStore      *self,
             }
           row->exists = TRUE;
           row->was_deleted = row_is_deleted (row);
+          if (g_strcmp0 (table->name, "appointments") == 0)
+            row->old_active = appointment_place (row, &row->old_place);
           push_insert (push, row);
         }
       if (out != NULL)
@@ -878,119 +895,162 @@ appointment_active (const Row *row)
          starts != NULL && ends != NULL && strcmp (starts, ends) < 0;
 }
 
-/* A changed appointment to check, and an active appointment that may overlap it. */
-typedef struct
-{
-  const Row  *row;
-  const char *staff;
-  gint64      s, e;
-} Probe;
-
+/* An active appointment of the clinic as the overlap search sees it. */
 typedef struct
 {
   char   id[VD_UUID_LEN + 1];
+  char   staff[VD_UUID_LEN + 1];
   gint64 s, e;
-} Candidate;
+} Booking;
 
 static gint
-probe_compare (gconstpointer a,
-               gconstpointer b)
+window_compare (gconstpointer a,
+                gconstpointer b)
 {
-  const Probe *pa = a, *pb = b;
-  int c = strcmp (pa->staff, pb->staff);
+  const Window *wa = a, *wb = b;
+  int c = strcmp (wa->staff, wb->staff);
 
   if (c != 0)
     return c;
-  return pa->s < pb->s ? -1 : pa->s > pb->s;
+  return wa->low < wb->low ? -1 : wa->low > wb->low;
 }
 
 static gint
-candidate_compare (gconstpointer a,
-                   gconstpointer b)
+booking_compare (gconstpointer a,
+                 gconstpointer b)
 {
-  const Candidate *ca = a, *cb = b;
+  const Booking *ba = *(const Booking * const *) a, *bb = *(const Booking * const *) b;
+  int c = strcmp (ba->staff, bb->staff);
 
-  return ca->s < cb->s ? -1 : ca->s > cb->s;
+  if (c != 0)
+    return c;
+  if (ba->s != bb->s)
+    return ba->s < bb->s ? -1 : 1;
+  return strcmp (ba->id, bb->id);
 }
 
-/* For every active appointment of rows, the other active appointments of the same staff
- * member whose [starts_at, ends_at) overlaps its own: out maps a row's id to a GPtrArray
- * of the other ids. No appointment lasts more than MAX_APPOINTMENT_SECONDS, so only
- * appointments starting in (start − that, end) can overlap one, and the index
- * (tenant_id, staff_id, starts_at) is scanned over that window only. The windows of one
- * staff member that touch are scanned once as one range, in one query for the whole
- * push: a push of consecutive bookings reads each neighbour once rather than once per
- * booking whose day it falls in (24 times over for hourly slots). The exact test per
- * appointment is then made here. */
+static gint
+str_ptr_compare (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* Whether b overlaps a place the changed appointments held before this push: old holds
+ * those places of b's staff member, by start. */
 static gboolean
-find_overlaps (VdsStore    *self,
+overlaps_old_place (GHashTable    *old,
+                    const Booking *b)
+{
+  GArray *places = g_hash_table_lookup (old, b->staff);
+  guint lo = 0, hi;
+
+  if (places == NULL)
+    return FALSE;
+  hi = places->len;
+  /* The first place starting after b's start − the longest appointment. */
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (g_array_index (places, Window, mid).low > b->s - MAX_APPOINTMENT_SECONDS)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+  for (guint k = lo; k < places->len; k++)
+    {
+      const Window *p = &g_array_index (places, Window, k);
+
+      if (p->low >= b->e)
+        break;
+      if (p->high > b->s)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Sorts windows and merges those of one staff member that touch. */
+static void
+merge_windows (GArray *windows)
+{
+  guint out = 0;
+
+  g_array_sort (windows, window_compare);
+  for (guint i = 0; i < windows->len; i++)
+    {
+      Window *w = &g_array_index (windows, Window, i);
+
+      if (out > 0)
+        {
+          Window *last = &g_array_index (windows, Window, out - 1);
+
+          if (strcmp (last->staff, w->staff) == 0 && w->low <= last->high)
+            {
+              last->high = MAX (last->high, w->high);
+              continue;
+            }
+        }
+      g_array_index (windows, Window, out++) = *w;
+    }
+  g_array_set_size (windows, out);
+}
+
+/* Whether the merged windows cover (low, high) of staff. */
+static gboolean
+windows_cover (GArray     *covered,
+               const char *staff,
+               gint64      low,
+               gint64      high)
+{
+  for (guint i = 0; i < covered->len; i++)
+    {
+      const Window *w = &g_array_index (covered, Window, i);
+
+      if (strcmp (w->staff, staff) == 0 && w->low <= low && w->high >= high)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The active appointments starting inside windows (merged, not empty) go into found (id →
+ * Booking), in one query for all windows: the index (tenant_id, staff_id, starts_at) is
+ * scanned over those ranges only. */
+static gboolean
+query_windows (VdsStore    *self,
                VdsDb       *db,
                Push        *push,
-               GPtrArray   *rows,
-               GHashTable  *out,
+               GArray      *windows,
+               GHashTable  *found,
                GError     **error)
 {
   gboolean pg = vds_store_is_postgres (self);
   /* PostgreSQL: three array literals (staff, low, high); SQLite: one JSON array of
    * [staff, low, high]. */
   GString *lists[3];
-  g_autoptr(GArray) probes = g_array_new (FALSE, FALSE, sizeof (Probe));
-  g_autoptr(GHashTable) by_staff = NULL;
   g_autoptr(VdsResult) result = NULL;
   VdsParam params[4];
-  guint n_windows = 0;
-
-  for (guint i = 0; i < rows->len; i++)
-    {
-      const Row *row = g_ptr_array_index (rows, i);
-      Probe probe = { row, NULL, 0, 0 };
-
-      if (!appointment_active (row) ||
-          !vd_time_parse_utc (row_text (row, "starts_at"), &probe.s, NULL) ||
-          !vd_time_parse_utc (row_text (row, "ends_at"), &probe.e, NULL) ||
-          !vd_uuid_is_valid (row_text (row, "staff_id")))
-        continue;
-      probe.staff = row_text (row, "staff_id");
-      g_array_append_val (probes, probe);
-    }
-  if (probes->len == 0)
-    return TRUE;
-  g_array_sort (probes, probe_compare);
 
   for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
     lists[l] = g_string_new (pg ? "{" : "[");
-  for (guint i = 0; i < probes->len; )
+  for (guint i = 0; i < windows->len; i++)
     {
-      const Probe *first = &g_array_index (probes, Probe, i);
-      gint64 low = first->s - MAX_APPOINTMENT_SECONDS, high = first->e;
+      const Window *w = &g_array_index (windows, Window, i);
       char low_text[21], high_text[21];
-      guint j = i + 1;
 
-      /* Sorted by start, so the lows come in order too: merge while they touch. */
-      for (; j < probes->len; j++)
-        {
-          const Probe *next = &g_array_index (probes, Probe, j);
-
-          if (strcmp (next->staff, first->staff) != 0 ||
-              next->s - MAX_APPOINTMENT_SECONDS > high)
-            break;
-          high = MAX (high, next->e);
-        }
-      vd_time_format_utc (low, low_text);
-      vd_time_format_utc (high, high_text);
+      vd_time_format_utc (w->low, low_text);
+      vd_time_format_utc (w->high, high_text);
       /* Canonical uuids and instants only: nothing in them needs quoting. */
       if (pg)
         {
-          const char *fields[3] = { first->staff, low_text, high_text };
+          const char *fields[3] = { w->staff, low_text, high_text };
 
           for (guint l = 0; l < 3; l++)
-            g_string_append_printf (lists[l], "%s%s", n_windows > 0 ? "," : "", fields[l]);
+            g_string_append_printf (lists[l], "%s%s", i > 0 ? "," : "", fields[l]);
         }
       else
         g_string_append_printf (lists[0], "%s[\"%s\",\"%s\",\"%s\"]",
-                                n_windows > 0 ? "," : "", first->staff, low_text, high_text);
-      n_windows++;
-      i = j;
+                                i > 0 ? "," : "", w->staff, low_text, high_text);
     }
   for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
     g_string_append_c (lists[l], pg ? '}' : ']');
@@ -1025,82 +1085,108 @@ find_overlaps (VdsStore    *self,
   if (result == NULL)
     return FALSE;
 
-  /* The candidates per staff member, by start. */
-  by_staff = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                    (GDestroyNotify) g_array_unref);
   for (guint r = 0; r < vds_result_n_rows (result); r++)
     {
-      const char *staff = vds_result_get_text (result, r, 1);
-      GArray *list = g_hash_table_lookup (by_staff, staff);
-      Candidate c;
+      Booking b;
 
       if (pg)
         {
-          c.s = vds_result_get_int (result, r, 2);
-          c.e = vds_result_get_int (result, r, 3);
+          b.s = vds_result_get_int (result, r, 2);
+          b.e = vds_result_get_int (result, r, 3);
         }
-      else if (!vd_time_parse_utc (vds_result_get_text (result, r, 2), &c.s, NULL) ||
-               !vd_time_parse_utc (vds_result_get_text (result, r, 3), &c.e, NULL))
+      else if (!vd_time_parse_utc (vds_result_get_text (result, r, 2), &b.s, NULL) ||
+               !vd_time_parse_utc (vds_result_get_text (result, r, 3), &b.e, NULL))
         continue;
-      g_strlcpy (c.id, vds_result_get_text (result, r, 0), sizeof c.id);
-      if (list == NULL)
+      g_strlcpy (b.id, vds_result_get_text (result, r, 0), sizeof b.id);
+      g_strlcpy (b.staff, vds_result_get_text (result, r, 1), sizeof b.staff);
+      if (!g_hash_table_contains (found, b.id))
         {
-          list = g_array_new (FALSE, FALSE, sizeof (Candidate));
-          g_hash_table_insert (by_staff, g_strdup (staff), list);
-        }
-      g_array_append_val (list, c);
-    }
-  {
-    GHashTableIter iter;
-    gpointer value;
+          Booking *copy = g_memdup2 (&b, sizeof b);
 
-    g_hash_table_iter_init (&iter, by_staff);
-    while (g_hash_table_iter_next (&iter, NULL, &value))
-      g_array_sort (value, candidate_compare);
-  }
-
-  /* Exactly the old per-appointment test: starts in (s − max, e), ends after s, not
-   * itself. */
-  for (guint i = 0; i < probes->len; i++)
-    {
-      const Probe *p = &g_array_index (probes, Probe, i);
-      GArray *list = g_hash_table_lookup (by_staff, p->staff);
-      guint lo = 0, hi;
-
-      if (list == NULL)
-        continue;
-      /* The first candidate starting after s − max. */
-      hi = list->len;
-      while (lo < hi)
-        {
-          guint mid = lo + (hi - lo) / 2;
-
-          if (g_array_index (list, Candidate, mid).s > p->s - MAX_APPOINTMENT_SECONDS)
-            hi = mid;
-          else
-            lo = mid + 1;
-        }
-      for (guint k = lo; k < list->len; k++)
-        {
-          const Candidate *c = &g_array_index (list, Candidate, k);
-          GPtrArray *others;
-
-          if (c->s >= p->e)
-            break;
-          if (c->e <= p->s || strcmp (c->id, p->row->id) == 0)
-            continue;
-          others = g_hash_table_lookup (out, p->row->id);
-          if (others == NULL)
-            {
-              others = g_ptr_array_new_with_free_func (g_free);
-              g_hash_table_insert (out, g_strdup (p->row->id), others);
-            }
-          g_ptr_array_add (others, g_strdup (c->id));
+          g_hash_table_insert (found, copy->id, copy);
         }
     }
   return TRUE;
 }
 
+/* Where an appointment row is (staff, [s, e)) and whether it takes part in double
+ * bookings at all. */
+static gboolean
+appointment_place (const Row *row,
+                   Window    *out)
+{
+  if (!appointment_active (row) ||
+      !vd_uuid_is_valid (row_text (row, "staff_id")) ||
+      !vd_time_parse_utc (row_text (row, "starts_at"), &out->low, NULL) ||
+      !vd_time_parse_utc (row_text (row, "ends_at"), &out->high, NULL))
+    return FALSE;
+  g_strlcpy (out->staff, row_text (row, "staff_id"), sizeof out->staff);
+  return TRUE;
+}
+
+/* The group's conflict: one per overlap cluster (the appointments of one staff member
+ * linked by overlaps, directly or through others), so a push of n bookings writes at most
+ * n / 2 conflicts whatever their overlaps. The id comes from the group's two smallest
+ * appointment ids, which row_id and other_row_id name, so a pair keeps the conflict it
+ * had when conflicts were per pair; detail names every appointment of the group, by
+ * start. Stored data, not a message: the desk reads the ids from it. */
+static void
+want_cluster (Push       *push,
+              GPtrArray  *members,   /* of Booking, by start */
+              GHashTable *wanted)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  GString *detail = g_string_new (NULL);
+  gint64 first = G_MAXINT64, last = G_MININT64;
+  char first_text[21], last_text[21];
+  char id[VD_UUID_LEN + 1];
+  guint listed = 0;
+  gsize detail_max = vd_table_lookup_column (vd_schema_lookup_table ("conflicts"),
+                                             "detail")->max_length;
+  Wanted *w;
+
+  for (guint i = 0; i < members->len; i++)
+    {
+      const Booking *b = g_ptr_array_index (members, i);
+
+      g_ptr_array_add (ids, (gpointer) b->id);
+      first = MIN (first, b->s);
+      last = MAX (last, b->e);
+    }
+  g_ptr_array_sort (ids, str_ptr_compare);
+  vd_time_format_utc (first, first_text);
+  vd_time_format_utc (last, last_text);
+  g_string_append_printf (detail, "Overlapping appointments of one staff member: %u from "
+                          "%s to %s:", members->len, first_text, last_text);
+  for (guint i = 0; i < members->len; i++)
+    {
+      const Booking *b = g_ptr_array_index (members, i);
+
+      if (detail->len + VD_UUID_LEN + 40 > detail_max)
+        break;
+      g_string_append_printf (detail, "%s %s", i > 0 ? "," : "", b->id);
+      listed++;
+    }
+  if (listed < members->len)
+    g_string_append_printf (detail, " and %u more", members->len - listed);
+  g_string_append_c (detail, '.');
+
+  conflict_id (push->tenant_id, "double_booking", ids->pdata[0], ids->pdata[1], "", id);
+  w = wanted_new (wanted, id, TRUE);
+  w->kind = "double_booking";
+  w->table_name = "appointments";
+  g_strlcpy (w->row_id, ids->pdata[0], sizeof w->row_id);
+  g_strlcpy (w->other_row_id, ids->pdata[1], sizeof w->other_row_id);
+  w->detail = g_string_free (detail, FALSE);
+}
+
+/* Double bookings, as overlap clusters (want_cluster). The clusters looked at are those
+ * the changed appointments are in now and those they were in before this push (their
+ * places as loaded): each is read whole, widening the searched windows until no active
+ * appointment of that staff member outside it can overlap it. Every open double-booking
+ * conflict naming (as row_id or other_row_id) an appointment of those clusters or a
+ * changed one, and not wanted, is resolved: a cluster's conflict names its smallest id,
+ * and every member of a cluster that changed is among them. */
 static gboolean
 detect_double_bookings (VdsStore    *self,
                         VdsDb       *db,
@@ -1110,12 +1196,17 @@ detect_double_bookings (VdsStore    *self,
                         GError     **error)
 {
   const VdTable *conflicts = vd_schema_lookup_table ("conflicts");
-  const VdTable *appt_table = vd_schema_lookup_table ("appointments");
+  g_autoptr(GArray) seeds = g_array_new (FALSE, FALSE, sizeof (Window));
+  g_autoptr(GArray) covered = g_array_new (FALSE, FALSE, sizeof (Window));
+  g_autoptr(GArray) todo = g_array_new (FALSE, FALSE, sizeof (Window));
+  g_autoptr(GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_autoptr(GHashTable) changed_ids = g_hash_table_new (g_str_hash, g_str_equal);
+  /* staff → places (Window) the changed appointments held before this push */
+  g_autoptr(GHashTable) old = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                     (GDestroyNotify) g_array_unref);
   g_autoptr(GPtrArray) ids = g_ptr_array_new ();
   g_autoptr(GPtrArray) involved = g_ptr_array_new ();
-  g_autoptr(GHashTable) changed_ids = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) overlaps =
-    g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  g_autoptr(GPtrArray) clusters = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
 
   if (appointments->len == 0)
     return TRUE;
@@ -1123,56 +1214,130 @@ detect_double_bookings (VdsStore    *self,
   for (guint i = 0; i < appointments->len; i++)
     {
       Row *row = g_ptr_array_index (appointments, i);
+      Window place;
 
-      g_ptr_array_add (ids, row->id);
       g_hash_table_add (changed_ids, row->id);
-    }
-
-  /* The conflicts these appointments already take part in, open or not. */
-  if (!load_rows_either (self, db, push, conflicts, "row_id", "other_row_id", ids, involved,
-                         error))
-    return FALSE;
-
-  if (!find_overlaps (self, db, push, appointments, overlaps, error))
-    return FALSE;
-
-  for (guint i = 0; i < appointments->len; i++)
-    {
-      Row *row = g_ptr_array_index (appointments, i);
-      GPtrArray *others = g_hash_table_lookup (overlaps, row->id);
-
-      if (others == NULL)
-        continue;
-
-      for (guint o = 0; o < others->len; o++)
+      g_ptr_array_add (ids, row->id);
+      if (appointment_place (row, &place))
+        g_array_append_val (seeds, place);
+      if (row->old_active)
         {
-          const char *other_id = g_ptr_array_index (others, o);
-          const char *low = strcmp (row->id, other_id) < 0 ? row->id : other_id;
-          const char *high = low == row->id ? other_id : row->id;
-          const Row *other = push_lookup (push, appt_table, other_id);
-          char id[VD_UUID_LEN + 1];
-          Wanted *w;
+          GArray *places = g_hash_table_lookup (old, row->old_place.staff);
 
-          conflict_id (push->tenant_id, "double_booking", low, high, "", id);
-          w = wanted_new (wanted, id, TRUE);
-          w->kind = "double_booking";
-          w->table_name = "appointments";
-          g_strlcpy (w->row_id, low, sizeof w->row_id);
-          g_strlcpy (w->other_row_id, high, sizeof w->other_row_id);
-          /* Stored data, not a message: the desk shows it as the server wrote it. */
-          if (other != NULL)
-            w->detail = g_strdup_printf ("Overlapping appointments of one staff member: "
-                                         "%s to %s and %s to %s.",
-                                         row_text (row, "starts_at"), row_text (row, "ends_at"),
-                                         row_text (other, "starts_at"), row_text (other, "ends_at"));
-          else
-            w->detail = g_strdup_printf ("Overlapping appointments of one staff member: "
-                                         "%s to %s overlaps another appointment.",
-                                         row_text (row, "starts_at"), row_text (row, "ends_at"));
+          g_array_append_val (seeds, row->old_place);
+          if (places == NULL)
+            {
+              places = g_array_new (FALSE, FALSE, sizeof (Window));
+              g_hash_table_insert (old, row->old_place.staff, places);
+            }
+          g_array_append_val (places, row->old_place);
+        }
+    }
+  {
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init (&iter, old);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      g_array_sort (value, window_compare);
+  }
+
+  /* First every appointment that may overlap a seed, then whole clusters. */
+  for (guint i = 0; i < seeds->len; i++)
+    {
+      Window w = g_array_index (seeds, Window, i);
+
+      w.low -= MAX_APPOINTMENT_SECONDS;
+      g_array_append_val (todo, w);
+    }
+  while (todo->len > 0)
+    {
+      GPtrArray *cluster = NULL;
+      g_autoptr(GPtrArray) sorted = g_ptr_array_new ();
+      GHashTableIter iter;
+      gpointer value;
+      gint64 end = G_MININT64;
+      gboolean relevant = FALSE;
+
+      merge_windows (todo);
+      if (!query_windows (self, db, push, todo, found, error))
+        return FALSE;
+      g_array_append_vals (covered, todo->data, todo->len);
+      merge_windows (covered);
+      g_array_set_size (todo, 0);
+      g_ptr_array_set_size (clusters, 0);
+
+      /* Clusters by a sweep per staff member; the relevant ones hold a changed
+       * appointment or overlap a seed. */
+      g_hash_table_iter_init (&iter, found);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        g_ptr_array_add (sorted, value);
+      g_ptr_array_sort (sorted, booking_compare);
+      for (guint i = 0; i <= sorted->len; i++)
+        {
+          Booking *b = i < sorted->len ? g_ptr_array_index (sorted, i) : NULL;
+          Booking *head = cluster != NULL ? g_ptr_array_index (cluster, 0) : NULL;
+
+          if (cluster != NULL &&
+              (b == NULL || strcmp (b->staff, head->staff) != 0 || b->s >= end))
+            {
+              if (relevant)
+                g_ptr_array_add (clusters, cluster);
+              else
+                g_ptr_array_unref (cluster);
+              cluster = NULL;
+            }
+          if (b == NULL)
+            break;
+          if (cluster == NULL)
+            {
+              cluster = g_ptr_array_new ();
+              end = G_MININT64;
+              relevant = FALSE;
+            }
+          g_ptr_array_add (cluster, b);
+          end = MAX (end, b->e);
+          /* An appointment overlapping a changed one's new place is in its cluster. */
+          if (g_hash_table_contains (changed_ids, b->id) || overlaps_old_place (old, b))
+            relevant = TRUE;
+        }
+
+      /* A relevant cluster is whole once every start that could overlap it was read. */
+      for (guint c = 0; c < clusters->len; c++)
+        {
+          GPtrArray *members = g_ptr_array_index (clusters, c);
+          Booking *head = g_ptr_array_index (members, 0);
+          Window need;
+
+          g_strlcpy (need.staff, head->staff, sizeof need.staff);
+          need.low = head->s - MAX_APPOINTMENT_SECONDS;
+          need.high = G_MININT64;
+          for (guint m = 0; m < members->len; m++)
+            need.high = MAX (need.high, ((Booking *) g_ptr_array_index (members, m))->e);
+          if (!windows_cover (covered, need.staff, need.low, need.high))
+            g_array_append_val (todo, need);
         }
     }
 
-  /* Open conflicts of these appointments that no pair above confirms are over. */
+  for (guint c = 0; c < clusters->len; c++)
+    {
+      GPtrArray *members = g_ptr_array_index (clusters, c);
+
+      for (guint m = 0; m < members->len; m++)
+        {
+          Booking *b = g_ptr_array_index (members, m);
+
+          if (!g_hash_table_contains (changed_ids, b->id))
+            g_ptr_array_add (ids, b->id);
+        }
+      if (members->len >= 2)
+        want_cluster (push, members, wanted);
+    }
+
+  /* The conflicts these appointments take part in, open or not. */
+  if (!load_rows_either (self, db, push, conflicts, "row_id", "other_row_id", ids, involved,
+                         error))
+    return FALSE;
   for (guint i = 0; i < involved->len; i++)
     {
       Row *conflict = g_ptr_array_index (involved, i);
@@ -1459,7 +1624,7 @@ push_txn (VdsStore *self,
   g_autoptr(GHashTable) bad_times = NULL;
   g_autofree gboolean *applied = NULL;
   gint64 base_seq = 0;
-  VdsParam params[4];
+  VdsParam params[5];
 
   push_reset (push);
   push_init (push);
@@ -1473,30 +1638,43 @@ push_txn (VdsStore *self,
   params[0] = VDS_TEXT (push->tenant_id);
   params[1] = VDS_TEXT (req->device_id);
   last = vds_db_query (db,
-                       "SELECT batch_id, answer FROM device_batches "
+                       "SELECT batch_id, answer, session_id FROM device_batches "
                        "WHERE tenant_id = $1 AND device_id = $2",
                        params, 2, error);
   if (last == NULL)
     return FALSE;
-  if (vds_result_n_rows (last) > 0)
-    {
-      gint64 last_batch = vds_result_get_int (last, 0, 0);
+  {
+    gint64 last_batch = vds_result_n_rows (last) > 0 ? vds_result_get_int (last, 0, 0) : 0;
 
-      if (last_batch == req->batch_id)
-        {
-          push->answer = g_strdup (vds_result_get_text (last, 0, 1));
-          push->replayed = TRUE;
-          return TRUE;
-        }
-      if (last_batch > req->batch_id)
-        {
-          g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_BATCH_ORDER,
-                       _("The batch %" PRId64 " is older than this device's last "
-                         "batch (%" PRId64 ")."),
-                       req->batch_id, last_batch);
-          return FALSE;
-        }
-    }
+    /* The stored answer is served to the session that pushed the batch only: it quotes
+     * what was sent. Another session sending the same batch id (the desk signed in
+     * again before its answer came) has it merged again, which changes nothing that
+     * was already merged. */
+    if (vds_result_n_rows (last) > 0 && last_batch == req->batch_id &&
+        g_strcmp0 (vds_result_get_text (last, 0, 2), push->session_id) == 0)
+      {
+        push->answer = g_strdup (vds_result_get_text (last, 0, 1));
+        push->replayed = TRUE;
+        return TRUE;
+      }
+    if (last_batch > req->batch_id)
+      {
+        g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_BATCH_ORDER,
+                     _("The batch %" PRId64 " is older than this device's last "
+                       "batch (%" PRId64 ")."),
+                     req->batch_id, last_batch);
+        return FALSE;
+      }
+    /* A desk numbers its batches 1, 2, 3…: a leap would only spend the id space. */
+    if (req->batch_id - last_batch > VD_PROTOCOL_MAX_BATCH_JUMP)
+      {
+        g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_BATCH_JUMP,
+                     _("The batch %" PRId64 " is more than %d past this device's last "
+                       "batch (%" PRId64 ")."),
+                     req->batch_id, VD_PROTOCOL_MAX_BATCH_JUMP, last_batch);
+        return FALSE;
+      }
+  }
 
   push->now_ms = vds_store_wall_ms (self);
   vd_time_format_utc (push->now_ms / 1000, push->now_text);
@@ -1558,11 +1736,14 @@ push_txn (VdsStore *self,
   params[1] = VDS_TEXT (req->device_id);
   params[2] = VDS_INT (req->batch_id);
   params[3] = VDS_TEXT (push->answer);
+  params[4] = VDS_TEXT (push->session_id);
   return vds_db_exec (db,
-                      "INSERT INTO device_batches (tenant_id, device_id, batch_id, answer) "
-                      "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, device_id) DO UPDATE "
-                      "SET batch_id = excluded.batch_id, answer = excluded.answer",
-                      params, 4, error);
+                      "INSERT INTO device_batches (tenant_id, device_id, batch_id, answer, "
+                      "session_id) VALUES ($1, $2, $3, $4, $5) "
+                      "ON CONFLICT (tenant_id, device_id) DO UPDATE "
+                      "SET batch_id = excluded.batch_id, answer = excluded.answer, "
+                      "session_id = excluded.session_id",
+                      params, 5, error);
 }
 
 static gboolean
@@ -1623,7 +1804,20 @@ vds_store_push_full (VdsStore       *self,
                      VdsPushResult  *out_result,
                      GError        **error)
 {
-  Push push = { tenant_id, req, NULL };
+  return vds_store_push_session (self, tenant_id, NULL, req, out_answer_json, out_result,
+                                 error);
+}
+
+gboolean
+vds_store_push_session (VdsStore       *self,
+                        const char     *tenant_id,
+                        const char     *session_id,
+                        VdPushRequest  *req,
+                        char          **out_answer_json,
+                        VdsPushResult  *out_result,
+                        GError        **error)
+{
+  Push push = { tenant_id, req, NULL, session_id };
   gboolean ok;
 
   g_return_val_if_fail (self != NULL, FALSE);
@@ -2214,7 +2408,9 @@ vds_store_report_device (VdsStore              *self,
   td.params[8] = report->event == VDS_DEVICE_PULLED ? VDS_INT (report->cursor) : VDS_NULL;
   td.params[9] = report->pending >= 0 ? VDS_INT (report->pending) : VDS_NULL;
   td.params[10] = VDS_TEXT (report->error_code);
-  td.params[11] = report->error_code != NULL ? VDS_TEXT (report->error_message) : VDS_NULL;
+  /* Only the code is kept: a refusal's sentence may quote the clinic's data, and
+   * monitoring is for administrators, who must not see it. */
+  td.params[11] = VDS_NULL;
   td.params[12] = VDS_INT (MAX (report->rejected, 0));
   return vds_store_run (self, VDS_TXN_NONE, touch_device_txn, &td, error);
 }

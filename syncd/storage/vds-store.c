@@ -882,6 +882,134 @@ vds_store_add_user (VdsStore    *self,
 }
 
 gboolean
+vds_store_clinic_role_is_valid (const char *role)
+{
+  return role != NULL && g_strv_contains (vd_rules_clinic_roles (), role);
+}
+
+typedef struct
+{
+  const char        *id;
+  const char        *username;
+  const char        *display_name;
+  const char        *password_hash;
+  const char        *platform_role;
+  gint64             now;
+  const char * const *tenant_ids;
+  const char * const *roles;
+  const char * const *company_ids;
+} AddAccount;
+
+/* One insert of add_account_txn: a unique key violated is "exists" with that message. */
+static gboolean
+insert_in_txn (VdsDb          *db,
+               const char     *sql,
+               const VdsParam *params,
+               guint           n_params,
+               const char     *exists_message,
+               GError        **error)
+{
+  GError *local = NULL;
+
+  if (vds_db_exec (db, sql, params, n_params, &local))
+    return TRUE;
+  if (vds_store_db_error_is (local, VDS_DB_ERROR_CONSTRAINT))
+    {
+      g_error_free (local);
+      g_set_error_literal (error, VDS_STORE_ERROR, VDS_STORE_ERROR_EXISTS, exists_message);
+      return FALSE;
+    }
+  g_propagate_error (error, local);
+  return FALSE;
+}
+
+static gboolean
+add_account_txn (VdsStore *self,
+                 VdsDb    *db,
+                 gpointer  data,
+                 GError  **error)
+{
+  AddAccount *aa = data;
+  VdsParam params[6];
+
+  params[0] = VDS_TEXT (aa->id);
+  params[1] = VDS_TEXT (aa->username);
+  params[2] = VDS_TEXT (aa->display_name);
+  params[3] = VDS_TEXT (aa->password_hash);
+  params[4] = VDS_TEXT (aa->platform_role);
+  params[5] = VDS_INT (aa->now);
+  if (!insert_in_txn (db,
+                      "INSERT INTO users (id, username, display_name, password_hash, platform_role, "
+                      "failed_logins, locked_until, created_at) VALUES ($1, $2, $3, $4, $5, 0, 0, $6)",
+                      params, 6, _("A user with that username already exists."), error))
+    return FALSE;
+  for (guint i = 0; aa->tenant_ids != NULL && aa->tenant_ids[i] != NULL; i++)
+    {
+      params[1] = VDS_TEXT (aa->tenant_ids[i]);
+      params[2] = VDS_TEXT (aa->roles[i]);
+      if (!insert_in_txn (db, "INSERT INTO memberships (user_id, tenant_id, role) VALUES ($1, $2, $3)",
+                          params, 3, _("The user is already a member of that clinic."), error))
+        return FALSE;
+    }
+  for (guint i = 0; aa->company_ids != NULL && aa->company_ids[i] != NULL; i++)
+    {
+      params[1] = VDS_TEXT (aa->company_ids[i]);
+      if (!insert_in_txn (db, "INSERT INTO company_admins (user_id, company_id) VALUES ($1, $2)",
+                          params, 2, _("The user already administers that company."), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+vds_store_add_account (VdsStore           *self,
+                       const char         *username,
+                       const char         *display_name,
+                       const char         *password_hash,
+                       const char         *platform_role,
+                       const char * const *tenant_ids,
+                       const char * const *roles,
+                       const char * const *company_ids,
+                       char              **out_id,
+                       GError            **error)
+{
+  g_autofree char *id = vd_uuid_new ();
+  AddAccount aa = { id, username, display_name, password_hash, platform_role, 0,
+                    tenant_ids, roles, company_ids };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* Everything is checked before anything is written, and it is written in one
+   * transaction: a refused part leaves no user behind. */
+  if (!valid_name (username, 100))
+    return invalid (error, _("The username must not be empty and must have at most 100 characters."));
+  if (!valid_name (display_name, 200))
+    return invalid (error, _("The display name must not be empty and must have at most 200 characters."));
+  if (password_hash == NULL || password_hash[0] == '\0')
+    return invalid (error, _("The user needs a password."));
+  if (platform_role == NULL || !g_strv_contains (platform_roles, platform_role))
+    return invalid (error, _("The platform role must be one of: none, company_admin, platform_admin."));
+  for (guint i = 0; tenant_ids != NULL && tenant_ids[i] != NULL; i++)
+    {
+      if (!vds_store_clinic_role_is_valid (roles[i]))
+        return invalid (error, _("The clinic role must be one of: front_desk, veterinarian, technician, groomer, clinic_admin."));
+      if (!require_row (self, REQUIRE_TENANT, tenant_ids[i], error))
+        return FALSE;
+    }
+  for (guint i = 0; company_ids != NULL && company_ids[i] != NULL; i++)
+    if (!require_row (self, REQUIRE_COMPANY, company_ids[i], error))
+      return FALSE;
+
+  aa.now = now_seconds (self);
+  if (!vds_store_run (self, VDS_TXN_WRITE, add_account_txn, &aa, error))
+    return FALSE;
+  if (out_id != NULL)
+    *out_id = g_steal_pointer (&id);
+  return TRUE;
+}
+
+gboolean
 vds_store_add_membership (VdsStore   *self,
                           const char *user_id,
                           const char *tenant_id,

@@ -25,6 +25,7 @@ typedef enum
   VDS_STORE_ERROR_NOT_FOUND,
   VDS_STORE_ERROR_INVALID,       /* bad argument (unknown zone, bad role…), message says which */
   VDS_STORE_ERROR_BATCH_ORDER,   /* push with a batch_id older than the device's last */
+  VDS_STORE_ERROR_BATCH_JUMP,    /* push with a batch_id too far past the device's last */
 } VdsStoreError;
 
 GQuark vds_store_error_quark (void);
@@ -72,6 +73,22 @@ gboolean    vds_store_add_user    (VdsStore    *self,
                                    const char  *platform_role,
                                    char       **out_id,
                                    GError     **error);
+/* Whether role is a clinic role (front_desk, veterinarian, technician, groomer,
+ * clinic_admin). */
+gboolean    vds_store_clinic_role_is_valid (const char *role);
+/* vds_store_add_user, its memberships (tenant_ids[i] with roles[i]) and the companies it
+ * administers, all checked first and written in one transaction: on any error nothing
+ * is written. The arrays are NULL-terminated (roles as long as tenant_ids) or NULL. */
+gboolean    vds_store_add_account (VdsStore           *self,
+                                   const char         *username,
+                                   const char         *display_name,
+                                   const char         *password_hash,
+                                   const char         *platform_role,
+                                   const char * const *tenant_ids,
+                                   const char * const *roles,
+                                   const char * const *company_ids,
+                                   char              **out_id,
+                                   GError            **error);
 /* role: front_desk, veterinarian, technician, groomer, clinic_admin. */
 gboolean    vds_store_add_membership    (VdsStore   *self,
                                          const char *user_id,
@@ -117,6 +134,19 @@ VdsUser    *vds_store_get_user    (VdsStore    *self,
  * (0 = none). */
 gboolean    vds_store_login_failed    (VdsStore   *self,
                                        const char *user_id,
+                                       gint64      now,
+                                       gint        max_failures,
+                                       gint64      lock_seconds,
+                                       gint64     *out_locked_until,
+                                       GError    **error);
+/* Failed sign-ins with a username no user has, counted as vds_store_login_failed counts a
+ * user's (so the lockout answers alike). count_failure FALSE only reads: *out_locked_until
+ * is the end of the name's current lock, 0 when none. Entries unlocked and untried for
+ * VDS_LOGIN_FAILURES_KEEP_S go with vds_store_prune_sessions. */
+#define VDS_LOGIN_FAILURES_KEEP_S (30 * 24 * 3600)
+gboolean    vds_store_unknown_login   (VdsStore   *self,
+                                       const char *username,
+                                       gboolean    count_failure,
                                        gint64      now,
                                        gint        max_failures,
                                        gint64      lock_seconds,
@@ -189,6 +219,34 @@ gboolean    vds_store_create_session (VdsStore   *self,
                                       gint64      refresh_expires_at,
                                       char      **out_session_id,
                                       GError    **error);
+typedef enum
+{
+  VDS_DEVICE_UNCHECKED,   /* no device proof asked for */
+  VDS_DEVICE_NEW,         /* a device id not seen before: it took the new secret */
+  VDS_DEVICE_PROVEN,      /* the secret presented is the device's */
+  VDS_DEVICE_REFUSED,     /* a known device id without its secret: no session made */
+} VdsDeviceProof;
+
+/* A sign-in (ARCHITECTURE §6): vds_store_create_session once the device proved itself,
+ * in one transaction. A device id never seen takes new_secret_hash (the SHA-256 of the
+ * secret the login answer then carries); a known one must present the SHA-256 of its
+ * secret (presented_secret_hash, NULL when none was sent), else *out_proof is
+ * VDS_DEVICE_REFUSED, no session is made and *out_session_id is left alone. */
+gboolean    vds_store_create_device_session (VdsStore       *self,
+                                             const char     *user_id,
+                                             const char     *device_id,
+                                             const char     *device_name,
+                                             const char     *presented_secret_hash,
+                                             const char     *new_secret_hash,
+                                             gint64          now,
+                                             gint64          session_expires_at,
+                                             const char     *access_hash,
+                                             gint64          access_expires_at,
+                                             const char     *refresh_hash,
+                                             gint64          refresh_expires_at,
+                                             VdsDeviceProof *out_proof,
+                                             char          **out_session_id,
+                                             GError        **error);
 /* NULL without error for an unknown hash. */
 VdsToken   *vds_store_lookup_token   (VdsStore   *self,
                                       const char *token_hash,
@@ -328,6 +386,18 @@ void        vds_push_result_clear  (VdsPushResult  *result);
  * every syncd process hears of it once it commits. */
 gboolean    vds_store_push_full    (VdsStore       *self,
                                     const char     *tenant_id,
+                                    VdPushRequest  *req,
+                                    char          **out_answer_json,
+                                    VdsPushResult  *out_result,
+                                    GError        **error);
+/* vds_store_push_full for a session (session_id): the stored answer of the device's last
+ * batch is replayed to that session only; another session sending the same batch id has
+ * the batch merged again (which changes nothing already merged). A batch_id more than
+ * VD_PROTOCOL_MAX_BATCH_JUMP past the device's last (or past 0 for its first) →
+ * VDS_STORE_ERROR_BATCH_JUMP. */
+gboolean    vds_store_push_session (VdsStore       *self,
+                                    const char     *tenant_id,
+                                    const char     *session_id,
                                     VdPushRequest  *req,
                                     char          **out_answer_json,
                                     VdsPushResult  *out_result,

@@ -76,7 +76,8 @@ login (VdTestSyncd *syncd,
   VdLoginResult *result;
 
   vd_session_login_async (vd_test_syncd_get_url (syncd), vd_test_syncd_get_fingerprint (syncd),
-                          username, DEMO_PASSWORD, device, "api client test", NULL, wait_cb, &wait);
+                          username, DEMO_PASSWORD, device, NULL, "api client test", NULL, wait_cb,
+                          &wait);
   wait_run (&wait);
   result = vd_session_login_finish (wait.result, &error);
   g_object_unref (wait.result);

@@ -9,7 +9,9 @@
 #include <signal.h>
 #include <string.h>
 
+#include "vd-id.h"
 #include "vd-session.h"
+#include "vd-test-syncd.h"
 
 #define KEYRING_PASSWORD "keyring test password"
 
@@ -159,6 +161,104 @@ test_round_trip (void)
   g_assert_no_error (error);
 }
 
+typedef struct
+{
+  GAsyncResult *result;
+} Wait;
+
+static void
+wait_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  ((Wait *) user_data)->result = g_object_ref (result);
+}
+
+static VdLoginResult *
+sign_in (VdTestSyncd  *syncd,
+         const char   *username,
+         const char   *device_id,
+         GError      **error)
+{
+  g_autofree char *secret = NULL;
+  Wait wait = { NULL };
+  VdLoginResult *result;
+
+  /* As the sign-in page does: the device secret kept for this server and device id. */
+  secret = vd_device_secret_lookup (vd_test_syncd_get_url (syncd), device_id, error);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  vd_session_login_async (vd_test_syncd_get_url (syncd), vd_test_syncd_get_fingerprint (syncd),
+                          username, "correct horse battery", device_id, secret, "Desk PC", NULL,
+                          wait_cb, &wait);
+  while (wait.result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  result = vd_session_login_finish (wait.result, error);
+  g_object_unref (wait.result);
+  if (result != NULL && !vd_login_result_keep_device_secret (result, error))
+    g_clear_pointer (&result, vd_login_result_free);
+  return result;
+}
+
+/* The device secret (§6) is kept in the Secret Service beside the refresh token and sent
+ * at every later sign-in from this computer, whoever signs in; without it the server
+ * refuses the device id. */
+static void
+test_device_secret (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VdTestSyncd) syncd = vd_test_syncd_new (VETDESK_SYNCD, NULL);
+  g_autoptr(VdLoginResult) first = NULL;
+  g_autoptr(VdLoginResult) second = NULL;
+  g_autoptr(VdLoginResult) refused = NULL;
+  g_autofree char *device = vd_uuid_new ();
+  g_autofree char *kept = NULL;
+  g_autofree char *gone = NULL;
+  const char *users[] = { "desk", "vet" };
+
+  wait_for_keyring ();
+  g_free (vd_test_syncd_run (syncd, NULL, &error, "migrate", NULL));
+  g_assert_no_error (error);
+  g_free (vd_test_syncd_run (syncd, NULL, &error, "add-company", "Company", NULL));
+  g_assert_no_error (error);
+  g_free (vd_test_syncd_run (syncd, NULL, &error, "add-tenant", "--slug", "norte", "--name",
+                             "Norte", "--timezone", "Europe/Madrid", "--currency", "EUR",
+                             "--company", "Company", NULL));
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (users); i++)
+    {
+      g_free (vd_test_syncd_run (syncd, "correct horse battery\n", &error, "add-user",
+                                 "--username", users[i], "--display-name", users[i],
+                                 "--clinic", "norte:front_desk", NULL));
+      g_assert_no_error (error);
+    }
+  g_assert_true (vd_test_syncd_start (syncd, &error));
+
+  /* The first sign-in with a new device id: the secret it gets goes to the keyring. */
+  first = sign_in (syncd, "desk", device, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (first->device_secret);
+  g_assert_cmpstr (first->device_id, ==, device);
+  kept = vd_device_secret_lookup (vd_test_syncd_get_url (syncd), device, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (kept, ==, first->device_secret);
+
+  /* Another person at this computer: the kept secret is sent, the server takes it. */
+  second = sign_in (syncd, "vet", device, &error);
+  g_assert_no_error (error);
+  g_assert_null (second->device_secret);
+
+  /* Without it (another computer, or the keyring emptied) the device id is refused. */
+  g_assert_true (vd_device_secret_clear (vd_test_syncd_get_url (syncd), device, &error));
+  gone = vd_device_secret_lookup (vd_test_syncd_get_url (syncd), device, &error);
+  g_assert_no_error (error);
+  g_assert_null (gone);
+  refused = sign_in (syncd, "vet", device, &error);
+  g_assert_null (refused);
+  g_assert_error (error, VD_SESSION_ERROR, VD_SESSION_ERROR_DEVICE_REFUSED);
+  g_assert_nonnull (strchr (error->message, ' '));
+}
+
 static void
 test_account_file (void)
 {
@@ -233,6 +333,7 @@ main (int    argc,
     g_error ("The private session bus or keyring did not start: %s", error->message);
 
   g_test_add_func ("/credentials/secret-service", test_round_trip);
+  g_test_add_func ("/credentials/device-secret", test_device_secret);
   status = g_test_run ();
   stop_services ();
   return status;

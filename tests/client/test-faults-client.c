@@ -57,6 +57,8 @@ open_desk (const char  *path,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(VdLoginResult) login = NULL;
+  g_autofree char *secret_path = NULL;
+  g_autofree char *secret = NULL;
   VdSyncEngine *engine;
   VdStore *store;
   Wait wait = { 0 };
@@ -64,13 +66,22 @@ open_desk (const char  *path,
   store = vd_store_open (path, tenant, &error);
   if (store == NULL)
     g_error ("open %s: %s", path, error->message);
+  /* The desk's device secret (§6) outlives its process, as it does in the keyring of a
+   * real desk: here in a file beside the replica, since the desk is killed and started
+   * again as another process. */
+  secret_path = g_strconcat (path, ".device-secret", NULL);
+  if (!g_file_get_contents (secret_path, &secret, NULL, NULL))
+    secret = NULL;
   vd_session_login_async (url, fingerprint, username, PASSWORD, vd_store_get_device_id (store),
-                          "fault desk", NULL, wait_cb, &wait);
+                          secret, "fault desk", NULL, wait_cb, &wait);
   wait_run (&wait);
   login = vd_session_login_finish (wait.result, &error);
   g_object_unref (wait.result);
   if (login == NULL)
     g_error ("login %s: %s", username, error->message);
+  if (login->device_secret != NULL &&
+      !g_file_set_contents (secret_path, login->device_secret, -1, &error))
+    g_error ("keeping the device secret: %s", error->message);
   vd_store_set_clinic_info (store, g_ptr_array_index (login->clinics, 0), NULL);
 
   engine = vd_sync_engine_new (store, url, fingerprint);
@@ -428,7 +439,8 @@ test_kill_desk (void)
   {
     const char * const files[] = { "victim.db", "victim.db-wal", "victim.db-shm", "writer.db",
                                    "writer.db-wal", "writer.db-shm", "check.db", "check.db-wal",
-                                   "check.db-shm", NULL };
+                                   "check.db-shm", "victim.db.device-secret",
+                                   "writer.db.device-secret", "check.db.device-secret", NULL };
 
     for (guint i = 0; files[i] != NULL; i++)
       {

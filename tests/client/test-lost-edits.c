@@ -140,7 +140,7 @@ desk_new (Env        *env,
   desk->store = vd_store_open (path, env->tenant, &error);
   g_assert_no_error (error);
   vd_session_login_async (vd_test_syncd_get_url (env->syncd), vd_test_syncd_get_fingerprint (env->syncd),
-                          username, PASSWORD, vd_store_get_device_id (desk->store), "test desk",
+                          username, PASSWORD, vd_store_get_device_id (desk->store), NULL, "test desk",
                           NULL, wait_cb, &wait);
   wait_run (&wait);
   result = vd_session_login_finish (wait.result, &error);

@@ -289,11 +289,14 @@ login (const char  *url,
   Wait wait = { 0 };
   VdLoginResult *result;
 
-  vd_session_login_async (url, fingerprint, username, password, device_id, "test desk", NULL,
+  vd_session_login_async (url, fingerprint, username, password, device_id,
+                          vd_test_device_secret (device_id), "test desk", NULL,
                           wait_cb, &wait);
   wait_run (&wait);
   result = vd_session_login_finish (wait.result, error);
   g_object_unref (wait.result);
+  if (result != NULL && result->device_secret != NULL)
+    vd_test_device_secret_set (device_id, result->device_secret);
   return result;
 }
 

@@ -86,7 +86,7 @@ static const ExpectedColumn conflicts[] = {
   { "table_name", T, FALSE, 64, NONE, NULL },
   { "row_id", VD_TYPE_UUID, FALSE, 0, NONE, NULL },
   { "other_row_id", VD_TYPE_UUID, TRUE, 0, NONE, NULL },
-  { "detail", T, TRUE, 1000, NONE, NULL },
+  { "detail", T, TRUE, 200000, NONE, NULL },
   { "detected_at", VD_TYPE_TIMESTAMP, FALSE, 0, NONE, NULL },
   { "resolved_at", VD_TYPE_TIMESTAMP, TRUE, 0, NONE, NULL },
   { "deleted", VD_TYPE_BOOLEAN, FALSE, 0, NONE, NULL },

@@ -257,6 +257,11 @@ login_json (const char *username,
   json_builder_add_string_value (b, device_id);
   json_builder_set_member_name (b, "device_name");
   json_builder_add_string_value (b, "Front desk PC");
+  if (vd_test_device_secret (device_id) != NULL)
+    {
+      json_builder_set_member_name (b, "device_secret");
+      json_builder_add_string_value (b, vd_test_device_secret (device_id));
+    }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
@@ -270,7 +275,11 @@ login (Env        *env,
        const char *device_id)
 {
   g_autofree char *body = login_json (username, password, device_id);
-  return call (env, "POST", "/v1/auth/login", NULL, body);
+  Answer *a = call (env, "POST", "/v1/auth/login", NULL, body);
+
+  if (a->status == 200)
+    vd_test_device_secret_keep (device_id, a->body);
+  return a;
 }
 
 static void

@@ -187,6 +187,11 @@ login (SoupSession    *session,
   json_builder_add_string_value (b, device_id);
   json_builder_set_member_name (b, "device_name");
   json_builder_add_string_value (b, "Front desk PC");
+  if (vd_test_device_secret (device_id) != NULL)
+    {
+      json_builder_set_member_name (b, "device_secret");
+      json_builder_add_string_value (b, vd_test_device_secret (device_id));
+    }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
@@ -196,6 +201,7 @@ login (SoupSession    *session,
   g_assert_no_error (error);
   if (r->status != 200)
     fail ("login answered %u: %s", r->status, r->body);
+  vd_test_device_secret_keep (device_id, r->body);
   answer = parse_json (r);
   return g_strdup (json_object_get_string_member (json_node_get_object (answer), "access_token"));
 }

@@ -1177,6 +1177,10 @@ test_isolation (Fixture       *f,
 
 /* ---- Cases: conflicts -------------------------------------------------------------- */
 
+static gint       compare_strings (gconstpointer a,
+                                   gconstpointer b);
+static GPtrArray *replica_groups  (Fixture      *f);
+
 /* Open conflicts in the replica of this kind. */
 static gint64
 replica_open_conflicts (Fixture    *f,
@@ -1339,6 +1343,173 @@ test_dangling (Fixture       *f,
   push_one (f, c);
   g_assert_cmpint (replica_open_conflicts (f, "dangling_reference"), ==, 0);
   g_assert_cmpint (stats_open_conflicts (f), ==, 0);
+}
+
+/* A bulk import of n bookings that all overlap writes one conflict, not n(n−1)/2: the
+ * conflicts grow linearly with the appointments (issue #16, item 4), and the one conflict
+ * still shows every double booking, naming each appointment. */
+static void
+test_conflicts_linear (Fixture       *f,
+                       gconstpointer  data)
+{
+  const guint n = 400;
+  g_autoptr(GPtrArray) changes = changes_new ();
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonObject) answer = NULL;
+  g_autofree char *staff = vd_uuid_new ();
+  g_autofree char *client = vd_uuid_new ();
+  g_autofree char *pet = vd_uuid_new ();
+  /* 2024-05-06T08:00:00Z */
+  const gint64 base = 1714982400;
+  gint64 server_conflicts;
+
+  g_ptr_array_add (changes, staff_change (f, staff, "Dra. López"));
+  g_ptr_array_add (changes, client_change (f, client, "Ana", "Ruiz"));
+  g_ptr_array_add (changes, pet_change (f, pet, client, "Rex"));
+  for (guint i = 0; i < n; i++)
+    {
+      char starts[21], ends[21];
+
+      g_ptr_array_add (ids, vd_uuid_new ());
+      vd_time_format_utc (base + 60 * i, starts);
+      vd_time_format_utc (base + 60 * i + 8 * 3600, ends);
+      g_ptr_array_add (changes, appointment_change (f, ids->pdata[i], pet, client, staff,
+                                                    starts, ends));
+    }
+  answer = push_ok (f, changes);
+  assert_all_accepted (answer, n + 3);
+  sync_replica (f);
+
+  server_conflicts = count_rows (f->replica_db, "SELECT count(*) FROM conflicts");
+  g_test_message ("%u overlapping appointments: %" G_GINT64_FORMAT " conflict rows", n,
+                  server_conflicts);
+  g_assert_cmpint (server_conflicts, <=, n);
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 1);
+  g_assert_cmpint (stats_open_conflicts (f), ==, 1);
+  {
+    g_autoptr(GPtrArray) groups = replica_groups (f);
+    g_autoptr(GPtrArray) sorted = g_ptr_array_copy (ids, (GCopyFunc) g_strdup, NULL);
+    GString *want = g_string_new (NULL);
+    g_autofree char *want_text = NULL;
+
+    g_ptr_array_set_free_func (sorted, g_free);
+    g_ptr_array_sort (sorted, compare_strings);
+    g_string_append_printf (want, "%s %s:", (char *) sorted->pdata[0], (char *) sorted->pdata[1]);
+    for (guint i = 0; i < n; i++)
+      g_string_append_printf (want, " %s", (char *) sorted->pdata[i]);
+    want_text = g_string_free (want, FALSE);
+    g_assert_cmpuint (groups->len, ==, 1);
+    g_assert_cmpstr (groups->pdata[0], ==, want_text);
+  }
+
+  /* Every booking moved to its own day: one push resolves it, still linear. */
+  g_ptr_array_set_size (changes, 0);
+  for (guint i = 0; i < n; i++)
+    {
+      VdChange *c = change_new (f, "appointments", ids->pdata[i]);
+      char starts[21], ends[21];
+
+      vd_time_format_utc (base + 86400 * (i + 1), starts);
+      vd_time_format_utc (base + 86400 * (i + 1) + 3600, ends);
+      put_text (c, "starts_at", starts);
+      put_text (c, "ends_at", ends);
+      g_ptr_array_add (changes, c);
+    }
+  g_clear_pointer (&answer, json_object_unref);
+  answer = push_ok (f, changes);
+  assert_all_accepted (answer, n);
+  sync_replica (f);
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 0);
+  g_assert_cmpint (count_rows (f->replica_db, "SELECT count(*) FROM conflicts"), <=, n);
+}
+
+/* A group changes as its appointments do: a chain A–B–C is one conflict; B leaving
+ * resolves it (A and C do not overlap); D joining through C grows it; C, the link in the
+ * middle, leaving splits it, and the conflict left names only the two still overlapping. */
+static void
+test_conflict_groups (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GPtrArray) changes = changes_new ();
+  g_autoptr(JsonObject) answer = NULL;
+  g_autofree char *staff = vd_uuid_new ();
+  g_autofree char *staff2 = vd_uuid_new ();
+  g_autofree char *client = vd_uuid_new ();
+  g_autofree char *pet = vd_uuid_new ();
+  char *a[5];
+  VdChange *c;
+
+  for (guint i = 0; i < G_N_ELEMENTS (a); i++)
+    a[i] = vd_uuid_new ();
+  g_ptr_array_add (changes, staff_change (f, staff, "Dra. López"));
+  g_ptr_array_add (changes, staff_change (f, staff2, "Dr. Gil"));
+  g_ptr_array_add (changes, client_change (f, client, "Ana", "Ruiz"));
+  g_ptr_array_add (changes, pet_change (f, pet, client, "Rex"));
+  /* A 9–10, B 9:30–10:30, C 10:15–11:15: A–B and B–C overlap, A–C do not. */
+  g_ptr_array_add (changes, appointment_change (f, a[0], pet, client, staff,
+                                                "2024-05-02T09:00:00Z", "2024-05-02T10:00:00Z"));
+  g_ptr_array_add (changes, appointment_change (f, a[1], pet, client, staff,
+                                                "2024-05-02T09:30:00Z", "2024-05-02T10:30:00Z"));
+  g_ptr_array_add (changes, appointment_change (f, a[2], pet, client, staff,
+                                                "2024-05-02T10:15:00Z", "2024-05-02T11:15:00Z"));
+  answer = push_ok (f, changes);
+  assert_all_accepted (answer, 7);
+  sync_replica (f);
+
+#define ASSERT_GROUPS(...) \
+  G_STMT_START { \
+    const char *members_[] = { __VA_ARGS__, NULL }; \
+    g_autoptr(GPtrArray) got_ = replica_groups (f); \
+    g_autoptr(GPtrArray) m_ = g_ptr_array_new (); \
+    g_autoptr(GString) want_ = g_string_new (NULL); \
+    for (guint i_ = 0; members_[i_] != NULL; i_++) \
+      g_ptr_array_add (m_, (gpointer) members_[i_]); \
+    g_ptr_array_sort (m_, compare_strings); \
+    g_string_append_printf (want_, "%s %s:", (char *) m_->pdata[0], (char *) m_->pdata[1]); \
+    for (guint i_ = 0; i_ < m_->len; i_++) \
+      g_string_append_printf (want_, " %s", (char *) m_->pdata[i_]); \
+    g_assert_cmpuint (got_->len, ==, 1); \
+    g_assert_cmpstr (got_->pdata[0], ==, want_->str); \
+  } G_STMT_END
+
+  ASSERT_GROUPS (a[0], a[1], a[2]);
+  g_assert_cmpint (stats_open_conflicts (f), ==, 1);
+
+  /* B to the other vet: nothing overlaps any more. */
+  c = change_new (f, "appointments", a[1]);
+  put_text (c, "staff_id", staff2);
+  push_one (f, c);
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 0);
+
+  /* B back; D 11:00–12:00 overlaps C only: one group of four. */
+  c = change_new (f, "appointments", a[1]);
+  put_text (c, "staff_id", staff);
+  push_one (f, c);
+  ASSERT_GROUPS (a[0], a[1], a[2]);
+  push_one (f, appointment_change (f, a[3], pet, client, staff,
+                                   "2024-05-02T11:00:00Z", "2024-05-02T12:00:00Z"));
+  ASSERT_GROUPS (a[0], a[1], a[2], a[3]);
+  g_assert_cmpint (stats_open_conflicts (f), ==, 1);
+
+  /* C, the link, is cancelled: A–B stay a group, D is alone. */
+  c = change_new (f, "appointments", a[2]);
+  put_text (c, "status", "cancelled");
+  push_one (f, c);
+  ASSERT_GROUPS (a[0], a[1]);
+
+  /* E overlaps D only: two groups. Then D is deleted: back to one. */
+  push_one (f, appointment_change (f, a[4], pet, client, staff,
+                                   "2024-05-02T11:30:00Z", "2024-05-02T12:30:00Z"));
+  g_assert_cmpint (replica_open_conflicts (f, "double_booking"), ==, 2);
+  c = change_new (f, "appointments", a[3]);
+  put_bool (c, "deleted", TRUE);
+  push_one (f, c);
+  ASSERT_GROUPS (a[0], a[1]);
+  g_assert_cmpint (stats_open_conflicts (f), ==, 1);
+#undef ASSERT_GROUPS
+
+  for (guint i = 0; i < G_N_ELEMENTS (a); i++)
+    g_free (a[i]);
 }
 
 /* ---- Cases: monitoring and concurrency --------------------------------------------- */
@@ -2082,24 +2253,6 @@ booking_clear (gpointer data)
 }
 
 /* The open double bookings in the replica, as "low high" pairs, sorted. */
-static GPtrArray *
-replica_pairs (Fixture *f)
-{
-  GPtrArray *pairs = g_ptr_array_new_with_free_func (g_free);
-  sqlite3_stmt *stmt = NULL;
-
-  g_assert_cmpint (sqlite3_prepare_v2 (f->replica_db,
-                                       "SELECT row_id, other_row_id FROM conflicts WHERE "
-                                       "kind = 'double_booking' AND resolved_at IS NULL "
-                                       "AND NOT deleted ORDER BY row_id, other_row_id",
-                                       -1, &stmt, NULL), ==, SQLITE_OK);
-  while (sqlite3_step (stmt) == SQLITE_ROW)
-    g_ptr_array_add (pairs, g_strdup_printf ("%s %s", sqlite3_column_text (stmt, 0),
-                                             sqlite3_column_text (stmt, 1)));
-  sqlite3_finalize (stmt);
-  return pairs;
-}
-
 static gint
 compare_strings (gconstpointer a,
                  gconstpointer b)
@@ -2107,30 +2260,111 @@ compare_strings (gconstpointer a,
   return strcmp (*(const char * const *) a, *(const char * const *) b);
 }
 
-/* The overlapping pairs of active bookings of one staff member, by brute force. */
-static GPtrArray *
-expected_pairs (GArray *bookings)
+/* The appointment ids a conflict's detail names, sorted, space-separated. */
+static char *
+detail_ids (const char *detail)
 {
-  GPtrArray *pairs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  GString *out = g_string_new (NULL);
 
+  for (const char *p = detail; p != NULL && strlen (p) >= VD_UUID_LEN; p++)
+    {
+      g_autofree char *candidate = g_strndup (p, VD_UUID_LEN);
+
+      if (vd_uuid_is_valid (candidate))
+        {
+          g_ptr_array_add (ids, g_steal_pointer (&candidate));
+          p += VD_UUID_LEN - 1;
+        }
+    }
+  g_ptr_array_sort (ids, compare_strings);
+  for (guint i = 0; i < ids->len; i++)
+    g_string_append_printf (out, "%s%s", i > 0 ? " " : "", (char *) ids->pdata[i]);
+  return g_string_free (out, FALSE);
+}
+
+/* The open double bookings of the replica, each as "row_id other_row_id: ids the detail
+ * names", sorted. */
+static GPtrArray *
+replica_groups (Fixture *f)
+{
+  GPtrArray *groups = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (f->replica_db,
+                                       "SELECT row_id, other_row_id, detail FROM conflicts WHERE "
+                                       "kind = 'double_booking' AND resolved_at IS NULL "
+                                       "AND NOT deleted ORDER BY row_id, other_row_id",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      g_autofree char *ids = detail_ids ((const char *) sqlite3_column_text (stmt, 2));
+
+      g_ptr_array_add (groups, g_strdup_printf ("%s %s: %s", sqlite3_column_text (stmt, 0),
+                                                sqlite3_column_text (stmt, 1), ids));
+    }
+  sqlite3_finalize (stmt);
+  g_ptr_array_sort (groups, compare_strings);
+  return groups;
+}
+
+/* The groups of active bookings of one staff member linked by overlaps (directly or
+ * through others), by brute force over the overlap graph, in replica_groups' form. */
+static GPtrArray *
+expected_groups (GArray *bookings)
+{
+  GPtrArray *groups = g_ptr_array_new_with_free_func (g_free);
+  g_autofree guint *parent = g_new (guint, bookings->len);
+
+  for (guint i = 0; i < bookings->len; i++)
+    parent[i] = i;
   for (guint i = 0; i < bookings->len; i++)
     for (guint j = i + 1; j < bookings->len; j++)
       {
         const Booking *a = &g_array_index (bookings, Booking, i);
         const Booking *b = &g_array_index (bookings, Booking, j);
-        gboolean a_low = strcmp (a->id, b->id) < 0;
 
         if (a->active && b->active && a->staff == b->staff && a->s < b->e && b->s < a->e)
-          g_ptr_array_add (pairs, g_strdup_printf ("%s %s", a_low ? a->id : b->id,
-                                                   a_low ? b->id : a->id));
+          {
+            guint ri = i, rj = j;
+
+            while (parent[ri] != ri)
+              ri = parent[ri];
+            while (parent[rj] != rj)
+              rj = parent[rj];
+            parent[MAX (ri, rj)] = MIN (ri, rj);
+          }
       }
-  g_ptr_array_sort (pairs, compare_strings);
-  return pairs;
+  for (guint root = 0; root < bookings->len; root++)
+    {
+      g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+      GString *text;
+
+      for (guint i = 0; i < bookings->len; i++)
+        {
+          guint r = i;
+
+          while (parent[r] != r)
+            r = parent[r];
+          if (r == root)
+            g_ptr_array_add (ids, g_array_index (bookings, Booking, i).id);
+        }
+      if (ids->len < 2)
+        continue;
+      g_ptr_array_sort (ids, compare_strings);
+      text = g_string_new (NULL);
+      g_string_append_printf (text, "%s %s:", (char *) ids->pdata[0], (char *) ids->pdata[1]);
+      for (guint i = 0; i < ids->len; i++)
+        g_string_append_printf (text, "%s%s", i > 0 ? " " : " ", (char *) ids->pdata[i]);
+      g_ptr_array_add (groups, g_string_free (text, FALSE));
+    }
+  g_ptr_array_sort (groups, compare_strings);
+  return groups;
 }
 
-/* Double bookings found per push (one window per run of touching bookings of a staff
- * member) are exactly the overlapping pairs: random bookings of three vets, lengths up to
- * the 24-hour maximum, pushed in batches, then moved, cancelled and allowed to overlap. */
+/* Double bookings found per push are exactly the groups of overlapping bookings, one
+ * conflict each naming every member: random bookings of three vets, lengths up to the
+ * 24-hour maximum, pushed in batches, then moved, cancelled and allowed to overlap. */
 static void
 test_overlaps_random (Fixture       *f,
                       gconstpointer  data)
@@ -2218,10 +2452,10 @@ test_overlaps_random (Fixture       *f,
       assert_all_accepted (answer, n);
       sync_replica (f);
 
-      got = replica_pairs (f);
-      want = expected_pairs (bookings);
+      got = replica_groups (f);
+      want = expected_groups (bookings);
       if (got->len != want->len)
-        g_test_message ("round %u: %u open double bookings, %u overlapping pairs", round,
+        g_test_message ("round %u: %u open double bookings, %u groups", round,
                         got->len, want->len);
       g_assert_cmpuint (got->len, ==, want->len);
       for (guint i = 0; i < want->len; i++)
@@ -2255,6 +2489,8 @@ static const struct
   { "isolation", test_isolation },
   { "double-booking", test_double_booking },
   { "dangling", test_dangling },
+  { "conflicts-linear", test_conflicts_linear },
+  { "conflict-groups", test_conflict_groups },
   { "admin-tenants", test_admin_tenants },
   { "concurrent-pushes", test_concurrent_pushes },
   { "appointment-times", test_appointment_times },

@@ -81,7 +81,7 @@ other_new (VdTestDesk *desk)
   g_assert_no_error (error);
   vd_session_login_async (vd_test_syncd_get_url (desk->syncd), vd_test_syncd_get_fingerprint (desk->syncd),
                           FRONT_DESK_USER, VD_TEST_DEMO_PASSWORD, vd_store_get_device_id (other->store),
-                          "other desk", NULL, wait_cb, &wait);
+                          NULL, "other desk", NULL, wait_cb, &wait);
   VD_TEST_UI_WAIT_UNTIL (wait.done, 30, "the other desk's sign-in");
   result = vd_session_login_finish (wait.result, &error);
   g_object_unref (wait.result);

@@ -398,6 +398,97 @@ test_conflicts (VdTestDesk *desk,
   g_assert_cmpuint (vd_sync_page_get_attention (page), ==, before - 1);
 }
 
+static guint
+count_class (GtkWidget  *widget,
+             const char *css_class)
+{
+  guint n = gtk_widget_has_css_class (widget, css_class) ? 1 : 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n += count_class (child, css_class);
+  return n;
+}
+
+/* Whether one open conflict names the original and its three copies. */
+static gboolean
+group_open (VdStore            *store,
+            const char         *original,
+            const char * const *copies)
+{
+  g_autofree char *detail = query_text (store,
+                                        "SELECT detail FROM conflicts WHERE tenant_id = ?1 "
+                                        "AND resolved_at IS NULL AND NOT deleted "
+                                        "AND detail LIKE '%' || ?2 || '%'", copies[2]);
+
+  return detail != NULL && strstr (detail, copies[0]) != NULL &&
+         strstr (detail, copies[1]) != NULL && strstr (detail, original) != NULL;
+}
+
+/* Three more bookings at the time of one: the server makes one conflict of the group
+ * (issue #16), and the page shows a card for every appointment of it. */
+static void
+test_conflict_group (VdTestDesk *desk,
+                     VdSyncPage *page)
+{
+  g_autofree char *appointment_id = NULL;
+  g_autoptr(GError) error = NULL;
+  const VdTable *table = vd_schema_lookup_table ("appointments");
+  char *copies[3];
+  GtkWidget *row = NULL;
+  guint index = 0;
+  gboolean found = FALSE;
+
+  appointment_id = query_text (desk->store,
+                               "SELECT id FROM appointments WHERE tenant_id = ?1 AND deleted = 0 "
+                               "AND status NOT IN ('cancelled', 'no_show') AND NOT allow_overlap "
+                               "ORDER BY starts_at DESC LIMIT 1", NULL);
+  g_assert_nonnull (appointment_id);
+  for (guint i = 0; i < G_N_ELEMENTS (copies); i++)
+    {
+      g_autoptr(VdChange) change = NULL;
+      VdValue *values = g_newa (VdValue, table->n_columns);
+
+      memset (values, 0, sizeof (VdValue) * table->n_columns);
+      g_assert_true (vd_store_get_row (desk->store, table, appointment_id, values, NULL));
+      copies[i] = vd_uuid_new ();
+      change = vd_store_new_change (desk->store, "appointments", copies[i]);
+      for (guint c = 0; c < table->n_columns; c++)
+        if (values[c].kind != VD_VALUE_NULL)
+          vd_change_take_cell (change, &table->columns[c], &values[c]);
+      for (guint c = 0; c < table->n_columns; c++)
+        vd_value_clear (&values[c]);
+      g_assert_true (vd_store_commit (desk->store, change, &error));
+      g_assert_no_error (error);
+    }
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (desk->window), "win.sync-now", NULL));
+  VD_TEST_UI_WAIT_UNTIL (group_open (desk->store, appointment_id, (const char * const *) copies),
+                         90, "one conflict naming the whole group");
+  vd_sync_page_refresh (page);
+  for (guint i = 0; i < vd_sync_page_get_n_conflicts (page) && !found; i++)
+    {
+      g_autofree char *detail = query_text (desk->store,
+                                            "SELECT detail FROM conflicts WHERE tenant_id = ?1 AND id = ?2",
+                                            vd_sync_page_get_conflict_id (page, i));
+
+      if (detail != NULL && strstr (detail, copies[0]) != NULL)
+        {
+          found = TRUE;
+          index = i;
+        }
+    }
+  g_assert_true (found);
+  row = vd_sync_page_get_conflict_row (page, index);
+  /* The original and its three copies (and any other booking they overlap), each a card
+   * with its own Move button. */
+  g_assert_cmpuint (count_class (row, "move-button"), >=, 4);
+  vd_test_ui_screenshot (GTK_WIDGET (desk->window), "sync-page-group");
+
+  for (guint i = 0; i < G_N_ELEMENTS (copies); i++)
+    g_free (copies[i]);
+}
+
 static void
 test_rejected (VdTestDesk *desk,
                VdSyncPage *page)
@@ -590,6 +681,7 @@ test_desk (void)
 
   test_search (desk);
   test_conflicts (desk, page);
+  test_conflict_group (desk, page);
   test_rejected (desk, page);
   test_export_pdf (desk);
   test_shortcuts_and_about (desk);
