@@ -13,6 +13,7 @@
 
 #include <gio/gio.h>
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <sodium.h>
 #include <string.h>
@@ -159,8 +160,8 @@ get_int (JsonObject  *object,
       if (*out >= min && *out <= max)
         return TRUE;
     }
-  what = g_strdup_printf (_("“%s” must be a whole number from %" G_GINT64_FORMAT
-                            " to %" G_GINT64_FORMAT), member, min, max);
+  what = g_strdup_printf (_("“%s” must be a whole number from %" PRId64
+                            " to %" PRId64), member, (int64_t) min, (int64_t) max);
   return bad_data (error, where, what);
 }
 

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "vds-ws-guard.h"
@@ -90,8 +91,8 @@ frame_header (VdsWsGuardInput *self)
   /* A message in one frame is libsoup's to limit (and the stream's, which answers 1009):
    * only the frames that would be appended to it are judged here. */
   if (opcode == 0x00 && self->message_bytes > self->max_message)
-    self->violation = g_strdup_printf (_("A stream message is larger than %" G_GUINT64_FORMAT
-                                         " bytes."), self->max_message);
+    self->violation = g_strdup_printf (_("A stream message is larger than %" PRIu64
+                                         " bytes."), (uint64_t) self->max_message);
   else if (fin)
     self->message_bytes = 0;
 }
