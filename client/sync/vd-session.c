@@ -731,6 +731,62 @@ set_secret_error (GError     **error,
                what, cause != NULL ? cause->message : "");
 }
 
+/* The keyring's three calls for one schema whose attributes are the server and one key
+ * (the username of a sign-in, or the device id). A call that fails on a stale
+ * connection (the keyring restarted) is tried once more on a fresh one. */
+static gboolean
+keyring_store (const SecretSchema  *schema,
+               const char          *server_url,
+               const char          *key,
+               const char          *label,
+               const char          *secret,
+               GError             **error)
+{
+  const char *key_name = schema->attributes[1].name;
+
+  if (secret_password_store_sync (schema, SECRET_COLLECTION_DEFAULT, label, secret, NULL, error,
+                                  "server", server_url, key_name, key, NULL))
+    return TRUE;
+  return secret_retry (error) &&
+         secret_password_store_sync (schema, SECRET_COLLECTION_DEFAULT, label, secret, NULL,
+                                     error, "server", server_url, key_name, key, NULL);
+}
+
+static char *
+keyring_lookup (const SecretSchema  *schema,
+                const char          *server_url,
+                const char          *key,
+                GError             **error)
+{
+  const char *key_name = schema->attributes[1].name;
+  char *secret;
+  char *copy;
+
+  secret = secret_password_lookup_sync (schema, NULL, error,
+                                        "server", server_url, key_name, key, NULL);
+  if (secret_retry (error))
+    secret = secret_password_lookup_sync (schema, NULL, error,
+                                          "server", server_url, key_name, key, NULL);
+  if (secret == NULL)
+    return NULL;
+  copy = g_strdup (secret);
+  secret_password_free (secret);
+  return copy;
+}
+
+static void
+keyring_clear (const SecretSchema  *schema,
+               const char          *server_url,
+               const char          *key,
+               GError             **error)
+{
+  const char *key_name = schema->attributes[1].name;
+
+  secret_password_clear_sync (schema, NULL, error, "server", server_url, key_name, key, NULL);
+  if (secret_retry (error))
+    secret_password_clear_sync (schema, NULL, error, "server", server_url, key_name, key, NULL);
+}
+
 gboolean
 vd_credentials_store (const char  *server_url,
                       const char  *username,
@@ -743,13 +799,8 @@ vd_credentials_store (const char  *server_url,
   g_return_val_if_fail (server_url != NULL && username != NULL && refresh_token != NULL, FALSE);
 
   label = g_strdup_printf (_("VetDesk sign-in of %s at %s"), username, server_url);
-  if (!secret_password_store_sync (session_schema (), SECRET_COLLECTION_DEFAULT, label,
-                                   refresh_token, NULL, &local_error,
-                                   "server", server_url, "username", username, NULL) &&
-      (!secret_retry (&local_error) ||
-       !secret_password_store_sync (session_schema (), SECRET_COLLECTION_DEFAULT, label,
-                                    refresh_token, NULL, &local_error,
-                                    "server", server_url, "username", username, NULL)))
+  if (!keyring_store (session_schema (), server_url, username, label, refresh_token,
+                      &local_error))
     {
       set_secret_error (error, local_error, _("saved"));
       return FALSE;
@@ -764,25 +815,16 @@ vd_credentials_lookup (const char  *server_url,
 {
   g_autoptr(GError) local_error = NULL;
   char *secret;
-  char *copy;
 
   g_return_val_if_fail (server_url != NULL && username != NULL, NULL);
 
-  secret = secret_password_lookup_sync (session_schema (), NULL, &local_error,
-                                        "server", server_url, "username", username, NULL);
-  if (secret_retry (&local_error))
-    secret = secret_password_lookup_sync (session_schema (), NULL, &local_error,
-                                          "server", server_url, "username", username, NULL);
+  secret = keyring_lookup (session_schema (), server_url, username, &local_error);
   if (local_error != NULL)
     {
       set_secret_error (error, local_error, _("read"));
-      return NULL;
+      g_clear_pointer (&secret, g_free);
     }
-  if (secret == NULL)
-    return NULL;
-  copy = g_strdup (secret);
-  secret_password_free (secret);
-  return copy;
+  return secret;
 }
 
 gboolean
@@ -794,11 +836,7 @@ vd_credentials_clear (const char  *server_url,
 
   g_return_val_if_fail (server_url != NULL && username != NULL, FALSE);
 
-  secret_password_clear_sync (session_schema (), NULL, &local_error,
-                              "server", server_url, "username", username, NULL);
-  if (secret_retry (&local_error))
-    secret_password_clear_sync (session_schema (), NULL, &local_error,
-                                "server", server_url, "username", username, NULL);
+  keyring_clear (session_schema (), server_url, username, &local_error);
   if (local_error != NULL)
     {
       set_secret_error (error, local_error, _("removed"));
@@ -847,13 +885,7 @@ vd_device_secret_store (const char  *server_url,
   g_return_val_if_fail (server_url != NULL && device_id != NULL && secret != NULL, FALSE);
 
   label = g_strdup_printf (_("VetDesk device secret of this computer at %s"), server_url);
-  if (!secret_password_store_sync (device_schema (), SECRET_COLLECTION_DEFAULT, label,
-                                   secret, NULL, &local_error,
-                                   "server", server_url, "device-id", device_id, NULL) &&
-      (!secret_retry (&local_error) ||
-       !secret_password_store_sync (device_schema (), SECRET_COLLECTION_DEFAULT, label,
-                                    secret, NULL, &local_error,
-                                    "server", server_url, "device-id", device_id, NULL)))
+  if (!keyring_store (device_schema (), server_url, device_id, label, secret, &local_error))
     {
       set_device_secret_error (error, local_error);
       return FALSE;
@@ -868,25 +900,16 @@ vd_device_secret_lookup (const char  *server_url,
 {
   g_autoptr(GError) local_error = NULL;
   char *secret;
-  char *copy;
 
   g_return_val_if_fail (server_url != NULL && device_id != NULL, NULL);
 
-  secret = secret_password_lookup_sync (device_schema (), NULL, &local_error,
-                                        "server", server_url, "device-id", device_id, NULL);
-  if (secret_retry (&local_error))
-    secret = secret_password_lookup_sync (device_schema (), NULL, &local_error,
-                                          "server", server_url, "device-id", device_id, NULL);
+  secret = keyring_lookup (device_schema (), server_url, device_id, &local_error);
   if (local_error != NULL)
     {
       set_secret_error (error, local_error, _("read"));
-      return NULL;
+      g_clear_pointer (&secret, g_free);
     }
-  if (secret == NULL)
-    return NULL;
-  copy = g_strdup (secret);
-  secret_password_free (secret);
-  return copy;
+  return secret;
 }
 
 gboolean
@@ -898,11 +921,7 @@ vd_device_secret_clear (const char  *server_url,
 
   g_return_val_if_fail (server_url != NULL && device_id != NULL, FALSE);
 
-  secret_password_clear_sync (device_schema (), NULL, &local_error,
-                              "server", server_url, "device-id", device_id, NULL);
-  if (secret_retry (&local_error))
-    secret_password_clear_sync (device_schema (), NULL, &local_error,
-                                "server", server_url, "device-id", device_id, NULL);
+  keyring_clear (device_schema (), server_url, device_id, &local_error);
   if (local_error != NULL)
     {
       set_secret_error (error, local_error, _("removed"));
