@@ -315,7 +315,7 @@ route_has_body (Route route)
 
 VdsApi *
 vds_api_new (VdsStore              *store,
-             const VdsServerConfig *config)
+             const VdsConfig       *config)
 {
   VdsApi *self = g_new0 (VdsApi, 1);
 

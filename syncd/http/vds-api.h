@@ -75,7 +75,7 @@ char       *vds_api_error_json      (VdErrorCode  code,
 typedef struct _VdsApi VdsApi;
 
 VdsApi     *vds_api_new             (VdsStore              *store,
-                                     const VdsServerConfig *config);
+                                     const VdsConfig       *config);
 void        vds_api_free            (VdsApi                *self);
 /* The process's metrics (owned by the api; the server and streams count into it). */
 VdsMetrics *vds_api_get_metrics     (VdsApi                *self);
