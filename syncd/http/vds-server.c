@@ -1211,26 +1211,13 @@ start_upgrade (VdsServer         *self,
 
   up = g_new0 (Upgrade, 1);
   up->server = g_object_ref (self);
-  up->tenant_id = g_strdup (req->stream_tenant);
-  up->device_id = g_strdup (req->stream_device);
-  up->session_id = g_strdup (req->stream_session);
-  up->expires_at = req->stream_expires;
-  up->cursor = req->stream_cursor;
+  up->tenant_id = g_strdup (req->stream.tenant_id);
+  up->device_id = g_strdup (req->stream.device_id);
+  up->session_id = g_strdup (req->stream.session_id);
+  up->expires_at = req->stream.expires;
+  up->cursor = req->stream.cursor;
   g_signal_connect_data (msg, "wrote-informational", G_CALLBACK (upgrade_written_cb), up,
                          upgrade_free, 0);
-}
-
-/* After a worker finished: what it changed that open streams must hear. */
-static void
-apply_effects (VdsServer  *self,
-               VdsRequest *req)
-{
-  if (req->notify_tenant != NULL)
-    vds_streams_notify (self->streams, req->notify_tenant, req->notify_seq);
-  if (req->revoked_tenant != NULL)
-    vds_streams_revoke_device (self->streams, req->revoked_tenant, req->revoked_device);
-  if (req->revoked_sessions != NULL)
-    vds_streams_revoke_sessions (self->streams, (const char * const *) req->revoked_sessions);
 }
 
 static void
@@ -1322,10 +1309,11 @@ job_done_cb (gpointer data)
   Job *job = data;
   MessageState *state = get_state (job->msg);
 
-  apply_effects (job->server, job->req);
+  /* After a worker finished: what it changed that open streams must hear. */
+  vds_effects_run (job->req->effects, job->server->streams);
   if (state == NULL || !state->disconnected)
     {
-      if (job->req->status == 101 && job->req->stream_tenant != NULL)
+      if (job->req->status == 101 && job->req->stream.tenant_id != NULL)
         start_upgrade (job->server, job->msg, job->req);
       else
         apply_answer (job->server, job->msg, job->req);
