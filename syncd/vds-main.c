@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "vds-auth.h"
+#include "vds-config.h"
 #include "vds-demo.h"
 #include "vds-server.h"
 #include "vds-store.h"
@@ -268,7 +269,7 @@ cmd_serve (int    argc,
   g_autofree char *tls_cert = NULL;
   g_autofree char *tls_key = NULL;
   g_autofree char *metrics_listen = NULL;
-  VdsServerConfig config;
+  g_auto(VdsConfig) config = { NULL, };
   VdsStore *store;
   gboolean plain_http = FALSE;
   int workers = 0;
@@ -299,20 +300,14 @@ cmd_serve (int    argc,
   if (workers < 0 || workers > 256)
     return usage_error (_("--workers must be between 1 and 256."));
 
-  vds_server_config_init (&config);
+  vds_config_init (&config);
   kf = load_config (&error);
   if (error != NULL)
-    {
-      vds_server_config_clear (&config);
-      return usage_error ("%s", error->message);
-    }
-  if ((kf != NULL && !vds_server_config_load (&config, kf, &error))
+    return usage_error ("%s", error->message);
+  if ((kf != NULL && !vds_config_load (&config, kf, &error))
       || !resolve_locations (kf, &data_dir, &database, &error))
-    {
-      vds_server_config_clear (&config);
-      return usage_error ("%s", error->message);
-    }
-  vds_server_config_apply_env (&config);
+    return usage_error ("%s", error->message);
+  vds_config_apply_env (&config);
 
   /* The command line wins over the file. */
   if (listen != NULL)
@@ -346,37 +341,24 @@ cmd_serve (int    argc,
     g_autoptr(GInetAddress) address = NULL;
     guint16 port;
 
-    if (!vds_parse_listen_address (config.listen, &address, &port, &error))
-      {
-        vds_server_config_clear (&config);
-        return usage_error ("%s", error->message);
-      }
+    if (!vds_config_parse_listen (config.listen, &address, &port, &error))
+      return usage_error ("%s", error->message);
     if (config.plain_http && !g_inet_address_get_is_loopback (address))
-      {
-        int status = usage_error (_("Plain HTTP is only allowed on a loopback address "
-                                    "(127.0.0.1 or [::1]), not on %s."), config.listen);
-        vds_server_config_clear (&config);
-        return status;
-      }
+      return usage_error (_("Plain HTTP is only allowed on a loopback address "
+                            "(127.0.0.1 or [::1]), not on %s."), config.listen);
   }
 
   if (!vds_auth_init (&error))
-    {
-      vds_server_config_clear (&config);
-      return failure (error);
-    }
+    return failure (error);
   raise_fd_limit ();
 
   /* A connection per worker, and one for the health check to get through. */
   store = vds_store_open (database, config.workers + 1, &error);
   if (store == NULL)
-    {
-      vds_server_config_clear (&config);
-      return failure (error);
-    }
+    return failure (error);
 
   server = vds_server_new (store, &config, &error);
-  vds_server_config_clear (&config);
+  vds_config_clear (&config);
   if (server == NULL || !vds_server_listen (server, &error))
     {
       g_clear_object (&server);

@@ -101,13 +101,10 @@ vds_request_free (VdsRequest *req)
   g_clear_pointer (&req->headers, g_ptr_array_unref);
   g_free (req->origin);
   g_free (req->error_message);
-  g_free (req->stream_tenant);
-  g_free (req->stream_device);
-  g_free (req->stream_session);
-  g_free (req->notify_tenant);
-  g_free (req->revoked_tenant);
-  g_free (req->revoked_device);
-  g_strfreev (req->revoked_sessions);
+  g_free (req->stream.tenant_id);
+  g_free (req->stream.device_id);
+  g_free (req->stream.session_id);
+  g_clear_pointer (&req->effects, g_ptr_array_unref);
   g_free (req->member_tenant);
   g_free (req->member_device);
   g_free (req->member_user);
@@ -315,7 +312,7 @@ route_has_body (Route route)
 
 VdsApi *
 vds_api_new (VdsStore              *store,
-             const VdsServerConfig *config)
+             const VdsConfig       *config)
 {
   VdsApi *self = g_new0 (VdsApi, 1);
 
@@ -987,8 +984,12 @@ run_logout (VdsApi     *self,
       return;
     }
   /* Its streams end with it. */
-  req->revoked_sessions = g_new0 (char *, 2);
-  req->revoked_sessions[0] = g_strdup (token->session_id);
+  {
+    char **sessions = g_new0 (char *, 2);
+
+    sessions[0] = g_strdup (token->session_id);
+    vds_effects_add_revoke_sessions (&req->effects, sessions);
+  }
   req->status = 204;
   g_clear_pointer (&req->answer, g_bytes_unref);
 }
@@ -1258,10 +1259,7 @@ run_push (VdsApi     *self,
 
   /* The main thread tells the clinic's streams once the answer goes out. */
   if (result.advanced)
-    {
-      req->notify_tenant = g_strdup (tenant_id);
-      req->notify_seq = result.cursor;
-    }
+    vds_effects_add_notify (&req->effects, tenant_id, result.cursor);
   vds_push_result_clear (&result);
 
   req->status = 200;
@@ -1371,11 +1369,11 @@ run_stream (VdsApi     *self,
 
   /* 101: the main thread completes the handshake and keeps the connection. */
   req->status = 101;
-  req->stream_tenant = g_strdup (tenant_id);
-  req->stream_device = g_strdup (token->device_id);
-  req->stream_session = g_strdup (token->session_id);
-  req->stream_expires = MIN (token->expires_at, token->session_expires_at);
-  req->stream_cursor = seq;
+  req->stream.tenant_id = g_strdup (tenant_id);
+  req->stream.device_id = g_strdup (token->device_id);
+  req->stream.session_id = g_strdup (token->session_id);
+  req->stream.expires = MIN (token->expires_at, token->session_expires_at);
+  req->stream.cursor = seq;
 }
 
 /* ---- monitoring ---- */
@@ -1679,9 +1677,8 @@ run_admin_revoke (VdsApi     *self,
 
   g_info ("Device %s of clinic %s revoked (%u sessions) from %s", device_id, tenant_id,
           sessions != NULL ? g_strv_length (sessions) : 0, req->remote);
-  req->revoked_tenant = g_strdup (tenant_id);
-  req->revoked_device = g_strdup (device_id);
-  req->revoked_sessions = g_steal_pointer (&sessions);
+  vds_effects_add_revoke_device (&req->effects, tenant_id, device_id);
+  vds_effects_add_revoke_sessions (&req->effects, g_steal_pointer (&sessions));
   req->status = 204;
   g_clear_pointer (&req->answer, g_bytes_unref);
 }

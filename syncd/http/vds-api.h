@@ -5,6 +5,7 @@
 #pragma once
 
 #include <glib.h>
+#include "vds-effect.h"
 #include "vds-server.h"
 #include "vds-store.h"
 #include "vd-error.h"
@@ -12,9 +13,22 @@
 
 G_BEGIN_DECLS
 
+/* Status 101: the stream the main thread opens once the handshake is written. */
 typedef struct
 {
-  /* in, copied from the message on the main thread */
+  char       *tenant_id;       /* the stream's clinic, device, session */
+  char       *device_id;
+  char       *session_id;
+  gint64      expires;         /* its token's end, Unix seconds */
+  gint64      cursor;          /* the clinic's sequence when it was authorised */
+} VdsStreamGrant;
+
+/* One request in three parts: what it is (from the message, on the main thread, plus who
+ * it acts for once a worker checked), what the handler answers, and the effects the main
+ * thread runs once the worker is done (vds-effect.h). */
+typedef struct
+{
+  /* What the request is: copied from the message on the main thread. */
   char       *method;
   char       *path;
   GHashTable *query;           /* char* → char*, may be NULL */
@@ -28,33 +42,25 @@ typedef struct
   gboolean    metrics_only;    /* from the metrics listener: /metrics, no auth */
   gboolean    accept_gzip;     /* Accept-Encoding allows gzip */
   gint64      started_us;      /* monotonic, when the headers were in */
+  const char *route;           /* static route name (precheck), for metrics */
+  gboolean    stream_wanted;   /* precheck: the stream route; the handshake is checked */
+  /* …and, worker side, the member device it acts for once checked. */
+  char       *member_tenant;
+  char       *member_device;
+  char       *member_user;
 
-  /* out */
+  /* What the handler answers. */
   guint       status;          /* 0 until answered; 101: upgrade to a stream */
   GBytes     *answer;          /* JSON, NULL for none (204) */
   GPtrArray  *headers;         /* name, value, name, value… (char*) */
   const char *answer_type;     /* NULL = JSON */
-  const char *route;           /* static route name for metrics */
   VdErrorCode error_code;      /* when status >= 400 */
   char       *error_message;
+  VdsStreamGrant stream;       /* status 101 */
 
-  /* out, for the main thread once the worker is done */
-  gboolean    stream_wanted;   /* precheck: the stream route; the handshake is checked */
-  char       *stream_tenant;   /* status 101: the stream's clinic, device, session */
-  char       *stream_device;
-  char       *stream_session;
-  gint64      stream_expires;  /* its token's end, Unix seconds */
-  gint64      stream_cursor;   /* the clinic's sequence when it was authorised */
-  char       *notify_tenant;   /* a push moved this clinic's sequence… */
-  gint64      notify_seq;      /* …to this */
-  char       *revoked_tenant;  /* a device was revoked: close its streams */
-  char       *revoked_device;
-  GStrv       revoked_sessions;
-
-  /* worker side: the member device the request acts for, once checked */
-  char       *member_tenant;
-  char       *member_device;
-  char       *member_user;
+  /* What the main thread does once the worker is done: VdsEffect records, in order, NULL
+   * for none (vds_effects_add_…, vds_effects_run). */
+  GPtrArray  *effects;
 } VdsRequest;
 
 void        vds_request_free        (VdsRequest *req);
@@ -75,7 +81,7 @@ char       *vds_api_error_json      (VdErrorCode  code,
 typedef struct _VdsApi VdsApi;
 
 VdsApi     *vds_api_new             (VdsStore              *store,
-                                     const VdsServerConfig *config);
+                                     const VdsConfig       *config);
 void        vds_api_free            (VdsApi                *self);
 /* The process's metrics (owned by the api; the server and streams count into it). */
 VdsMetrics *vds_api_get_metrics     (VdsApi                *self);

@@ -48,7 +48,7 @@ LLVMFuzzerInitialize (int    *argc,
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *uri = NULL;
-  VdsServerConfig config;
+  VdsConfig config;
   VdsStore *store;
 
   g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL);
@@ -69,7 +69,7 @@ LLVMFuzzerInitialize (int    *argc,
   store = vds_store_open (uri, 3, &error);
   g_assert_no_error (error);
 
-  vds_server_config_init (&config);
+  vds_config_init (&config);
   config.plain_http = TRUE;
   config.workers = 2;
   config.address_rate = 0;
@@ -79,7 +79,7 @@ LLVMFuzzerInitialize (int    *argc,
   config.data_dir = g_strdup (dir);
   server = vds_server_new (store, &config, &error);
   g_assert_no_error (error);
-  vds_server_config_clear (&config);
+  vds_config_clear (&config);
 
   /* As g_main_loop_run does in the daemon: the main thread owns the context for good,
    * or a worker's g_main_context_invoke would run its callback in the worker while this
