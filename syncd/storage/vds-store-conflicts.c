@@ -292,9 +292,30 @@ windows_cover (GArray     *covered,
   return FALSE;
 }
 
+static void
+found_booking (const char *id,
+               const char *staff_id,
+               gint64      starts_at,
+               gint64      ends_at,
+               gpointer    data)
+{
+  GHashTable *found = data;
+  Booking b;
+
+  b.s = starts_at;
+  b.e = ends_at;
+  g_strlcpy (b.id, id, sizeof b.id);
+  g_strlcpy (b.staff, staff_id, sizeof b.staff);
+  if (!g_hash_table_contains (found, b.id))
+    {
+      Booking *copy = g_memdup2 (&b, sizeof b);
+
+      g_hash_table_insert (found, copy->id, copy);
+    }
+}
+
 /* The active appointments starting inside windows (merged, not empty) go into found (id →
- * Booking), in one query for all windows: the index (tenant_id, staff_id, starts_at) is
- * scanned over those ranges only. */
+ * Booking), in one query for all windows (vds_db_find_active_appointments). */
 static gboolean
 query_windows (VdsStore   *self,
                VdsDb      *db,
@@ -303,89 +324,16 @@ query_windows (VdsStore   *self,
                GHashTable *found,
                GError    **error)
 {
-  gboolean pg = vds_store_is_postgres (self);
-  /* PostgreSQL: three array literals (staff, low, high); SQLite: one JSON array of
-   * [staff, low, high]. */
-  GString *lists[3];
-  g_autoptr(VdsResult) result = NULL;
-  VdsParam params[4];
+  g_autofree VdsDbWindow *list = g_new (VdsDbWindow, windows->len);
 
-  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
-    lists[l] = g_string_new (pg ? "{" : "[");
   for (guint i = 0; i < windows->len; i++)
     {
       const VdsWindow *w = &g_array_index (windows, VdsWindow, i);
-      char low_text[21], high_text[21];
 
-      vd_time_format_utc (w->low, low_text);
-      vd_time_format_utc (w->high, high_text);
-      /* Canonical uuids and instants only: nothing in them needs quoting. */
-      if (pg)
-        {
-          const char *fields[3] = { w->staff, low_text, high_text };
-
-          for (guint l = 0; l < 3; l++)
-            g_string_append_printf (lists[l], "%s%s", i > 0 ? "," : "", fields[l]);
-        }
-      else
-        g_string_append_printf (lists[0], "%s[\"%s\",\"%s\",\"%s\"]",
-                                i > 0 ? "," : "", w->staff, low_text, high_text);
+      list[i] = (VdsDbWindow) { w->staff, w->low, w->high };
     }
-  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
-    g_string_append_c (lists[l], pg ? '}' : ']');
-
-  params[0] = VDS_TEXT (push->tenant_id);
-  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
-    params[l + 1] = VDS_TEXT (lists[l]->str);
-  result = vds_db_query (db,
-                         pg
-                         ? "SELECT a.id::text, a.staff_id::text, "
-                           "CAST (EXTRACT (EPOCH FROM a.starts_at) AS BIGINT), "
-                           "CAST (EXTRACT (EPOCH FROM a.ends_at) AS BIGINT) "
-                           "FROM unnest ($2::uuid[], $3::timestamptz[], $4::timestamptz[]) "
-                           "AS x (staff, low, high) "
-                           "JOIN appointments a ON a.tenant_id = $1 AND a.staff_id = x.staff "
-                           "AND a.starts_at > x.low AND a.starts_at < x.high AND NOT a.deleted "
-                           "AND COALESCE (a.status, '') NOT IN " VD_RULES_INACTIVE_STATUSES_SQL " "
-                           "AND NOT COALESCE (a.allow_overlap, false) AND a.starts_at < a.ends_at"
-                         : "SELECT a.id, a.staff_id, a.starts_at, a.ends_at FROM "
-                           "(SELECT json_extract (value, '$[0]') AS staff, "
-                           "json_extract (value, '$[1]') AS low, "
-                           "json_extract (value, '$[2]') AS high FROM json_each ($2)) AS x "
-                           /* CROSS: the list outside, else SQLite walks the clinic */
-                           "CROSS JOIN appointments a WHERE a.tenant_id = $1 "
-                           "AND a.staff_id = x.staff "
-                           "AND a.starts_at > x.low AND a.starts_at < x.high AND NOT a.deleted "
-                           "AND COALESCE (a.status, '') NOT IN " VD_RULES_INACTIVE_STATUSES_SQL " "
-                           "AND NOT COALESCE (a.allow_overlap, false) AND a.starts_at < a.ends_at",
-                         params, pg ? 4 : 2, error);
-  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
-    g_string_free (lists[l], TRUE);
-  if (result == NULL)
-    return FALSE;
-
-  for (guint r = 0; r < vds_result_n_rows (result); r++)
-    {
-      Booking b;
-
-      if (pg)
-        {
-          b.s = vds_result_get_int (result, r, 2);
-          b.e = vds_result_get_int (result, r, 3);
-        }
-      else if (!vd_time_parse_utc (vds_result_get_text (result, r, 2), &b.s, NULL) ||
-               !vd_time_parse_utc (vds_result_get_text (result, r, 3), &b.e, NULL))
-        continue;
-      g_strlcpy (b.id, vds_result_get_text (result, r, 0), sizeof b.id);
-      g_strlcpy (b.staff, vds_result_get_text (result, r, 1), sizeof b.staff);
-      if (!g_hash_table_contains (found, b.id))
-        {
-          Booking *copy = g_memdup2 (&b, sizeof b);
-
-          g_hash_table_insert (found, copy->id, copy);
-        }
-    }
-  return TRUE;
+  return vds_db_find_active_appointments (db, push->tenant_id, list, windows->len,
+                                          found_booking, found, error);
 }
 
 /* Where an appointment row is (staff, [s, e)) and whether it takes part in double

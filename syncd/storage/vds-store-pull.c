@@ -113,9 +113,8 @@ vds_store_get_seqs (VdsStore           *self,
 
   list = vds_store_id_list (self, (const char * const *) valid->pdata, valid->len);
   filter = vds_store_in_list (self, "tenant_id", 1);
-  sql = g_strdup_printf ("SELECT %s, seq FROM vd_seq WHERE %s",
-                         self->dialect == VDS_DB_POSTGRES ? "tenant_id::text" : "tenant_id",
-                         filter);
+  sql = g_strdup_printf ("SELECT tenant_id%s, seq FROM vd_seq WHERE %s",
+                         vds_db_dialect_text_cast (self->dialect), filter);
   gs.sql = sql;
   gs.list = list;
   if (!vds_store_run (self, VDS_TXN_NONE, get_seqs_txn, &gs, error))

@@ -458,9 +458,9 @@ static const char *
 owner_sql (VdsStore *self)
 {
   static char *sql[2];
-  gboolean pg = vds_store_is_postgres (self);
+  VdsDbDialect dialect = self->dialect;
 
-  if (g_once_init_enter (&sql[pg]))
+  if (g_once_init_enter (&sql[dialect]))
     {
       guint n_tables;
       const VdTable *tables = vd_schema_tables (&n_tables);
@@ -469,11 +469,12 @@ owner_sql (VdsStore *self)
 
       for (guint t = 0; t < n_tables; t++)
         g_string_append_printf (out, "%sSELECT %u, id%s FROM %s WHERE tenant_id = $1 AND %s",
-                                t > 0 ? " UNION ALL " : "", t, pg ? "::text" : "",
+                                t > 0 ? " UNION ALL " : "", t,
+                                vds_db_dialect_text_cast (dialect),
                                 tables[t].name, filter);
-      g_once_init_leave (&sql[pg], g_string_free (out, FALSE));
+      g_once_init_leave (&sql[dialect], g_string_free (out, FALSE));
     }
-  return sql[pg];
+  return sql[dialect];
 }
 
 /* Loads the rows the batch touches (one query per table), then finds in which table the
@@ -817,17 +818,14 @@ push_txn (VdsStore *self,
                         params, 3, error))
         return FALSE;
 
-      /* Delivered by PostgreSQL at commit, to every syncd process's listener. */
-      if (self->dialect == VDS_DB_POSTGRES)
-        {
-          g_autofree char *payload = vd_notify_seq_encode (push->tenant_id, push->seq);
-          g_autoptr(VdsResult) notified = NULL;
-          VdsParam notify_params[2] = { VDS_TEXT (VDS_NOTIFY_SEQ_CHANNEL), VDS_TEXT (payload) };
+      /* Delivered by PostgreSQL at commit, to every syncd process's listener (nothing to
+       * send on SQLite: vds_db_notify). */
+      {
+        g_autofree char *payload = vd_notify_seq_encode (push->tenant_id, push->seq);
 
-          notified = vds_db_query (db, "SELECT pg_notify ($1, $2)", notify_params, 2, error);
-          if (notified == NULL)
-            return FALSE;
-        }
+        if (!vds_db_notify (db, VDS_NOTIFY_SEQ_CHANNEL, payload, error))
+          return FALSE;
+      }
     }
 
   push->answer = build_answer (self, push);
