@@ -13,6 +13,8 @@
 #include <glib/gi18n-lib.h>
 #include <libpq-fe.h>
 
+#include "vd-rules.h"
+#include "vd-time.h"
 #include "vds-db-private.h"
 
 /* from the server's catalog/pg_type_d.h, which is not in libpq's headers */
@@ -825,6 +827,79 @@ vds_db_pg_open (const char  *uri,
   return &self->parent;
 }
 
+/* ---- The SQL of the PostgreSQL dialect (vds-db.h: where the dialects differ) ------- */
+
+static gboolean
+pg_notify (VdsDb       *db,
+           const char  *channel,
+           const char  *payload,
+           GError     **error)
+{
+  g_autoptr(VdsResult) notified = NULL;
+  VdsParam notify_params[2] = { VDS_TEXT (channel), VDS_TEXT (payload) };
+
+  notified = vds_db_query (db, "SELECT pg_notify ($1, $2)", notify_params, 2, error);
+  if (notified == NULL)
+    return FALSE;
+  return TRUE;
+}
+
+/* The windows go in as three array literals (staff, low, high). */
+static gboolean
+pg_find_active_appointments (VdsDb                *db,
+                             const char           *tenant_id,
+                             const VdsDbWindow    *windows,
+                             guint                 n_windows,
+                             VdsDbAppointmentFunc  func,
+                             gpointer              data,
+                             GError              **error)
+{
+  GString *lists[3];
+  g_autoptr(VdsResult) result = NULL;
+  VdsParam params[4];
+
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    lists[l] = g_string_new ("{");
+  for (guint i = 0; i < n_windows; i++)
+    {
+      const VdsDbWindow *w = &windows[i];
+      char low_text[21], high_text[21];
+      const char *fields[3] = { w->staff_id, low_text, high_text };
+
+      vd_time_format_utc (w->low, low_text);
+      vd_time_format_utc (w->high, high_text);
+      /* Canonical uuids and instants only: nothing in them needs quoting. */
+      for (guint l = 0; l < 3; l++)
+        g_string_append_printf (lists[l], "%s%s", i > 0 ? "," : "", fields[l]);
+    }
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    g_string_append_c (lists[l], '}');
+
+  params[0] = VDS_TEXT (tenant_id);
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    params[l + 1] = VDS_TEXT (lists[l]->str);
+  result = vds_db_query (db,
+                         "SELECT a.id::text, a.staff_id::text, "
+                         "CAST (EXTRACT (EPOCH FROM a.starts_at) AS BIGINT), "
+                         "CAST (EXTRACT (EPOCH FROM a.ends_at) AS BIGINT) "
+                         "FROM unnest ($2::uuid[], $3::timestamptz[], $4::timestamptz[]) "
+                         "AS x (staff, low, high) "
+                         "JOIN appointments a ON a.tenant_id = $1 AND a.staff_id = x.staff "
+                         "AND a.starts_at > x.low AND a.starts_at < x.high AND NOT a.deleted "
+                         "AND COALESCE (a.status, '') NOT IN " VD_RULES_INACTIVE_STATUSES_SQL " "
+                         "AND NOT COALESCE (a.allow_overlap, false) AND a.starts_at < a.ends_at",
+                         params, 4, error);
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    g_string_free (lists[l], TRUE);
+  if (result == NULL)
+    return FALSE;
+
+  for (guint r = 0; r < vds_result_n_rows (result); r++)
+    func (vds_result_get_text (result, r, 0), vds_result_get_text (result, r, 1),
+          vds_result_get_int (result, r, 2), vds_result_get_int (result, r, 3), data);
+  return TRUE;
+}
+
 static const VdsDbEngine pg_engine = {
   .dialect = VDS_DB_POSTGRES,
   .close = pg_close,
@@ -835,6 +910,8 @@ static const VdsDbEngine pg_engine = {
   .commit = pg_commit,
   .rollback = pg_rollback,
   .is_broken = pg_is_broken,
+  .notify = pg_notify,
+  .find_active_appointments = pg_find_active_appointments,
 };
 
 /* Results: PostgreSQL's text format, converted by the getters. */

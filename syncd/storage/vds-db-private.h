@@ -32,6 +32,18 @@ typedef struct
                              GError        **error);
   void       (*rollback)    (VdsDb          *db);
   gboolean   (*is_broken)   (VdsDb          *db);
+  /* The SQL that differs per dialect (see vds-db.h). */
+  gboolean   (*notify)      (VdsDb          *db,
+                             const char     *channel,
+                             const char     *payload,
+                             GError        **error);
+  gboolean   (*find_active_appointments) (VdsDb                *db,
+                                          const char           *tenant_id,
+                                          const VdsDbWindow    *windows,
+                                          guint                 n_windows,
+                                          VdsDbAppointmentFunc  func,
+                                          gpointer              data,
+                                          GError              **error);
 } VdsDbEngine;
 
 /* Each engine's connection struct starts with this. */

@@ -15,6 +15,8 @@
 #include <glib/gi18n-lib.h>
 #include <sqlite3.h>
 
+#include "vd-rules.h"
+#include "vd-time.h"
 #include "vds-db-private.h"
 
 typedef struct
@@ -573,6 +575,74 @@ vds_db_sqlite_open (const char  *path,
   return &self->parent;
 }
 
+/* ---- The SQL of the SQLite dialect (vds-db.h: where the dialects differ) ---------- */
+
+/* One process owns the file: the store tells its own listeners. */
+static gboolean
+sqlite_notify (VdsDb       *db,
+               const char  *channel,
+               const char  *payload,
+               GError     **error)
+{
+  return TRUE;
+}
+
+/* The windows go in as one JSON array of [staff, low, high]. */
+static gboolean
+sqlite_find_active_appointments (VdsDb                *db,
+                                 const char           *tenant_id,
+                                 const VdsDbWindow    *windows,
+                                 guint                 n_windows,
+                                 VdsDbAppointmentFunc  func,
+                                 gpointer              data,
+                                 GError              **error)
+{
+  g_autoptr(GString) list = g_string_new ("[");
+  g_autoptr(VdsResult) result = NULL;
+  VdsParam params[2];
+
+  for (guint i = 0; i < n_windows; i++)
+    {
+      const VdsDbWindow *w = &windows[i];
+      char low_text[21], high_text[21];
+
+      vd_time_format_utc (w->low, low_text);
+      vd_time_format_utc (w->high, high_text);
+      /* Canonical uuids and instants only: nothing in them needs quoting. */
+      g_string_append_printf (list, "%s[\"%s\",\"%s\",\"%s\"]",
+                              i > 0 ? "," : "", w->staff_id, low_text, high_text);
+    }
+  g_string_append_c (list, ']');
+
+  params[0] = VDS_TEXT (tenant_id);
+  params[1] = VDS_TEXT (list->str);
+  result = vds_db_query (db,
+                         "SELECT a.id, a.staff_id, a.starts_at, a.ends_at FROM "
+                         "(SELECT json_extract (value, '$[0]') AS staff, "
+                         "json_extract (value, '$[1]') AS low, "
+                         "json_extract (value, '$[2]') AS high FROM json_each ($2)) AS x "
+                         /* CROSS: the list outside, else SQLite walks the clinic */
+                         "CROSS JOIN appointments a WHERE a.tenant_id = $1 "
+                         "AND a.staff_id = x.staff "
+                         "AND a.starts_at > x.low AND a.starts_at < x.high AND NOT a.deleted "
+                         "AND COALESCE (a.status, '') NOT IN " VD_RULES_INACTIVE_STATUSES_SQL " "
+                         "AND NOT COALESCE (a.allow_overlap, false) AND a.starts_at < a.ends_at",
+                         params, 2, error);
+  if (result == NULL)
+    return FALSE;
+
+  for (guint r = 0; r < vds_result_n_rows (result); r++)
+    {
+      gint64 s, e;
+
+      if (!vd_time_parse_utc (vds_result_get_text (result, r, 2), &s, NULL) ||
+          !vd_time_parse_utc (vds_result_get_text (result, r, 3), &e, NULL))
+        continue;
+      func (vds_result_get_text (result, r, 0), vds_result_get_text (result, r, 1), s, e, data);
+    }
+  return TRUE;
+}
+
 static const VdsDbEngine sqlite_engine = {
   .dialect = VDS_DB_SQLITE,
   .close = sqlite_close,
@@ -583,6 +653,8 @@ static const VdsDbEngine sqlite_engine = {
   .commit = sqlite_commit,
   .rollback = sqlite_rollback,
   .is_broken = sqlite_is_broken,
+  .notify = sqlite_notify,
+  .find_active_appointments = sqlite_find_active_appointments,
 };
 
 /* Results */

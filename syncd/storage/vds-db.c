@@ -152,6 +152,44 @@ vds_db_is_broken (VdsDb *db)
   return db->engine->is_broken (db);
 }
 
+const char *
+vds_db_dialect_text_cast (VdsDbDialect dialect)
+{
+  return dialect == VDS_DB_POSTGRES ? "::text" : "";
+}
+
+gboolean
+vds_db_notify (VdsDb       *db,
+               const char  *channel,
+               const char  *payload,
+               GError     **error)
+{
+  g_return_val_if_fail (db != NULL, FALSE);
+  g_return_val_if_fail (channel != NULL && payload != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return db->engine->notify (db, channel, payload, error);
+}
+
+gboolean
+vds_db_find_active_appointments (VdsDb                *db,
+                                 const char           *tenant_id,
+                                 const VdsDbWindow    *windows,
+                                 guint                 n_windows,
+                                 VdsDbAppointmentFunc  func,
+                                 gpointer              data,
+                                 GError              **error)
+{
+  g_return_val_if_fail (db != NULL, FALSE);
+  g_return_val_if_fail (tenant_id != NULL, FALSE);
+  g_return_val_if_fail (windows != NULL || n_windows == 0, FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return db->engine->find_active_appointments (db, tenant_id, windows, n_windows, func, data,
+                                               error);
+}
+
 guint
 vds_result_n_rows (VdsResult *result)
 {

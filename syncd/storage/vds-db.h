@@ -7,7 +7,9 @@
  * to ?1, ?2, …). Statements are prepared once per connection and cached by their text.
  * Parameters are typed (VdsParam); results are read with typed getters whatever the engine
  * (PostgreSQL answers in text format: booleans 't'/'f', bytea in hex — the getters hide
- * it). Where the dialects really differ, callers ask vds_db_get_dialect (). */
+ * it). Where the dialects really differ, the SQL is written here, once per engine
+ * (vds-db-sqlite.c, vds-db-pg.c), behind one function each: callers write no
+ * "if PostgreSQL … else …". */
 #pragma once
 
 #include <glib.h>
@@ -128,6 +130,48 @@ const guint8 *vds_result_get_blob  (VdsResult     *result,
                                     guint          col,
                                     gsize         *out_len);
 void          vds_result_free      (VdsResult     *result);
+
+/* ---- Where the dialects differ ---------------------------------------------------- */
+
+/* Appended to a uuid column in a select list so that it reads as text: "::text" on
+ * PostgreSQL (its uuid type), "" on SQLite (uuids are stored as text). */
+const char   *vds_db_dialect_text_cast (VdsDbDialect dialect);
+
+/* pg_notify (channel, payload) on PostgreSQL: delivered at commit to every connection
+ * listening on channel, so to every syncd process on the database. Nothing on SQLite:
+ * one process owns the file, and the store tells its own listeners. */
+gboolean      vds_db_notify        (VdsDb         *db,
+                                    const char    *channel,
+                                    const char    *payload,
+                                    GError       **error);
+
+/* One staff member's window of an overlap search: appointments starting in (low, high),
+ * Unix seconds. staff_id is a canonical uuid. */
+typedef struct
+{
+  const char *staff_id;
+  gint64      low;
+  gint64      high;
+} VdsDbWindow;
+
+typedef void (*VdsDbAppointmentFunc) (const char *id,
+                                      const char *staff_id,
+                                      gint64      starts_at,
+                                      gint64      ends_at,
+                                      gpointer    data);
+
+/* The active appointments of tenant_id (not deleted, not of an inactive status, not
+ * allowed to overlap, starts_at < ends_at) that start inside one of windows, in one
+ * statement: the index (tenant_id, staff_id, starts_at) is scanned over those ranges only.
+ * func is called for each (an appointment inside two windows may come twice); one whose
+ * instants do not read is left out. */
+gboolean      vds_db_find_active_appointments (VdsDb                *db,
+                                               const char           *tenant_id,
+                                               const VdsDbWindow    *windows,
+                                               guint                 n_windows,
+                                               VdsDbAppointmentFunc  func,
+                                               gpointer              data,
+                                               GError              **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VdsDb, vds_db_close)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VdsResult, vds_result_free)
