@@ -100,10 +100,14 @@ deadline_cb (gpointer data)
 }
 
 /* Every answer in out: a status line of HTTP/1.0 or 1.1, and a JSON error body for each
- * status of 400 and up whose framing shows where its body ends. */
+ * status of 400 and up whose framing shows where its body ends. An answer to HEAD has no
+ * body whatever its headers say, and the input alone does not tell which answer is
+ * HEAD's once requests are pipelined: with a HEAD anywhere in the input, only the first
+ * status line is checked. */
 static void
 check_output (const char *out,
-              gsize       len)
+              gsize       len,
+              gboolean    has_head)
 {
   const char *p = out;
   const char *end;
@@ -123,6 +127,8 @@ check_output (const char *out,
       status = (guint) g_ascii_strtoull (p + 9, NULL, 10);
       g_assert_cmpuint (status, >=, 100);
       g_assert_cmpuint (status, <, 600);
+      if (has_head)
+        return;
       head_end = g_strstr_len (p, end - p, "\r\n\r\n");
       if (head_end == NULL)
         return;   /* the connection went before the whole answer was written */
@@ -139,7 +145,6 @@ check_output (const char *out,
       body_len = g_ascii_strtoull (cl + strlen ("\r\nContent-Length: "), NULL, 10);
       if ((gsize) (end - (head_end + 4)) < body_len)
         return;
-      /* (An answer to HEAD has no body.) */
       if (status >= 400 && body_len > 0)
         g_assert_true (strncmp (head_end + 4, "{\"error\":{\"code\":", 17) == 0);
       p = head_end + 4 + body_len;
@@ -179,6 +184,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
     ;
 
   check_output (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (output)),
-                g_memory_output_stream_get_data_size (G_MEMORY_OUTPUT_STREAM (output)));
+                g_memory_output_stream_get_data_size (G_MEMORY_OUTPUT_STREAM (output)),
+                memmem (data, size, "HEAD", 4) != NULL);
   return 0;
 }
