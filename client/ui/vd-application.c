@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* vd-application.c — the vetdesk application: parses --server, loads the style sheet
- * and opens the main window, which decides between signing in and the schedule. */
+/* vd-application.c — the vetdesk application: parses --server, loads the style sheet,
+ * opens the desk's session (VdDesk: the saved account resumed, or none) and the main
+ * window that shows it, and ends the session when its window goes. */
 #define G_LOG_DOMAIN "vetdesk"
 
 #include "config.h"
@@ -17,6 +18,7 @@ struct _VdApplication
   AdwApplication  parent_instance;
 
   char           *server_url;
+  GPtrArray      *desks;        /* of VdDesk*, one per window */
 };
 
 G_DEFINE_FINAL_TYPE (VdApplication, vd_application, ADW_TYPE_APPLICATION)
@@ -87,6 +89,41 @@ vd_application_set_server_url (VdApplication *self,
   g_free (self->server_url);
   self->server_url = g_strdup (server_url);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER_URL]);
+}
+
+VdDesk *
+vd_application_open_desk (VdApplication *self,
+                          const char    *server_url)
+{
+  g_autoptr(VdDesk) desk = NULL;
+
+  g_return_val_if_fail (VD_IS_APPLICATION (self), NULL);
+
+  desk = vd_desk_new (server_url);
+  vd_desk_resume (desk);
+  g_ptr_array_add (self->desks, g_object_ref (desk));
+  return desk;
+}
+
+/* A window gone takes its desk's session with it: the engine stops, the replica closes. */
+static void
+vd_application_window_removed (GtkApplication *app,
+                               GtkWindow      *window)
+{
+  VdApplication *self = VD_APPLICATION (app);
+
+  if (VD_IS_WINDOW (window))
+    {
+      VdDesk *desk = vd_window_get_desk (VD_WINDOW (window));
+      guint i;
+
+      if (desk != NULL && g_ptr_array_find (self->desks, desk, &i))
+        {
+          vd_desk_close (desk);
+          g_ptr_array_remove_index (self->desks, i);
+        }
+    }
+  GTK_APPLICATION_CLASS (vd_application_parent_class)->window_removed (app, window);
 }
 
 /* --server is handled in the primary instance only: a second `vetdesk --server …` raises
@@ -201,6 +238,7 @@ vd_application_finalize (GObject *object)
   VdApplication *self = VD_APPLICATION (object);
 
   g_clear_pointer (&self->server_url, g_free);
+  g_clear_pointer (&self->desks, g_ptr_array_unref);
 
   G_OBJECT_CLASS (vd_application_parent_class)->finalize (object);
 }
@@ -254,6 +292,7 @@ vd_application_class_init (VdApplicationClass *klass)
   app_class->handle_local_options = vd_application_handle_local_options;
   app_class->startup = vd_application_startup;
   app_class->activate = vd_application_activate;
+  GTK_APPLICATION_CLASS (klass)->window_removed = vd_application_window_removed;
 
   properties[PROP_SERVER_URL] =
     g_param_spec_string ("server-url", NULL, NULL, NULL,
@@ -271,6 +310,7 @@ vd_application_init (VdApplication *self)
     { NULL }
   };
 
+  self->desks = g_ptr_array_new_with_free_func (g_object_unref);
   g_application_add_main_option_entries (G_APPLICATION (self), options);
   g_application_set_option_context_parameter_string (G_APPLICATION (self), NULL);
 }

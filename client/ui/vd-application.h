@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* vd-application.h — the vetdesk application: one process per desk, one main window,
- * the --server option and the app-level actions (quit, about). */
+/* vd-application.h — the vetdesk application: one process per desk, one main window
+ * showing the desk's session (VdDesk) the application owns, the --server option and the
+ * app-level actions (quit, about). */
 #pragma once
 
 #include <adwaita.h>
+
+#include "vd-desk.h"
 
 G_BEGIN_DECLS
 
@@ -20,6 +23,11 @@ VdApplication *vd_application_new            (void);
 /* The server given with --server (NULL when none). */
 const char    *vd_application_get_server_url (VdApplication *self);
 void           vd_application_set_server_url (VdApplication *self,
+                                              const char    *server_url);
+/* A new desk session for a window on server_url (NULL: the saved account's or the last
+ * one used), resumed from the saved account when it can be. The application owns it and
+ * ends it when the window that shows it is removed. */
+VdDesk        *vd_application_open_desk      (VdApplication *self,
                                               const char    *server_url);
 
 G_END_DECLS

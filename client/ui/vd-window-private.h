@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* vd-window-private.h — what the files of the main window share: the instance struct and
- * the helpers the chrome and the session (vd-window.c), the Today list
+ * the helpers the chrome showing the desk's session (vd-window.c), the Today list
  * (vd-window-today.c), the window's actions (vd-window-actions.c) and printing
  * (vd-window-print.c) call across files. */
 #pragma once
 
 #include "vd-window.h"
+#include "vd-desk.h"
 #include "vd-monitor-client.h"
 #include "vd-search-popover.h"
 #include "vd-session.h"
@@ -54,22 +55,18 @@ struct _VdWindow
   GtkListBoxRow        *staff_row;
   VdClientsPage        *clients_page;
   VdStaffPage          *staff_page;
-  GSettings            *settings;         /* NULL when the schema is not installed */
   VdMonitorPage        *monitor_page;
-  VdMonitorClient      *monitor;          /* an administrator's session, or NULL */
 
-  char                 *server_url;       /* from --server */
-  VdAccount            *account;
+  VdDesk               *desk;             /* the session shown, owned by the application */
+  /* What the desk held when the window last followed it: the views below are on these. */
+  VdMonitorClient      *monitor;          /* an administrator's session, or NULL */
   VdStore              *store;
-  VdStore              *pending_store;    /* opened during sign-in for its device id */
   VdSyncEngine         *engine;
   VdAppointmentList    *day_appointments;
   VdAppointmentList    *today_appointments;
   VdStaffList          *staff;
-  GCancellable         *cancellable;
   VdAppointmentEditor  *editor;           /* weak */
   int                   year, month, day;
-  gboolean              credentials_warned;
 };
 
 /* vd-window.c: the chrome */

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* vd-window.c — the main window's chrome and the desk's session: resumes the saved
- * account (the local replica opens at once, the network comes later), or signs in, copies
- * the clinic on the first sync without blocking, and then shows Today and the day
- * schedule. The Today list, the actions and printing are in vd-window-today.c,
- * vd-window-actions.c and vd-window-print.c. */
+/* vd-window.c — the main window's chrome, showing the desk's session (VdDesk, owned by
+ * the application): the sign-in page, the first sync's progress, then Today and the day
+ * schedule, or an administrator's Sync Monitor. The Today list, the actions and printing
+ * are in vd-window-today.c, vd-window-actions.c and vd-window-print.c. */
 #define G_LOG_DOMAIN "vetdesk"
 
 #include "config.h"
@@ -26,13 +25,14 @@
 #include "vd-record-form.h"
 #include "vd-monitor-page.h"
 #include "vd-monitor-client.h"
+#include "vd-desk.h"
 
 G_DEFINE_FINAL_TYPE (VdWindow, vd_window, ADW_TYPE_APPLICATION_WINDOW)
 
 enum
 {
   PROP_0,
-  PROP_SERVER_URL,
+  PROP_DESK,
   N_PROPS
 };
 
@@ -84,7 +84,9 @@ _vd_window_update_actions (VdWindow *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-appointment", have_store);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sync-now", self->engine != NULL || self->monitor != NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sign-out", self->account != NULL || self->monitor != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sign-out",
+                                 (self->desk != NULL && vd_desk_get_account (self->desk) != NULL) ||
+                                 self->monitor != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.set-status", have_store);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-status", have_store);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.edit-appointment", have_store);
@@ -326,145 +328,7 @@ update_banner (VdWindow *self)
   gtk_revealer_set_reveal_child (self->banner_revealer, text != NULL);
 }
 
-/* ---- settings: window geometry, server address, last clinic ---- */
-
-static GSettings *
-open_settings (void)
-{
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr(GSettingsSchema) schema = NULL;
-
-  /* Run from the build dir without GSETTINGS_SCHEMA_DIR, there is no schema: go on with
-   * the defaults rather than abort, as g_settings_new would. */
-  if (source != NULL)
-    schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
-  if (schema == NULL)
-    {
-      g_message ("The settings schema %s is not installed: window size and server are not remembered", APP_ID);
-      return NULL;
-    }
-  return g_settings_new_full (schema, NULL, NULL);
-}
-
-static void
-remember_sign_in (VdWindow   *self,
-                  const char *server_url,
-                  const char *tenant_id)
-{
-  if (self->settings == NULL)
-    return;
-  if (server_url != NULL)
-    g_settings_set_string (self->settings, "server-url", server_url);
-  if (tenant_id != NULL)
-    g_settings_set_string (self->settings, "last-clinic", tenant_id);
-}
-
-/* ---- credentials (in a thread: the keyring may take its time) ---- */
-
-typedef struct
-{
-  char *server_url;
-  char *username;
-  char *token;
-} Credentials;
-
-static void
-credentials_free (Credentials *c)
-{
-  g_free (c->server_url);
-  g_free (c->username);
-  g_free (c->token);
-  g_free (c);
-}
-
-static void
-store_credentials_thread (GTask        *task,
-                          gpointer      source,
-                          gpointer      task_data,
-                          GCancellable *cancellable)
-{
-  Credentials *c = task_data;
-  g_autoptr(GError) error = NULL;
-
-  if (vd_credentials_store (c->server_url, c->username, c->token, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, g_steal_pointer (&error));
-}
-
-static void
-store_credentials_done (GObject      *source,
-                        GAsyncResult *result,
-                        gpointer      user_data)
-{
-  VdWindow *self = VD_WINDOW (source);
-  g_autoptr(GError) error = NULL;
-
-  if (g_task_propagate_boolean (G_TASK (result), &error))
-    return;
-  g_warning ("Could not keep the sign-in in the keyring: %s", error->message);
-  if (!self->credentials_warned)
-    {
-      self->credentials_warned = TRUE;
-      _vd_window_toast (self, _("Your sign-in could not be kept in the keyring: you will be asked to sign in again next time VetDesk starts."));
-    }
-}
-
-static void
-save_refresh_token (VdWindow   *self,
-                    const char *token)
-{
-  g_autoptr(GTask) task = NULL;
-  Credentials *c;
-
-  if (self->account == NULL || token == NULL)
-    return;
-
-  c = g_new0 (Credentials, 1);
-  c->server_url = g_strdup (self->account->server_url);
-  c->username = g_strdup (self->account->username);
-  c->token = g_strdup (token);
-  task = g_task_new (self, NULL, store_credentials_done, NULL);
-  g_task_set_task_data (task, c, (GDestroyNotify) credentials_free);
-  g_task_run_in_thread (task, store_credentials_thread);
-}
-
-static void
-refresh_token_changed_cb (VdWindow   *self,
-                          const char *token)
-{
-  save_refresh_token (self, token);
-}
-
-static void
-lookup_credentials_thread (GTask        *task,
-                           gpointer      source,
-                           gpointer      task_data,
-                           GCancellable *cancellable)
-{
-  Credentials *c = task_data;
-  g_autoptr(GError) error = NULL;
-  char *token = vd_credentials_lookup (c->server_url, c->username, &error);
-
-  if (error != NULL)
-    g_task_return_error (task, g_steal_pointer (&error));
-  else
-    g_task_return_pointer (task, token, g_free);
-}
-
-/* ---- an administrator's session: the Sync Monitor ---- */
-
-static void
-end_monitor (VdWindow *self)
-{
-  if (self->monitor == NULL)
-    return;
-  vd_monitor_page_set_client (self->monitor_page, NULL, NULL);
-  g_clear_object (&self->monitor);
-  _vd_window_update_actions (self);
-}
-
-/* ---- the session ---- */
+/* ---- showing the desk's session ---- */
 
 static void
 engine_state_cb (VdWindow *self)
@@ -472,16 +336,14 @@ engine_state_cb (VdWindow *self)
   update_banner (self);
 }
 
+/* The views of the session on show come down (the desk has ended it, or another begins). */
 static void
-end_session (VdWindow *self)
+hide_session (VdWindow *self)
 {
   if (self->editor != NULL)
     gtk_window_destroy (GTK_WINDOW (self->editor));
   if (self->engine != NULL)
-    {
-      vd_sync_engine_stop (self->engine);
-      g_signal_handlers_disconnect_by_data (self->engine, self);
-    }
+    g_signal_handlers_disconnect_by_data (self->engine, self);
   vd_sync_indicator_set_engine (self->sync_indicator, NULL);
   gtk_list_view_set_model (self->today_list, NULL);
   vd_day_view_set_appointments (self->day_view, NULL);
@@ -498,30 +360,27 @@ end_session (VdWindow *self)
   _vd_window_update_actions (self);
 }
 
-/* Opens the views on store and the engine on the server; tokens come separately. */
+/* The desk's replica and engine on screen: the Today list, the day schedule, the banner. */
 static void
-begin_session (VdWindow   *self,
-               VdStore    *store,
-               const char *server_url,
-               const char *fingerprint)
+show_session (VdWindow *self)
 {
-  g_autoptr(VdClinicInfo) clinic = NULL;
+  VdStore *store = vd_desk_get_store (self->desk);
+  const char *clinic_name = vd_desk_get_clinic_name (self->desk);
   g_autoptr(GtkNoSelection) today_model = NULL;
   int y, m, d;
   gint64 start, end;
 
-  end_session (self);
-  end_monitor (self);
+  hide_session (self);
+  if (store == NULL)
+    return;
   self->store = g_object_ref (store);
-  self->engine = vd_sync_engine_new (store, server_url, fingerprint);
+  self->engine = g_object_ref (vd_desk_get_engine (self->desk));
   g_signal_connect_object (self->engine, "notify::state", G_CALLBACK (engine_state_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->engine, "notify::error-message", G_CALLBACK (engine_state_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->engine, "refresh-token-changed", G_CALLBACK (refresh_token_changed_cb), self, G_CONNECT_SWAPPED);
   vd_sync_indicator_set_engine (self->sync_indicator, self->engine);
 
-  clinic = vd_store_dup_clinic_info (store);
-  adw_window_title_set_title (self->clinic_title, clinic && clinic->name ? clinic->name : _("VetDesk"));
-  gtk_window_set_title (GTK_WINDOW (self), clinic && clinic->name ? clinic->name : _("VetDesk"));
+  adw_window_title_set_title (self->clinic_title, clinic_name ? clinic_name : _("VetDesk"));
+  gtk_window_set_title (GTK_WINDOW (self), clinic_name ? clinic_name : _("VetDesk"));
 
   vd_time_today_bounds (_vd_window_zone (self), g_get_real_time () / G_USEC_PER_SEC, &start, &end, &y, &m, &d);
 
@@ -546,76 +405,21 @@ begin_session (VdWindow   *self,
   _vd_window_update_actions (self);
 }
 
+/* An administrator's session on the Sync Monitor page, or none. */
 static void
-lookup_credentials_done (GObject      *source,
-                         GAsyncResult *result,
-                         gpointer      user_data)
+show_monitor (VdWindow *self)
 {
-  VdWindow *self = VD_WINDOW (source);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *token = g_task_propagate_pointer (G_TASK (result), &error);
-
-  if (self->engine == NULL)
-    return;
-  if (error != NULL)
-    g_warning ("Could not read the sign-in from the keyring: %s", error->message);
-
-  /* Without a refresh token the engine reports needs-sign-in; local work goes on. */
-  vd_sync_engine_set_tokens (self->engine, NULL, token);
-  vd_sync_engine_start (self->engine);
+  g_set_object (&self->monitor, vd_desk_get_monitor (self->desk));
+  vd_monitor_page_set_client (self->monitor_page, self->monitor,
+                              self->monitor != NULL ? vd_desk_get_monitor_user (self->desk) : NULL);
+  _vd_window_update_actions (self);
 }
 
-/* The account saved on this computer, its replica and its token: the window opens on
- * the local data at once, whatever the network does. */
-static gboolean
-resume (VdWindow *self)
+static void
+desk_warning_cb (VdWindow   *self,
+                 const char *message)
 {
-  g_autoptr(VdAccount) account = NULL;
-  g_autoptr(VdStore) store = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(VdClinicInfo) clinic = NULL;
-  g_autofree char *path = NULL;
-  g_autoptr(GTask) task = NULL;
-  Credentials *c;
-
-  account = vd_account_load (&error);
-  if (account == NULL)
-    {
-      if (error != NULL)
-        g_warning ("Could not read the saved account: %s", error->message);
-      return FALSE;
-    }
-  if (account->tenant_id == NULL || account->server_url == NULL)
-    return FALSE;
-  /* --server naming another server means signing in there. */
-  if (self->server_url != NULL && g_strcmp0 (self->server_url, account->server_url) != 0)
-    return FALSE;
-
-  path = vd_store_default_path (account->server_url, account->tenant_id);
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    return FALSE;
-  store = vd_store_open (path, account->tenant_id, &error);
-  if (store == NULL)
-    {
-      g_warning ("Could not open the local copy %s: %s", path, error->message);
-      return FALSE;
-    }
-  clinic = vd_store_dup_clinic_info (store);
-  if (clinic == NULL)
-    return FALSE;
-
-  g_clear_pointer (&self->account, vd_account_free);
-  self->account = g_steal_pointer (&account);
-  begin_session (self, store, self->account->server_url, self->account->fingerprint);
-  gtk_stack_set_visible_child_name (self->stack, "main");
-
-  c = g_new0 (Credentials, 1);
-  c->server_url = g_strdup (self->account->server_url);
-  c->username = g_strdup (self->account->username);
-  task = g_task_new (self, NULL, lookup_credentials_done, NULL);
-  g_task_set_task_data (task, c, (GDestroyNotify) credentials_free);
-  g_task_run_in_thread (task, lookup_credentials_thread);
-  return TRUE;
+  _vd_window_toast (self, message);
 }
 
 /* While the first sync runs the clinic is behind the bootstrap page: its lists would
@@ -664,131 +468,10 @@ update_bootstrap (VdWindow *self)
   gtk_label_set_text (self->bootstrap_label, text);
 }
 
+/* The first sync copies the whole clinic: its progress shows while it runs async. */
 static void
-bootstrap_done_cb (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+bootstrap_started_cb (VdWindow *self)
 {
-  g_autoptr(VdWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!vd_sync_engine_sync_finish (VD_SYNC_ENGINE (source), result, &error) &&
-      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  if (self->engine != VD_SYNC_ENGINE (source))
-    return;
-
-  g_signal_handlers_disconnect_by_func (self->engine, update_bootstrap, self);
-  pause_session_lists (self, FALSE);
-  gtk_stack_set_visible_child_name (self->stack, "main");
-  _vd_window_show_section (self, "today");
-  if (error != NULL)
-    _vd_window_toast (self, error->message);
-  vd_sync_engine_start (self->engine);
-}
-
-/* Administrators get the Sync Monitor; their session lives in memory only (nothing of it
- * is saved: the next start asks again), and a desk's saved account stays as it was. */
-static void
-begin_monitor (VdWindow      *self,
-               VdLoginResult *result)
-{
-  end_session (self);
-  end_monitor (self);
-  g_clear_object (&self->pending_store);
-  remember_sign_in (self, result->server_url, NULL);
-
-  self->monitor = vd_monitor_client_new (result->server_url, result->fingerprint,
-                                         result->access_token, result->refresh_token);
-  vd_monitor_page_set_client (self->monitor_page, self->monitor,
-                              result->display_name != NULL ? result->display_name : result->username);
-  gtk_window_set_title (GTK_WINDOW (self), _("Sync Monitor"));
-  gtk_stack_set_visible_child_name (self->stack, "monitor");
-  _vd_window_update_actions (self);
-}
-
-static void
-signed_in_cb (VdWindow      *self,
-              VdLoginResult *result,
-              VdClinicInfo  *clinic)
-{
-  g_autoptr(VdAccount) account = g_new0 (VdAccount, 1);
-  g_autoptr(VdStore) store = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *path = NULL;
-
-  if (clinic == NULL)
-    {
-      begin_monitor (self, result);
-      return;
-    }
-
-  account->server_url = g_strdup (result->server_url);
-  account->fingerprint = g_strdup (result->fingerprint);
-  account->username = g_strdup (result->username);
-  account->user_id = g_strdup (result->user_id);
-  account->tenant_id = g_strdup (clinic->tenant_id);
-  remember_sign_in (self, result->server_url, clinic->tenant_id);
-
-  /* Signing in again to the same clinic: the replica and the engine carry on. */
-  if (self->store != NULL && self->account != NULL &&
-      g_strcmp0 (self->account->server_url, result->server_url) == 0 &&
-      g_strcmp0 (vd_store_get_tenant_id (self->store), clinic->tenant_id) == 0 &&
-      g_strcmp0 (self->account->fingerprint, result->fingerprint) == 0)
-    {
-      account->device_id = g_strdup (vd_store_get_device_id (self->store));
-      if (!vd_account_save (account, &error))
-        g_warning ("Could not save the account: %s", error->message);
-      g_clear_pointer (&self->account, vd_account_free);
-      self->account = g_steal_pointer (&account);
-      save_refresh_token (self, result->refresh_token);
-      vd_store_set_clinic_info (self->store, clinic, NULL);
-      vd_sync_engine_set_tokens (self->engine, result->access_token, result->refresh_token);
-      gtk_stack_set_visible_child_name (self->stack, "main");
-      vd_sync_engine_sync_now (self->engine);
-      return;
-    }
-
-  if (self->pending_store != NULL &&
-      g_strcmp0 (vd_store_get_tenant_id (self->pending_store), clinic->tenant_id) == 0)
-    store = g_steal_pointer (&self->pending_store);
-  else
-    {
-      g_clear_object (&self->pending_store);
-      path = vd_store_default_path (result->server_url, clinic->tenant_id);
-      store = vd_store_open (path, clinic->tenant_id, &error);
-    }
-  if (store == NULL || !vd_store_set_clinic_info (store, clinic, &error))
-    {
-      AdwToast *t = adw_toast_new (error->message);
-
-      adw_toast_set_timeout (t, 0);
-      adw_toast_overlay_add_toast (self->toast_overlay, t);
-      return;
-    }
-
-  account->device_id = g_strdup (vd_store_get_device_id (store));
-  if (!vd_account_save (account, &error))
-    {
-      g_warning ("Could not save the account: %s", error->message);
-      g_clear_error (&error);
-    }
-  g_clear_pointer (&self->account, vd_account_free);
-  self->account = g_steal_pointer (&account);
-  save_refresh_token (self, result->refresh_token);
-
-  begin_session (self, store, result->server_url, result->fingerprint);
-  vd_sync_engine_set_tokens (self->engine, result->access_token, result->refresh_token);
-
-  if (vd_store_get_cursor (store) > 0)
-    {
-      gtk_stack_set_visible_child_name (self->stack, "main");
-      _vd_window_show_section (self, "today");
-      vd_sync_engine_start (self->engine);
-      return;
-    }
-
-  /* The first sync copies the whole clinic: show its progress while it runs async. */
   gtk_progress_bar_set_fraction (self->bootstrap_bar, 0);
   gtk_label_set_text (self->bootstrap_label, _("Connecting to the server…"));
   gtk_stack_set_visible_child_name (self->stack, "bootstrap");
@@ -796,61 +479,87 @@ signed_in_cb (VdWindow      *self,
   g_signal_connect_object (self->engine, "notify::progress", G_CALLBACK (update_bootstrap), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->engine, "notify::pulled", G_CALLBACK (update_bootstrap), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->engine, "notify::total", G_CALLBACK (update_bootstrap), self, G_CONNECT_SWAPPED);
-  vd_sync_engine_sync_async (self->engine, self->cancellable, bootstrap_done_cb, g_object_ref (self));
 }
 
-/* The replica of the chosen clinic is opened (made, the first time) before the final
- * login, whose session must carry the replica's device id. */
+static void
+bootstrap_finished_cb (VdWindow   *self,
+                       const char *error_message)
+{
+  if (self->engine != NULL)
+    g_signal_handlers_disconnect_by_func (self->engine, update_bootstrap, self);
+  pause_session_lists (self, FALSE);
+  gtk_stack_set_visible_child_name (self->stack, "main");
+  _vd_window_show_section (self, "today");
+  if (error_message != NULL)
+    _vd_window_toast (self, error_message);
+}
+
+static void
+signed_in_cb (VdWindow      *self,
+              VdLoginResult *result,
+              VdClinicInfo  *clinic)
+{
+  g_autoptr(GError) error = NULL;
+
+  switch (vd_desk_sign_in (self->desk, result, clinic, &error))
+    {
+    case VD_DESK_SIGN_IN_FAILED:
+      {
+        AdwToast *t = adw_toast_new (error->message);
+
+        adw_toast_set_timeout (t, 0);
+        adw_toast_overlay_add_toast (self->toast_overlay, t);
+      }
+      break;
+    case VD_DESK_SIGN_IN_MONITOR:
+      gtk_window_set_title (GTK_WINDOW (self), _("Sync Monitor"));
+      gtk_stack_set_visible_child_name (self->stack, "monitor");
+      _vd_window_update_actions (self);
+      break;
+    case VD_DESK_SIGN_IN_RENEWED:
+      gtk_stack_set_visible_child_name (self->stack, "main");
+      break;
+    case VD_DESK_SIGN_IN_OPENED:
+      gtk_stack_set_visible_child_name (self->stack, "main");
+      _vd_window_show_section (self, "today");
+      break;
+    case VD_DESK_SIGN_IN_BOOTSTRAP:
+    default:
+      /* bootstrap_started_cb has shown the bootstrap page. */
+      break;
+    }
+}
+
 static char *
 device_for_clinic (VdSignInPage       *page,
                    const VdClinicInfo *clinic,
                    gpointer            user_data)
 {
   VdWindow *self = user_data;
-  g_autofree char *path = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *server = NULL;
+  g_autofree char *server = vd_sign_in_page_dup_server_url (page);
 
-  if (self->store != NULL && g_strcmp0 (vd_store_get_tenant_id (self->store), clinic->tenant_id) == 0)
-    return g_strdup (vd_store_get_device_id (self->store));
-
-  g_clear_object (&self->pending_store);
-  server = vd_sign_in_page_dup_server_url (page);
-  path = vd_store_default_path (server, clinic->tenant_id);
-  /* A clinic new to this computer takes the device id the sign-in just used, so that
-   * session is the desk's and no second sign-in is needed. */
-  self->pending_store = vd_store_open_for_device (path, clinic->tenant_id,
-                                                  vd_sign_in_page_get_new_device_id (page),
-                                                  &error);
-  if (self->pending_store == NULL)
-    {
-      g_warning ("Could not open %s: %s", path, error->message);
-      return NULL;
-    }
-  return g_strdup (vd_store_get_device_id (self->pending_store));
+  return vd_desk_device_for_clinic (self->desk, server, clinic->tenant_id,
+                                    vd_sign_in_page_get_new_device_id (page));
 }
 
 static void
 show_sign_in (VdWindow *self,
               gboolean  again)
 {
-  const char *server = self->server_url;
-
+  const char *server = vd_desk_get_server_url (self->desk);
+  const VdAccount *account = vd_desk_get_account (self->desk);
   g_autofree char *remembered = NULL;
 
-  if (self->account != NULL && (server == NULL || again))
-    server = self->account->server_url;
-  if ((server == NULL || *server == '\0') && self->settings != NULL)
-    {
-      remembered = g_settings_get_string (self->settings, "server-url");
-      server = *remembered != '\0' ? remembered : NULL;
-    }
+  if (account != NULL && (server == NULL || again))
+    server = account->server_url;
+  if (server == NULL || *server == '\0')
+    server = remembered = vd_desk_dup_remembered_server (self->desk);
 
   vd_sign_in_page_reset (self->sign_in_page);
   vd_sign_in_page_set_server_url (self->sign_in_page, server);
-  vd_sign_in_page_set_username (self->sign_in_page, self->account ? self->account->username : NULL);
-  if (self->account != NULL && self->account->device_id != NULL)
-    vd_sign_in_page_set_device_id (self->sign_in_page, self->account->device_id);
+  vd_sign_in_page_set_username (self->sign_in_page, account ? account->username : NULL);
+  if (account != NULL && account->device_id != NULL)
+    vd_sign_in_page_set_device_id (self->sign_in_page, account->device_id);
   if (self->store != NULL)
     vd_sign_in_page_set_device_id (self->sign_in_page, vd_store_get_device_id (self->store));
   vd_sign_in_page_set_can_cancel (self->sign_in_page, again && self->store != NULL);
@@ -873,75 +582,15 @@ sign_in_again_cb (GtkWidget  *widget,
   show_sign_in (VD_WINDOW (widget), TRUE);
 }
 
-/* ---- signing out ---- */
-
-static void
-clear_credentials_thread (GTask        *task,
-                          gpointer      source,
-                          gpointer      task_data,
-                          GCancellable *cancellable)
-{
-  Credentials *c = task_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!vd_credentials_clear (c->server_url, c->username, &error))
-    g_warning ("Could not remove the sign-in from the keyring: %s", error->message);
-  g_task_return_boolean (task, TRUE);
-}
-
-static void
-server_sign_out_done (GObject      *source,
-                      GAsyncResult *result,
-                      gpointer      user_data)
-{
-  g_autoptr(GError) error = NULL;
-
-  /* Best effort: tokens the server was not told about still end at their expiry. */
-  if (!vd_monitor_client_sign_out_finish (VD_MONITOR_CLIENT (source), result, &error))
-    g_message ("The server was not told of the sign-out: %s", error->message);
-}
-
-/* The session ends here and on the server. A desk forgets its account and keyring entry;
- * its local copy stays on disk, so changes not sent yet go out at the next sign-in. */
+/* The session ends here and on the server (see vd_desk_sign_out). */
 static void
 sign_out_cb (GtkWidget  *widget,
              const char *action_name,
              GVariant   *param)
 {
   VdWindow *self = VD_WINDOW (widget);
-  g_autoptr(VdMonitorClient) server = NULL;
-  g_autoptr(GError) error = NULL;
 
-  if (self->monitor != NULL)
-    {
-      server = g_object_ref (self->monitor);
-      end_monitor (self);
-    }
-  else if (self->account != NULL)
-    {
-      g_autoptr(GTask) task = NULL;
-      Credentials *c;
-
-      /* The logout goes on the engine's line to the server, with its tokens. */
-      if (self->engine != NULL &&
-          vd_api_client_has_refresh_token (vd_sync_engine_get_api_client (self->engine)))
-        server = vd_monitor_client_new_for_api (vd_sync_engine_get_api_client (self->engine));
-      end_session (self);
-      if (!vd_account_forget (&error))
-        g_warning ("%s", error->message);
-      if (self->account->username != NULL)
-        {
-          c = g_new0 (Credentials, 1);
-          c->server_url = g_strdup (self->account->server_url);
-          c->username = g_strdup (self->account->username);
-          task = g_task_new (self, NULL, NULL, NULL);
-          g_task_set_task_data (task, c, (GDestroyNotify) credentials_free);
-          g_task_run_in_thread (task, clear_credentials_thread);
-        }
-      g_clear_pointer (&self->account->tenant_id, g_free);
-    }
-  if (server != NULL)
-    vd_monitor_client_sign_out_async (server, NULL, server_sign_out_done, NULL);
+  vd_desk_sign_out (self->desk);
   gtk_window_set_title (GTK_WINDOW (self), _("VetDesk"));
   show_sign_in (self, FALSE);
   _vd_window_update_actions (self);
@@ -955,7 +604,7 @@ vd_window_new (VdApplication *application,
 {
   return g_object_new (VD_TYPE_WINDOW,
                        "application", application,
-                       "server-url", server_url,
+                       "desk", vd_application_open_desk (application, server_url),
                        NULL);
 }
 
@@ -1005,6 +654,14 @@ vd_window_get_engine (VdWindow *self)
   g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
 
   return self->engine;
+}
+
+VdDesk *
+vd_window_get_desk (VdWindow *self)
+{
+  g_return_val_if_fail (VD_IS_WINDOW (self), NULL);
+
+  return self->desk;
 }
 
 VdAppointmentEditor *
@@ -1098,10 +755,33 @@ static void
 vd_window_constructed (GObject *object)
 {
   VdWindow *self = VD_WINDOW (object);
+  GSettings *settings;
 
   G_OBJECT_CLASS (vd_window_parent_class)->constructed (object);
 
-  if (!resume (self))
+  /* The desk shown from the start: the saved account it resumed, or signing in. */
+  g_signal_connect_object (self->desk, "notify::store", G_CALLBACK (show_session), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->desk, "notify::monitor", G_CALLBACK (show_monitor), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->desk, "bootstrap-started", G_CALLBACK (bootstrap_started_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->desk, "bootstrap-finished", G_CALLBACK (bootstrap_finished_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->desk, "warning", G_CALLBACK (desk_warning_cb), self, G_CONNECT_SWAPPED);
+
+  /* The size the window had when it was last closed; GTK keeps default-width/height in
+   * step with the size while it is not maximized. */
+  settings = vd_desk_get_settings (self->desk);
+  if (settings != NULL)
+    {
+      g_settings_bind (settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind (settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
+    }
+
+  if (vd_desk_get_store (self->desk) != NULL)
+    {
+      show_session (self);
+      gtk_stack_set_visible_child_name (self->stack, "main");
+    }
+  else
     show_sign_in (self, FALSE);
 }
 
@@ -1110,9 +790,13 @@ vd_window_dispose (GObject *object)
 {
   VdWindow *self = VD_WINDOW (object);
 
-  g_cancellable_cancel (self->cancellable);
-  end_session (self);
-  end_monitor (self);
+  /* The application ends the desk's session once the window is gone. */
+  if (self->desk != NULL)
+    g_signal_handlers_disconnect_by_data (self->desk, self);
+  hide_session (self);
+  if (self->monitor != NULL)
+    vd_monitor_page_set_client (self->monitor_page, NULL, NULL);
+  g_clear_object (&self->monitor);
   gtk_widget_dispose_template (GTK_WIDGET (self), VD_TYPE_WINDOW);
 
   G_OBJECT_CLASS (vd_window_parent_class)->dispose (object);
@@ -1123,11 +807,7 @@ vd_window_finalize (GObject *object)
 {
   VdWindow *self = VD_WINDOW (object);
 
-  g_clear_object (&self->cancellable);
-  g_clear_object (&self->pending_store);
-  g_clear_object (&self->settings);
-  g_clear_pointer (&self->server_url, g_free);
-  g_clear_pointer (&self->account, vd_account_free);
+  g_clear_object (&self->desk);
 
   G_OBJECT_CLASS (vd_window_parent_class)->finalize (object);
 }
@@ -1142,8 +822,8 @@ vd_window_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_SERVER_URL:
-      g_value_set_string (value, self->server_url);
+    case PROP_DESK:
+      g_value_set_object (value, self->desk);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1160,8 +840,8 @@ vd_window_set_property (GObject      *object,
 
   switch (prop_id)
     {
-    case PROP_SERVER_URL:
-      self->server_url = g_value_dup_string (value);
+    case PROP_DESK:
+      self->desk = g_value_dup_object (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1202,8 +882,8 @@ vd_window_class_init (VdWindowClass *klass)
   object_class->set_property = vd_window_set_property;
   GTK_WINDOW_CLASS (klass)->close_request = vd_window_close_request;
 
-  properties[PROP_SERVER_URL] =
-    g_param_spec_string ("server-url", NULL, NULL, NULL,
+  properties[PROP_DESK] =
+    g_param_spec_object ("desk", NULL, NULL, VD_TYPE_DESK,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -1272,7 +952,6 @@ vd_window_init (VdWindow *self)
   g_autoptr(GtkBuilder) shortcuts = NULL;
 
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->cancellable = g_cancellable_new ();
   self->year = g_date_time_get_year (now);
   self->month = g_date_time_get_month (now);
   self->day = g_date_time_get_day_of_month (now);
@@ -1281,16 +960,6 @@ vd_window_init (VdWindow *self)
   _vd_window_init_today (self);
   vd_sign_in_page_set_device_func (self->sign_in_page, device_for_clinic, self);
   g_signal_connect_object (self->sync_page, "notify::attention", G_CALLBACK (_vd_window_update_sync_badge), self, G_CONNECT_SWAPPED);
-
-  /* The size the window had when it was last closed; GTK keeps default-width/height in
-   * step with the size while it is not maximized. */
-  self->settings = open_settings ();
-  if (self->settings != NULL)
-    {
-      g_settings_bind (self->settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
-      g_settings_bind (self->settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
-      g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
-    }
 
   shortcuts = gtk_builder_new_from_resource ("/org/vetdesk/VetDesk/vd-shortcuts.ui");
   gtk_application_window_set_help_overlay (GTK_APPLICATION_WINDOW (self),

@@ -8,6 +8,7 @@
 #include "vd-application.h"
 #include "vd-store.h"
 #include "vd-sync-engine.h"
+#include "vd-desk.h"
 #include "vd-day-view.h"
 #include "vd-sign-in-page.h"
 #include "vd-appointment-editor.h"
@@ -20,8 +21,9 @@ G_BEGIN_DECLS
 #define VD_TYPE_WINDOW (vd_window_get_type ())
 G_DECLARE_FINAL_TYPE (VdWindow, vd_window, VD, WINDOW, AdwApplicationWindow)
 
-/* server_url: from --server, preselected on the sign-in page (may be NULL). The window
- * resumes the saved account when there is one. */
+/* server_url: from --server, preselected on the sign-in page (may be NULL). The
+ * application opens the window's desk (vd_application_open_desk), which resumes the saved
+ * account when there is one; the window shows it. */
 VdWindow            *vd_window_new                (VdApplication *application,
                                                    const char    *server_url);
 
@@ -34,6 +36,7 @@ VdSignInPage        *vd_window_get_sign_in_page   (VdWindow *self);
 VdDayView           *vd_window_get_day_view       (VdWindow *self);
 VdStore             *vd_window_get_store          (VdWindow *self);
 VdSyncEngine        *vd_window_get_engine         (VdWindow *self);
+VdDesk              *vd_window_get_desk           (VdWindow *self);
 /* The editor open now, or NULL. */
 VdAppointmentEditor *vd_window_get_editor         (VdWindow *self);
 /* The banner's sentence, or NULL while it is hidden. */
