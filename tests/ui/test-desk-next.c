@@ -13,8 +13,12 @@
 #include "vd-test-ui.h"
 #include "vd-appointment-editor.h"
 #include "vd-pet-detail.h"
+#include "vd-client-detail.h"
+#include "vd-clients-page.h"
+#include "vd-store-models.h"
 
-#define ADMIN_USER "admin.centro"
+#define ADMIN_USER      "admin.centro"
+#define FRONT_DESK_USER "recepcion.centro"
 
 /* ---- Tab stops ---- */
 
@@ -205,6 +209,98 @@ test_shortcuts (void)
   check_tab_stops (desk->store);
 }
 
+/* ---- duplicates ---- */
+
+static void
+type_into (GtkWidget  *root,
+           const char *title,
+           const char *text)
+{
+  GtkWidget *row = vd_test_ui_find (root, vd_test_ui_match_row_title, title);
+
+  g_assert_true (ADW_IS_ENTRY_ROW (row));
+  gtk_editable_set_text (GTK_EDITABLE (row), text);
+}
+
+/* A new client with a demo client's name (typed without accents, in other case) */
+static VdClientDetail *
+new_look_alike (VdClientsPage *page,
+                VdClientItem  *existing)
+{
+  VdClientDetail *client = vd_clients_page_get_client_detail (page);
+  g_autofree char *first = g_utf8_strdown (vd_client_item_get_first_name (existing), -1);
+  g_autofree char *last = g_utf8_strup (vd_client_item_get_last_name (existing), -1);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "clients.new", NULL));
+  g_assert_cmpstr (vd_client_detail_get_client_id (client), ==, "");
+  type_into (GTK_WIDGET (client), "First Name", first);
+  type_into (GTK_WIDGET (client), "Last Name", last);
+  type_into (GTK_WIDGET (client), "Phone", "699 000 111");
+  return client;
+}
+
+static void
+test_duplicates (void)
+{
+  g_autoptr(VdTestDesk) desk = vd_test_desk_new ();
+  g_autoptr(VdClientItem) existing = NULL;
+  g_autofree char *existing_id = NULL;
+  VdClientsPage *page;
+  VdClientDetail *client;
+  AdwMessageDialog *dialog;
+  GListModel *list;
+  guint before;
+
+  vd_test_desk_sign_in (desk, FRONT_DESK_USER);
+  gtk_window_set_default_size (GTK_WINDOW (desk->window), 1440, 900);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (desk->window), "win.show-section", "s", "clients"));
+  page = vd_window_get_clients_page (desk->window);
+  list = vd_clients_page_get_list (page);
+  VD_TEST_UI_WAIT_UNTIL (g_list_model_get_n_items (list) > 0, 10, "the demo's clients");
+  before = g_list_model_get_n_items (list);
+  existing = g_list_model_get_item (list, 0);
+  existing_id = g_strdup (vd_client_item_get_id (existing));
+
+  /* Save: asked first, nothing saved yet. */
+  client = new_look_alike (page, existing);
+  g_assert_false (vd_client_detail_save (client));
+  dialog = vd_client_detail_get_duplicate_dialog (client);
+  g_assert_nonnull (dialog);
+  g_assert_cmpstr (vd_client_detail_get_client_id (client), ==, "");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), vd_client_item_get_last_name (existing)));
+  vd_test_ui_settle (300);
+  vd_test_ui_screenshot (GTK_WIDGET (dialog), "duplicate-client");
+
+  /* "Use This Client": the existing one is shown, the new form is gone. */
+  adw_message_dialog_response (dialog, "use");
+  VD_TEST_UI_WAIT_UNTIL (g_strcmp0 (vd_client_detail_get_client_id (client), existing_id) == 0, 10,
+                         "the existing client");
+  g_assert_null (vd_client_detail_get_duplicate_dialog (client));
+  g_assert_false (vd_record_form_is_dirty (vd_client_detail_get_form (client)));
+  vd_store_list_refresh (list);
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, before);
+
+  /* "Keep Editing" saves nothing; "Add Anyway" saves the new client. */
+  client = new_look_alike (page, existing);
+  g_assert_false (vd_client_detail_save (client));
+  adw_message_dialog_response (vd_client_detail_get_duplicate_dialog (client), "cancel");
+  g_assert_cmpstr (vd_client_detail_get_client_id (client), ==, "");
+  g_assert_true (vd_record_form_is_dirty (vd_client_detail_get_form (client)));
+  g_assert_false (vd_client_detail_save (client));
+  adw_message_dialog_response (vd_client_detail_get_duplicate_dialog (client), "add");
+  g_assert_cmpstr (vd_client_detail_get_client_id (client), !=, "");
+  g_assert_cmpstr (vd_client_detail_get_client_id (client), !=, existing_id);
+  vd_store_list_refresh (list);
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, before + 1);
+
+  /* Someone new is saved at once. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "clients.new", NULL));
+  type_into (GTK_WIDGET (client), "First Name", "Zacarías");
+  type_into (GTK_WIDGET (client), "Last Name", "Nadie Igual");
+  g_assert_true (vd_client_detail_save (client));
+  g_assert_null (vd_client_detail_get_duplicate_dialog (client));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -217,5 +313,6 @@ main (int   argc,
     }
 
   g_test_add_func ("/desk-next/keyboard", test_shortcuts);
+  g_test_add_func ("/desk-next/duplicates", test_duplicates);
   return vd_test_ui_finish (g_test_run ());
 }
