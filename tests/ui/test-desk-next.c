@@ -16,6 +16,7 @@
 #include "vd-client-detail.h"
 #include "vd-clients-page.h"
 #include "vd-store-models.h"
+#include "vd-record-form.h"
 
 #define ADMIN_USER      "admin.centro"
 #define FRONT_DESK_USER "recepcion.centro"
@@ -239,6 +240,77 @@ new_look_alike (VdClientsPage *page,
   return client;
 }
 
+/* ---- breeds ---- */
+
+static void
+pick_species (VdPetDetail *pet,
+              const char  *species)
+{
+  GtkWidget *row = vd_test_ui_find (GTK_WIDGET (pet), vd_test_ui_match_row_title, "Species");
+  GtkWidget *drop = vd_test_ui_find (row, vd_test_ui_match_type, GSIZE_TO_POINTER (GTK_TYPE_DROP_DOWN));
+  guint pos = vd_values_index (vd_pet_species (), species);
+
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (drop), pos);
+}
+
+static gboolean
+offers (VdPetDetail *pet,
+        const char  *field,
+        const char  *typed,
+        const char  *name)
+{
+  g_auto(GStrv) shown = NULL;
+
+  type_into (GTK_WIDGET (pet), g_str_equal (field, "breed") ? "Breed" : "Colour", "");
+  type_into (GTK_WIDGET (pet), g_str_equal (field, "breed") ? "Breed" : "Colour", typed);
+  shown = vd_pet_detail_dup_suggestions (pet, field);
+  return shown != NULL && g_strv_contains ((const char * const *) shown, name);
+}
+
+/* The pet form's breed and colour rows offer the species' names, free text still kept. */
+static void
+check_breeds (VdTestDesk     *desk,
+              VdClientsPage  *page,
+              VdClientDetail *client)
+{
+  VdPetDetail *pet = vd_clients_page_get_pet_detail (page);
+  GtkWidget *breed;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (client), "client.add-pet", NULL));
+  VD_TEST_UI_WAIT_UNTIL (g_strcmp0 (vd_clients_page_get_view (page), "pet") == 0, 10, "the pet form");
+  vd_test_ui_settle (200);
+  pick_species (pet, "dog");
+  g_assert_true (offers (pet, "breed", "lab", "Labrador Retriever"));
+  g_assert_true (offers (pet, "breed", "RETRIEVER", "Golden Retriever"));
+  g_assert_true (offers (pet, "color", "brin", "Brindle"));
+  g_assert_true (offers (pet, "breed", "lab", "Labrador Retriever"));
+  vd_test_ui_settle (300);
+  vd_test_ui_screenshot (GTK_WIDGET (desk->window), "breed-completion");
+  vd_test_ui_screenshot (vd_test_ui_find (vd_test_ui_find (GTK_WIDGET (pet), vd_test_ui_match_row_title, "Breed"),
+                                          vd_test_ui_match_type, GSIZE_TO_POINTER (GTK_TYPE_POPOVER)),
+                         "breed-completion-list");
+  pick_species (pet, "cat");
+  g_assert_false (offers (pet, "breed", "lab", "Labrador Retriever"));
+  g_assert_true (offers (pet, "breed", "main", "Maine Coon"));
+  g_assert_true (offers (pet, "color", "tort", "Tortoiseshell"));
+  g_assert_false (offers (pet, "color", "brin", "Brindle"));
+
+  /* A suggestion picked fills the row; free text is kept as typed. */
+  type_into (GTK_WIDGET (pet), "Breed", "main");
+  breed = vd_test_ui_find (GTK_WIDGET (pet), vd_test_ui_match_row_title, "Breed");
+  {
+    GtkWidget *popover = vd_test_ui_find (breed, vd_test_ui_match_type, GSIZE_TO_POINTER (GTK_TYPE_POPOVER));
+    GtkWidget *box = vd_test_ui_find (popover, vd_test_ui_match_type, GSIZE_TO_POINTER (GTK_TYPE_LIST_BOX));
+
+    g_signal_emit_by_name (box, "row-activated", gtk_list_box_get_row_at_index (GTK_LIST_BOX (box), 0));
+  }
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (breed)), ==, "Maine Coon");
+  g_assert_null (vd_pet_detail_dup_suggestions (pet, "breed"));
+  type_into (GTK_WIDGET (pet), "Breed", "Gato de la abuela");
+  g_assert_null (vd_pet_detail_dup_suggestions (pet, "breed"));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (breed)), ==, "Gato de la abuela");
+}
+
 static void
 test_duplicates (void)
 {
@@ -299,6 +371,8 @@ test_duplicates (void)
   type_into (GTK_WIDGET (client), "Last Name", "Nadie Igual");
   g_assert_true (vd_client_detail_save (client));
   g_assert_null (vd_client_detail_get_duplicate_dialog (client));
+
+  check_breeds (desk, page, client);
 }
 
 int
