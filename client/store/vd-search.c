@@ -850,3 +850,163 @@ vd_search_query (sqlite3     *db,
     return NULL;
   return vd_search_run (search, tenant_id, text, limit_per_kind, error);
 }
+
+/* ---- duplicates ------------------------------------------------------------------- */
+
+void
+vd_duplicate_free (VdDuplicate *duplicate)
+{
+  if (duplicate == NULL)
+    return;
+  g_free (duplicate->id);
+  g_free (duplicate->title);
+  g_free (duplicate->phone);
+  g_free (duplicate->email);
+  g_free (duplicate);
+}
+
+/* The digits of a phone number, or NULL when it has fewer than 6 (too short to say two
+ * people share it). */
+static char *
+phone_digits (const char *phone)
+{
+  GString *digits = g_string_new (NULL);
+
+  for (const char *p = phone != NULL ? phone : ""; *p != '\0'; p++)
+    if (g_ascii_isdigit (*p))
+      g_string_append_c (digits, *p);
+  if (digits->len < 6)
+    {
+      g_string_free (digits, TRUE);
+      return NULL;
+    }
+  return g_string_free (digits, FALSE);
+}
+
+/* The same digits, or one number the other with a country code before it ("+34 612 345
+ * 678" and "612345678"): a suffix of 9 digits or more. */
+static gboolean
+same_phone (const char *a,
+            const char *b)
+{
+  size_t la = strlen (a), lb = strlen (b);
+
+  if (la == lb)
+    return g_str_equal (a, b);
+  if (MIN (la, lb) < 9)
+    return FALSE;
+  return la > lb ? g_str_has_suffix (a, b) : g_str_has_suffix (b, a);
+}
+
+/* A name's words folded (case and accents away) and joined by one space; "" when none. */
+static char *
+folded_name (const char *name)
+{
+  g_auto(GStrv) words = vd_search_fold_words (name != NULL ? name : "");
+
+  return g_strjoinv (" ", words);
+}
+
+static char *
+folded_email (const char *email)
+{
+  g_autofree char *trimmed = g_strstrip (g_strdup (email != NULL ? email : ""));
+
+  return g_utf8_casefold (trimmed, -1);
+}
+
+static int
+duplicate_order (gconstpointer a,
+                 gconstpointer b)
+{
+  const VdDuplicate *x = *(VdDuplicate * const *) a;
+  const VdDuplicate *y = *(VdDuplicate * const *) b;
+
+  if ((x->reasons & VD_DUPLICATE_NAME) != (y->reasons & VD_DUPLICATE_NAME))
+    return (x->reasons & VD_DUPLICATE_NAME) ? -1 : 1;
+  return g_utf8_collate (x->title, y->title);
+}
+
+GPtrArray *
+vd_search_find_duplicates (sqlite3     *db,
+                           const char  *tenant_id,
+                           const char  *first_name,
+                           const char  *last_name,
+                           const char  *email,
+                           const char  *phone,
+                           GError     **error)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func ((GDestroyNotify) vd_duplicate_free);
+  g_autofree char *want_first = folded_name (first_name);
+  g_autofree char *want_last = folded_name (last_name);
+  g_autofree char *want_email = folded_email (email);
+  g_autofree char *want_digits = phone_digits (phone);
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  g_return_val_if_fail (db != NULL && tenant_id != NULL, NULL);
+
+  /* A clinic holds thousands of clients at most: folding each in C keeps the matching
+   * exactly the search's, which SQL's lower() (ASCII only) would not. */
+  if (sqlite3_prepare_v2 (db,
+                          "SELECT id, " CLIENT_TITLE ("c") ", coalesce(first_name, ''),"
+                          " coalesce(last_name, ''), coalesce(email, ''), coalesce(phone, '')"
+                          " FROM clients c WHERE tenant_id = ?1 AND deleted = 0",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    {
+      g_set_error (error, VD_SEARCH_ERROR, VD_SEARCH_ERROR_FAILED,
+                   "Could not look for duplicate clients: %s", sqlite3_errmsg (db));
+      return NULL;
+    }
+  sqlite3_bind_text (stmt, 1, tenant_id, -1, SQLITE_TRANSIENT);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const char *row_phone = (const char *) sqlite3_column_text (stmt, 5);
+      const char *row_email = (const char *) sqlite3_column_text (stmt, 4);
+      VdDuplicateReason reasons = 0;
+
+      if (want_digits != NULL)
+        {
+          g_autofree char *digits = phone_digits (row_phone);
+
+          if (digits != NULL && same_phone (digits, want_digits))
+            reasons |= VD_DUPLICATE_PHONE;
+        }
+      if (*want_email != '\0')
+        {
+          g_autofree char *other = folded_email (row_email);
+
+          if (g_str_equal (other, want_email))
+            reasons |= VD_DUPLICATE_EMAIL;
+        }
+      if (*want_first != '\0' && *want_last != '\0')
+        {
+          g_autofree char *first = folded_name ((const char *) sqlite3_column_text (stmt, 2));
+          g_autofree char *last = folded_name ((const char *) sqlite3_column_text (stmt, 3));
+
+          if (g_str_equal (first, want_first) && g_str_equal (last, want_last))
+            reasons |= VD_DUPLICATE_NAME;
+        }
+      if (reasons != 0)
+        {
+          VdDuplicate *d = g_new0 (VdDuplicate, 1);
+
+          d->id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+          d->title = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+          d->phone = g_strdup (row_phone);
+          d->email = g_strdup (row_email);
+          d->reasons = reasons;
+          g_ptr_array_add (found, d);
+        }
+    }
+  if (rc != SQLITE_DONE)
+    {
+      g_set_error (error, VD_SEARCH_ERROR, VD_SEARCH_ERROR_FAILED,
+                   "Could not look for duplicate clients: %s", sqlite3_errmsg (db));
+      sqlite3_finalize (stmt);
+      return NULL;
+    }
+  sqlite3_finalize (stmt);
+  g_ptr_array_sort (found, duplicate_order);
+  return g_steal_pointer (&found);
+}

@@ -84,6 +84,37 @@ char     **vd_search_fold_words  (const char          *text);
 gboolean   vd_search_words_match (const char * const  *query,
                                   const char * const  *text);
 
+/* ---- duplicates ---- */
+
+typedef enum
+{
+  VD_DUPLICATE_PHONE = 1 << 0,   /* the same phone digits (6 or more; a country code aside) */
+  VD_DUPLICATE_EMAIL = 1 << 1,   /* the same address, case aside */
+  VD_DUPLICATE_NAME  = 1 << 2,   /* the same first and last name, case and accents aside */
+} VdDuplicateReason;
+
+typedef struct
+{
+  char             *id;
+  char             *title;   /* "Last, First" as the search shows it */
+  char             *phone;
+  char             *email;
+  VdDuplicateReason reasons;
+} VdDuplicate;
+
+void       vd_duplicate_free (VdDuplicate *duplicate);
+
+/* The live clients of tenant_id that look like the one about to be added (any field may be
+ * NULL or empty, and then matches nothing), names first; an empty array when none. */
+GPtrArray *vd_search_find_duplicates (sqlite3     *db,
+                                      const char  *tenant_id,
+                                      const char  *first_name,
+                                      const char  *last_name,
+                                      const char  *email,
+                                      const char  *phone,
+                                      GError     **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VdDuplicate, vd_duplicate_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VdSearch, vd_search_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VdSearchResult, vd_search_result_free)
 

@@ -1104,13 +1104,22 @@ vd_appointment_editor_class_init (VdAppointmentEditorClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, time_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, two_digits_cb);
 
-  gtk_widget_class_add_binding (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK, save_shortcut_cb, NULL);
 }
 
 static void
 vd_appointment_editor_init (VdAppointmentEditor *self)
 {
+  GtkEventController *book_keys;
+
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* Ctrl+Enter books from any field: caught before the field sees it, as the notes would
+   * take it for a new line and a spin button for its own activation. */
+  book_keys = gtk_shortcut_controller_new ();
+  gtk_event_controller_set_propagation_phase (book_keys, GTK_PHASE_CAPTURE);
+  gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (book_keys),
+    gtk_shortcut_new (gtk_shortcut_trigger_parse_string ("<Control>Return|<Control>KP_Enter|<Control>ISO_Enter"),
+                      gtk_callback_action_new (save_shortcut_cb, NULL, NULL)));
+  gtk_widget_add_controller (GTK_WIDGET (self), book_keys);
   /* The rule allows up to a day; the spin offers the lengths a clinic books. */
   gtk_adjustment_set_upper (gtk_spin_button_get_adjustment (self->duration_spin),
                             VD_RULES_EDITOR_MAX_MINUTES);

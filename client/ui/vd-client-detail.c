@@ -13,6 +13,7 @@
 #include "vd-store-models.h"
 #include "vd-id.h"
 #include "vd-rules.h"
+#include "vd-search.h"
 
 struct _VdClientDetail
 {
@@ -39,6 +40,9 @@ struct _VdClientDetail
   VdAppointmentList *history;
   char               client_id[VD_UUID_LEN + 1];
   AdwMessageDialog  *delete_dialog;
+  AdwMessageDialog  *duplicate_dialog;
+  char               duplicate_id[VD_UUID_LEN + 1];   /* the look-alike "Use This Client" opens */
+  gboolean           duplicates_accepted;             /* "Add Anyway" pressed for this form */
   VdRecordForm      *form;
 };
 
@@ -195,6 +199,7 @@ vd_client_detail_load (VdClientDetail *self,
   if (!vd_record_form_load (self->form, client_id))
     return FALSE;
   clear_marks (self);
+  self->duplicates_accepted = FALSE;
   g_strlcpy (self->client_id, vd_record_form_get_id (self->form), sizeof self->client_id);
   update_title (self);
   bind_lists (self);
@@ -204,6 +209,102 @@ vd_client_detail_load (VdClientDetail *self,
 }
 
 /* ---- save ---- */
+
+static void
+duplicate_response_cb (AdwMessageDialog *dialog,
+                       const char       *response,
+                       VdClientDetail   *self)
+{
+  g_autofree char *id = g_strdup (self->duplicate_id);
+
+  self->duplicate_dialog = NULL;
+  if (g_strcmp0 (response, "add") == 0)
+    {
+      self->duplicates_accepted = TRUE;
+      vd_client_detail_save (self);
+    }
+  else if (g_strcmp0 (response, "use") == 0)
+    {
+      /* The new form is dropped: the existing client is shown in its place, selected in
+       * the list when the window is there to do it. */
+      vd_client_detail_load (self, id);
+      gtk_widget_activate_action (GTK_WIDGET (self), "win.show-client", "s", id);
+    }
+}
+
+static const char *
+duplicate_reason (VdDuplicateReason reasons)
+{
+  if (reasons & VD_DUPLICATE_NAME)
+    return (reasons & (VD_DUPLICATE_PHONE | VD_DUPLICATE_EMAIL)) ? _("same name and contact")
+                                                                 : _("same name");
+  if ((reasons & VD_DUPLICATE_PHONE) && (reasons & VD_DUPLICATE_EMAIL))
+    return _("same phone and email");
+  return (reasons & VD_DUPLICATE_PHONE) ? _("same phone") : _("same email");
+}
+
+/* Before a new client is saved: the clients already here that look like them, asked
+ * about (use that one, add anyway, keep editing). TRUE when the dialog is shown. */
+static gboolean
+ask_about_duplicates (VdClientDetail *self)
+{
+  g_autoptr(GPtrArray) found = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) body = g_string_new (NULL);
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *dialog;
+
+  if (self->client_id[0] != '\0' || self->duplicates_accepted || self->duplicate_dialog != NULL)
+    return self->duplicate_dialog != NULL;
+  found = vd_search_find_duplicates (vd_store_get_db (self->store), vd_store_get_tenant_id (self->store),
+                                     gtk_editable_get_text (GTK_EDITABLE (self->first_name_row)),
+                                     gtk_editable_get_text (GTK_EDITABLE (self->last_name_row)),
+                                     gtk_editable_get_text (GTK_EDITABLE (self->email_row)),
+                                     gtk_editable_get_text (GTK_EDITABLE (self->phone_row)),
+                                     &error);
+  if (found == NULL)
+    {
+      /* The look-up is a courtesy: saving goes on without it. */
+      g_warning ("%s", error->message);
+      return FALSE;
+    }
+  if (found->len == 0)
+    return FALSE;
+
+  g_string_append (body, g_dngettext (GETTEXT_PACKAGE,
+                                      "This client may already be here:",
+                                      "These clients may already be here:", found->len));
+  for (guint i = 0; i < MIN (found->len, 5); i++)
+    {
+      VdDuplicate *d = g_ptr_array_index (found, i);
+
+      g_string_append_printf (body, "\n• %s (%s)", d->title, duplicate_reason (d->reasons));
+      if (d->phone != NULL && d->phone[0] != '\0')
+        g_string_append_printf (body, " · %s", d->phone);
+      if (d->email != NULL && d->email[0] != '\0')
+        g_string_append_printf (body, " · %s", d->email);
+    }
+  if (found->len > 1)
+    g_string_append_printf (body, "\n\n%s", _("“Use This Client” opens the first one."));
+  g_strlcpy (self->duplicate_id, ((VdDuplicate *) g_ptr_array_index (found, 0))->id,
+             sizeof self->duplicate_id);
+
+  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                   _("Already a Client?"), body->str);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Keep Editing"),
+                                    "add", _("_Add Anyway"),
+                                    "use", _("_Use This Client"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "use",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "use");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (duplicate_response_cb), self, 0);
+  self->duplicate_dialog = ADW_MESSAGE_DIALOG (dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return TRUE;
+}
 
 gboolean
 vd_client_detail_save (VdClientDetail *self)
@@ -224,6 +325,13 @@ vd_client_detail_save (VdClientDetail *self)
       show_error (self, form.first_error);
       if (form.first_error_widget != NULL)
         gtk_widget_grab_focus (form.first_error_widget);
+      vd_form_change_clear (&form);
+      return FALSE;
+    }
+
+  /* A new client who may already be here is asked about first; the answer saves or not. */
+  if (is_new && ask_about_duplicates (self))
+    {
       vd_form_change_clear (&form);
       return FALSE;
     }
@@ -451,6 +559,14 @@ vd_client_detail_get_delete_dialog (VdClientDetail *self)
   return self->delete_dialog;
 }
 
+AdwMessageDialog *
+vd_client_detail_get_duplicate_dialog (VdClientDetail *self)
+{
+  g_return_val_if_fail (VD_IS_CLIENT_DETAIL (self), NULL);
+
+  return self->duplicate_dialog;
+}
+
 /* ---- GObject ---- */
 
 static void
@@ -460,6 +576,8 @@ vd_client_detail_dispose (GObject *object)
 
   if (self->delete_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->delete_dialog));
+  if (self->duplicate_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->duplicate_dialog));
   g_clear_pointer (&self->form, vd_record_form_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), VD_TYPE_CLIENT_DETAIL);
   g_clear_object (&self->pets);

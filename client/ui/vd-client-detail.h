@@ -34,6 +34,9 @@ gboolean          vd_client_detail_save          (VdClientDetail *self);
 const char       *vd_client_detail_get_error     (VdClientDetail *self);
 /* The delete confirmation while it is open, or NULL. */
 AdwMessageDialog *vd_client_detail_get_delete_dialog (VdClientDetail *self);
+/* Before a new client is saved: "Already a Client?" while it is open, or NULL. Its
+ * responses: "use" (the look-alike is loaded instead), "add" (saved anyway), "cancel". */
+AdwMessageDialog *vd_client_detail_get_duplicate_dialog (VdClientDetail *self);
 /* The form (unsaved edits, following sync, the leave question). */
 VdRecordForm     *vd_client_detail_get_form      (VdClientDetail *self);
 

@@ -10,10 +10,23 @@
 #include <string.h>
 
 #include "vd-pet-detail.h"
+#include "vd-breeds.h"
 #include "vd-record-form.h"
 #include "vd-store-models.h"
 #include "vd-time.h"
 #include "vd-id.h"
+
+/* A list of suggestions under a free-text row (breed, colour): shown while what is typed
+ * starts a known name; a click puts the name in the row, typing on ignores it. */
+typedef struct
+{
+  VdPetDetail *self;
+  AdwEntryRow *row;
+  VdBreedList  list;
+  GtkPopover  *popover;
+  GtkListBox  *box;
+  char       **shown;
+} VdCompletion;
 
 struct _VdPetDetail
 {
@@ -57,6 +70,7 @@ struct _VdPetDetail
   gboolean           loading;
   AdwMessageDialog  *delete_dialog;
   VdRecordForm      *form;
+  VdCompletion       completions[2];   /* breed, colour */
 };
 
 G_DEFINE_FINAL_TYPE (VdPetDetail, vd_pet_detail, ADW_TYPE_BIN)
@@ -612,6 +626,136 @@ vd_pet_detail_get_delete_dialog (VdPetDetail *self)
   return self->delete_dialog;
 }
 
+/* ---- breed and colour completion ---- */
+
+static const char *
+current_species (VdPetDetail *self)
+{
+  const char * const *values = vd_pet_species ();
+  guint pos = gtk_drop_down_get_selected (self->species_drop);
+
+  return pos < g_strv_length ((char **) values) ? values[pos] : NULL;
+}
+
+static void
+completion_hide (VdCompletion *c)
+{
+  GtkWidget *child;
+
+  g_clear_pointer (&c->shown, g_strfreev);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (c->box))) != NULL)
+    gtk_list_box_remove (c->box, child);
+  gtk_popover_popdown (c->popover);
+}
+
+static void
+completion_update (VdCompletion *c)
+{
+  VdPetDetail *self = c->self;
+  const char *typed = gtk_editable_get_text (GTK_EDITABLE (c->row));
+  g_auto(GStrv) found = NULL;
+
+  completion_hide (c);
+  if (self->loading || typed[0] == '\0' || !gtk_widget_get_mapped (GTK_WIDGET (c->row)))
+    return;
+  found = vd_breeds_complete (current_species (self), c->list, typed, 8);
+  /* Nothing to offer, or the one offer is what is typed already. */
+  if (found[0] == NULL || (found[1] == NULL && g_str_equal (found[0], typed)))
+    return;
+  for (guint i = 0; found[i] != NULL; i++)
+    {
+      GtkWidget *label = gtk_label_new (found[i]);
+
+      gtk_label_set_xalign (GTK_LABEL (label), 0);
+      gtk_widget_set_margin_start (label, 6);
+      gtk_widget_set_margin_end (label, 6);
+      gtk_widget_set_margin_top (label, 4);
+      gtk_widget_set_margin_bottom (label, 4);
+      gtk_list_box_append (c->box, label);
+    }
+  c->shown = g_steal_pointer (&found);
+  gtk_popover_popup (c->popover);
+}
+
+static void
+completion_changed_cb (GtkEditable  *editable,
+                       VdCompletion *c)
+{
+  completion_update (c);
+}
+
+static void
+completion_activated_cb (GtkListBox    *box,
+                         GtkListBoxRow *row,
+                         VdCompletion  *c)
+{
+  int index = gtk_list_box_row_get_index (row);
+  g_autofree char *name = NULL;
+
+  if (c->shown == NULL || index < 0 || (guint) index >= g_strv_length (c->shown))
+    return;
+  name = g_strdup (c->shown[index]);
+  completion_hide (c);
+  gtk_editable_set_text (GTK_EDITABLE (c->row), name);
+  gtk_editable_set_position (GTK_EDITABLE (c->row), -1);
+  completion_hide (c);
+  gtk_widget_grab_focus (GTK_WIDGET (c->row));
+}
+
+static void
+completion_init (VdPetDetail  *self,
+                 VdCompletion *c,
+                 AdwEntryRow  *row,
+                 VdBreedList   list)
+{
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+
+  c->self = self;
+  c->row = row;
+  c->list = list;
+  c->box = GTK_LIST_BOX (gtk_list_box_new ());
+  gtk_list_box_set_activate_on_single_click (c->box, TRUE);
+  gtk_widget_add_css_class (GTK_WIDGET (c->box), "navigation-sidebar");
+  g_signal_connect (c->box, "row-activated", G_CALLBACK (completion_activated_cb), c);
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
+  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scroller), 280);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (c->box));
+  c->popover = GTK_POPOVER (gtk_popover_new ());
+  /* Typing goes on in the row while the list shows. */
+  gtk_popover_set_autohide (c->popover, FALSE);
+  gtk_popover_set_has_arrow (c->popover, FALSE);
+  gtk_popover_set_position (c->popover, GTK_POS_BOTTOM);
+  gtk_widget_set_halign (GTK_WIDGET (c->popover), GTK_ALIGN_START);
+  gtk_widget_set_size_request (GTK_WIDGET (c->popover), 280, -1);
+  gtk_popover_set_child (c->popover, scroller);
+  gtk_widget_set_parent (GTK_WIDGET (c->popover), GTK_WIDGET (row));
+  g_signal_connect (row, "changed", G_CALLBACK (completion_changed_cb), c);
+}
+
+static void
+completion_fini (VdCompletion *c)
+{
+  g_clear_pointer (&c->shown, g_strfreev);
+  if (c->popover != NULL)
+    gtk_widget_unparent (GTK_WIDGET (c->popover));
+  c->popover = NULL;
+}
+
+char **
+vd_pet_detail_dup_suggestions (VdPetDetail *self,
+                               const char  *field)
+{
+  VdCompletion *c;
+
+  g_return_val_if_fail (VD_IS_PET_DETAIL (self), NULL);
+
+  c = &self->completions[g_strcmp0 (field, "color") == 0 ? 1 : 0];
+  if (c->shown == NULL || !gtk_widget_get_visible (GTK_WIDGET (c->popover)))
+    return NULL;
+  return g_strdupv (c->shown);
+}
+
 /* ---- GObject ---- */
 
 static void
@@ -622,6 +766,8 @@ vd_pet_detail_dispose (GObject *object)
   if (self->delete_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->delete_dialog));
   g_clear_pointer (&self->form, vd_record_form_free);
+  for (guint i = 0; i < G_N_ELEMENTS (self->completions); i++)
+    completion_fini (&self->completions[i]);
   gtk_widget_dispose_template (GTK_WIDGET (self), VD_TYPE_PET_DETAIL);
   g_clear_object (&self->history);
   g_clear_object (&self->store);
@@ -708,5 +854,7 @@ vd_pet_detail_init (VdPetDetail *self)
                                    GTK_WIDGET (self->error_revealer));
   gtk_drop_down_set_model (self->species_drop, species);
   gtk_drop_down_set_model (self->sex_drop, sexes);
+  completion_init (self, &self->completions[0], self->breed_row, VD_BREED_LIST_BREEDS);
+  completion_init (self, &self->completions[1], self->color_row, VD_BREED_LIST_COLOURS);
   gtk_list_box_set_placeholder (self->history_list, vd_placeholder_new (_("No appointments yet.")));
 }

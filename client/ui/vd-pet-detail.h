@@ -44,5 +44,9 @@ const char  *vd_pet_detail_get_age_text   (VdPetDetail *self);
 const char  *vd_pet_detail_get_allergy_warning (VdPetDetail *self);
 VdRecordForm     *vd_pet_detail_get_form          (VdPetDetail *self);
 AdwMessageDialog *vd_pet_detail_get_delete_dialog (VdPetDetail *self);
+/* What the breed or colour row ("breed", "color") offers under it for what is typed and
+ * the species picked, while the list shows; NULL when it does not. */
+char            **vd_pet_detail_dup_suggestions   (VdPetDetail *self,
+                                                   const char  *field);
 
 G_END_DECLS

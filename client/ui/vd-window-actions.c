@@ -332,7 +332,15 @@ show_section_cb (GtkWidget  *widget,
                  const char *action_name,
                  GVariant   *param)
 {
-  _vd_window_leave_section_then_show (VD_WINDOW (widget), g_variant_get_string (param, NULL));
+  VdWindow *self = VD_WINDOW (widget);
+  const char *name = g_variant_get_string (param, NULL);
+
+  /* Alt+1…5 follow the sidebar's rows; a hidden row (Staff, for everyone but a clinic
+   * admin) is not a section to go to, and the Sync Monitor has no sections. */
+  if (self->monitor != NULL ||
+      (g_strcmp0 (name, "staff") == 0 && !gtk_widget_get_visible (GTK_WIDGET (self->staff_row))))
+    return;
+  _vd_window_leave_section_then_show (self, name);
 }
 
 static void
@@ -424,5 +432,8 @@ _vd_window_class_init_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_ALT_MASK, "win.go-next", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-section", "s", "today");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-section", "s", "schedule");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_ALT_MASK, "win.show-section", "s", "clients");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_4, GDK_ALT_MASK, "win.show-section", "s", "staff");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_5, GDK_ALT_MASK, "win.show-section", "s", "sync");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_k, GDK_CONTROL_MASK, "win.search", NULL);
 }

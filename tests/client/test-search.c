@@ -822,6 +822,62 @@ test_other_connection (Fixture       *fx,
   g_rmdir (dir);
 }
 
+/* A new client's look-alikes (issue #15): the same phone digits however punctuated, the
+ * same email in any case, the same first and last name with or without accents; a deleted
+ * client, another clinic's or a partial name is none. */
+static gboolean
+duplicates_hold (Fixture           *fx,
+                 const char        *tenant,
+                 const char        *first,
+                 const char        *last,
+                 const char        *email,
+                 const char        *phone,
+                 const char        *id,
+                 VdDuplicateReason  reasons)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) found = vd_search_find_duplicates (fx->db, tenant, first, last, email,
+                                                          phone, &error);
+
+  g_assert_no_error (error);
+  if (id == NULL)
+    return found->len == 0;
+  for (guint i = 0; i < found->len; i++)
+    {
+      VdDuplicate *d = g_ptr_array_index (found, i);
+
+      if (g_str_equal (d->id, id))
+        return d->reasons == reasons;
+    }
+  return FALSE;
+}
+
+static void
+test_duplicates (Fixture       *fx,
+                 gconstpointer  data)
+{
+  add_clinic (fx);
+
+  g_assert_true (duplicates_hold (fx, TENANT_A, "Eva", "Sanz", NULL, "612345678", ANA, VD_DUPLICATE_PHONE));
+  g_assert_true (duplicates_hold (fx, TENANT_A, "Eva", "Sanz", NULL, "+34 (612) 34-56-78", ANA, VD_DUPLICATE_PHONE));
+  g_assert_true (duplicates_hold (fx, TENANT_A, "Eva", "Sanz", " ANA.Perez@Example.COM ", NULL, ANA, VD_DUPLICATE_EMAIL));
+  g_assert_true (duplicates_hold (fx, TENANT_A, "ana", "perez garcia", NULL, NULL, ANA, VD_DUPLICATE_NAME));
+  g_assert_true (duplicates_hold (fx, TENANT_A, "BEGONA", "Ruíz", "bego@example.es", NULL, BEGONA,
+                                  VD_DUPLICATE_NAME | VD_DUPLICATE_EMAIL));
+  /* Not the same person: half a name, a partial number, nothing typed. */
+  g_assert_true (duplicates_hold (fx, TENANT_A, "Eva", "Sanz", NULL, "34612345678", ANA, VD_DUPLICATE_PHONE));
+  g_assert_true (duplicates_hold (fx, TENANT_A, "Eva", "Sanz", NULL, "45678", NULL, 0));
+  g_assert_true (duplicates_hold (fx, TENANT_A, "Ana", "Pérez", NULL, NULL, NULL, 0));
+  g_assert_true (duplicates_hold (fx, TENANT_A, "Eva", "Sanz", NULL, "612 345", NULL, 0));
+  g_assert_true (duplicates_hold (fx, TENANT_A, "", "", "", "", NULL, 0));
+  g_assert_true (duplicates_hold (fx, TENANT_A, NULL, NULL, NULL, NULL, NULL, 0));
+  /* Another clinic's clients are not looked at. */
+  g_assert_true (duplicates_hold (fx, TENANT_B, "Ana", "Pérez García", NULL, "612345678", NULL, 0));
+  /* A deleted client is not offered. */
+  apply_at (fx->a, next_hlc (fx), SITE_A, "clients", BEGONA, "deleted", "1", NULL);
+  g_assert_true (duplicates_hold (fx, TENANT_A, "Begoña", "Ruiz", NULL, NULL, NULL, 0));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -847,6 +903,7 @@ main (int   argc,
   ADD ("empty", test_empty);
   ADD ("hostile", test_hostile);
   ADD ("install", test_install);
+  ADD ("duplicates", test_duplicates);
   ADD ("other-connection", test_other_connection);
 
   return g_test_run ();
