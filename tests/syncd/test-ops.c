@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* test-ops.c — syncd as several instances on one database run it (issue #18), over real
+ * HTTPS against the real vetdesk-syncd: on SQLite one daemon, on PostgreSQL two daemons on
+ * one throwaway database. Concurrent sign-ins cannot get past the lockout, whichever
+ * instance they reach. */
+#define G_LOG_DOMAIN "test-ops"
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "vd-id.h"
+#include "vd-test-pg.h"
+#include "vd-test-syncd.h"
+
+#define PASSWORD "correct horse battery"
+#define LOCKOUT_FAILURES 5
+#define TEST_CONFIG \
+  "[limits]\n" \
+  "lockout-failures=5\n" \
+  "lockout-seconds=600\n" \
+  "address-rate=0\n" \
+  "clinic-rate=0\n" \
+  "login-rate=0\n"
+#define N_SYNCD 2
+
+enum { U_WRONG, U_RIGHT, U_DESK, N_USERS };
+static const char * const usernames[N_USERS] = { "wrongs", "rights", "desk" };
+
+typedef struct
+{
+  const char  *backend;
+  gboolean     ready;
+  char        *skip_reason;
+  VdTestPg    *pg;
+  VdTestSyncd *syncd[N_SYNCD];
+  guint        n_syncd;
+  char        *tenant_id;
+} Env;
+
+static Env envs[2] = {
+  { .backend = "sqlite" },
+  { .backend = "postgresql" },
+};
+
+/* ---- HTTP ---- */
+
+typedef struct
+{
+  guint  status;
+  char  *body;
+} Answer;
+
+static void
+answer_free (Answer *a)
+{
+  if (a == NULL)
+    return;
+  g_free (a->body);
+  g_free (a);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Answer, answer_free)
+
+/* One request on a session of its own (so threads may call it). */
+static Answer *
+call (VdTestSyncd *syncd,
+      const char  *method,
+      const char  *path,
+      const char  *token,
+      const char  *body)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 60, NULL);
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *uri = g_strconcat (vd_test_syncd_get_url (syncd), path, NULL);
+  Answer *a = g_new0 (Answer, 1);
+
+  msg = soup_message_new (method, uri);
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
+                    (gpointer) vd_test_syncd_get_fingerprint (syncd));
+  if (token != NULL)
+    {
+      g_autofree char *value = g_strconcat ("Bearer ", token, NULL);
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                    value);
+    }
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) request = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (msg, "application/json", request);
+    }
+  bytes = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  a->status = soup_message_get_status (msg);
+  a->body = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  return a;
+}
+
+static Answer *
+login (VdTestSyncd *syncd,
+       const char  *username,
+       const char  *password,
+       const char  *device_id)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *body = NULL;
+  const char *secret = vd_test_device_secret (device_id);
+  Answer *a;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "username");
+  json_builder_add_string_value (b, username);
+  json_builder_set_member_name (b, "password");
+  json_builder_add_string_value (b, password);
+  json_builder_set_member_name (b, "device_id");
+  json_builder_add_string_value (b, device_id);
+  json_builder_set_member_name (b, "device_name");
+  json_builder_add_string_value (b, "Front desk PC");
+  if (secret != NULL)
+    {
+      json_builder_set_member_name (b, "device_secret");
+      json_builder_add_string_value (b, secret);
+    }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  body = json_generator_to_data (gen, NULL);
+  a = call (syncd, "POST", "/v1/auth/login", NULL, body);
+  if (a->status == 200)
+    vd_test_device_secret_keep (device_id, a->body);
+  return a;
+}
+
+/* ---- the daemons ---- */
+
+static void
+test_setup (gconstpointer data)
+{
+  Env *env = (Env *) data;
+  g_autoptr(GError) error = NULL;
+  const char *db_uri = NULL;
+
+  env->n_syncd = 1;
+  if (g_str_equal (env->backend, "postgresql"))
+    {
+      if (!vd_test_pg_available ())
+        {
+          env->skip_reason = g_strdup (vd_test_pg_unavailable_reason ());
+          g_test_skip (env->skip_reason);
+          return;
+        }
+      env->pg = vd_test_pg_start (&error);
+      g_assert_no_error (error);
+      db_uri = vd_test_pg_get_uri (env->pg);
+      env->n_syncd = N_SYNCD;
+    }
+
+  for (guint i = 0; i < env->n_syncd; i++)
+    {
+      env->syncd[i] = vd_test_syncd_new (VETDESK_SYNCD, db_uri);
+      vd_test_syncd_set_config (env->syncd[i], TEST_CONFIG);
+    }
+  g_free (vd_test_syncd_run (env->syncd[0], NULL, &error, "migrate", NULL));
+  g_assert_no_error (error);
+  g_free (vd_test_syncd_run (env->syncd[0], NULL, &error, "add-company", "Company A", NULL));
+  g_assert_no_error (error);
+  env->tenant_id = vd_test_syncd_run (env->syncd[0], NULL, &error, "add-tenant", "--slug",
+                                      "norte", "--name", "Clínica Norte", "--timezone",
+                                      "Europe/Madrid", "--currency", "EUR", "--company",
+                                      "Company A", NULL);
+  g_assert_no_error (error);
+  for (guint u = 0; u < N_USERS; u++)
+    {
+      g_autofree char *id = vd_test_syncd_run (env->syncd[0], PASSWORD "\n", &error,
+                                               "add-user", "--username", usernames[u],
+                                               "--display-name", usernames[u], "--clinic",
+                                               "norte:front_desk", NULL);
+      g_assert_no_error (error);
+      g_assert_true (vd_uuid_is_valid (id));
+    }
+  for (guint i = 0; i < env->n_syncd; i++)
+    if (!vd_test_syncd_start (env->syncd[i], &error))
+      g_error ("%s", error->message);
+  env->ready = TRUE;
+}
+
+#define REQUIRE_ENV(env) \
+  G_STMT_START { \
+    if (!(env)->ready) \
+      { \
+        g_test_skip ((env)->skip_reason ? (env)->skip_reason : "setup failed"); \
+        return; \
+      } \
+  } G_STMT_END
+
+static void
+test_teardown (gconstpointer data)
+{
+  Env *env = (Env *) data;
+  g_autoptr(GError) error = NULL;
+
+  if (env->syncd[0] == NULL)
+    {
+      g_test_skip (env->skip_reason ? env->skip_reason : "nothing to stop");
+      return;
+    }
+  for (guint i = 0; i < env->n_syncd; i++)
+    {
+      if (!vd_test_syncd_stop (env->syncd[i], &error))
+        g_error ("%s", error->message);
+      g_clear_pointer (&env->syncd[i], vd_test_syncd_free);
+    }
+  g_clear_pointer (&env->pg, vd_test_pg_stop);
+  g_clear_pointer (&env->tenant_id, g_free);
+  env->ready = FALSE;
+}
+
+/* ---- the lockout under concurrent sign-ins (issue #18 item 2) ---- */
+
+typedef struct
+{
+  VdTestSyncd *syncd;
+  const char  *username;
+  const char  *password;
+  const char  *device_id;
+  GMutex      *mutex;
+  GCond       *cond;
+  gboolean    *go;
+  guint        status;   /* out */
+} Attempt;
+
+static gpointer
+attempt_thread (gpointer data)
+{
+  Attempt *at = data;
+  g_autoptr(Answer) a = NULL;
+
+  g_mutex_lock (at->mutex);
+  while (!*at->go)
+    g_cond_wait (at->cond, at->mutex);
+  g_mutex_unlock (at->mutex);
+  a = login (at->syncd, at->username, at->password, at->device_id);
+  at->status = a->status;
+  if (a->status != 401 && a->status != 429 && a->status != 200)
+    g_error ("unexpected answer %u: %s", a->status, a->body);
+  return NULL;
+}
+
+/* n_wrong wrong passwords released at once, spread over the instances, then (when
+ * right) the right password; statuses[n_wrong] is the right one's. */
+static void
+fire (Env        *env,
+      const char *username,
+      guint       n_wrong,
+      gboolean    right,
+      guint      *statuses)
+{
+  g_autofree char *device_id = vd_uuid_new ();
+  guint n = n_wrong + (right ? 1 : 0);
+  g_autofree Attempt *attempts = g_new0 (Attempt, n);
+  g_autofree GThread **threads = g_new0 (GThread *, n);
+  GMutex mutex;
+  GCond cond;
+  gboolean go = FALSE;
+
+  g_mutex_init (&mutex);
+  g_cond_init (&cond);
+  for (guint i = 0; i < n; i++)
+    {
+      attempts[i] = (Attempt) { env->syncd[i % env->n_syncd], username,
+                                i < n_wrong ? "wrong password!" : PASSWORD, device_id,
+                                &mutex, &cond, &go, 0 };
+      if (i < n_wrong)
+        threads[i] = g_thread_new ("attempt", attempt_thread, &attempts[i]);
+    }
+  g_mutex_lock (&mutex);
+  go = TRUE;
+  g_cond_broadcast (&cond);
+  g_mutex_unlock (&mutex);
+  /* The right password leaves after the wrong ones, as they are still being checked. */
+  if (right)
+    threads[n_wrong] = g_thread_new ("attempt", attempt_thread, &attempts[n_wrong]);
+  for (guint i = 0; i < n; i++)
+    {
+      g_thread_join (threads[i]);
+      statuses[i] = attempts[i].status;
+    }
+  g_mutex_clear (&mutex);
+  g_cond_clear (&cond);
+}
+
+static void
+assert_locked (Env        *env,
+               const char *username)
+{
+  /* Locked on every instance: the right password is refused. */
+  for (guint i = 0; i < env->n_syncd; i++)
+    {
+      g_autofree char *device_id = vd_uuid_new ();
+      g_autoptr(Answer) a = login (env->syncd[i], username, PASSWORD, device_id);
+
+      if (a->status != 429 || strstr (a->body, "locked") == NULL)
+        g_error ("instance %u: expected the account locked, got %u: %s", i, a->status,
+                 a->body);
+    }
+}
+
+static void
+test_lockout_concurrent (gconstpointer data)
+{
+  Env *env = (Env *) data;
+  guint statuses[20];
+  guint checked = 0;
+
+  REQUIRE_ENV (env);
+
+  /* 20 wrong passwords at once: only the lockout's places are checked (the last of them
+   * answered as locked), every other attempt is refused before its password is. */
+  fire (env, usernames[U_WRONG], 20, FALSE, statuses);
+  for (guint i = 0; i < 20; i++)
+    {
+      g_assert_cmpuint (statuses[i], !=, 200);
+      if (statuses[i] == 401)
+        checked++;
+    }
+  g_assert_cmpuint (checked, <=, LOCKOUT_FAILURES - 1);
+  assert_locked (env, usernames[U_WRONG]);
+
+  /* 19 wrong and then the right one: the right one does not get in nor clear the lock. */
+  fire (env, usernames[U_RIGHT], 19, TRUE, statuses);
+  for (guint i = 0; i < 19; i++)
+    g_assert_cmpuint (statuses[i], !=, 200);
+  g_assert_cmpuint (statuses[19], ==, 429);
+  assert_locked (env, usernames[U_RIGHT]);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  static const struct
+  {
+    const char   *name;
+    GTestDataFunc func;
+  } cases[] = {
+    { "setup", test_setup },
+    { "lockout-concurrent", test_lockout_concurrent },
+    { "teardown", test_teardown },
+  };
+
+  g_test_init (&argc, &argv, NULL);
+  for (guint e = 0; e < G_N_ELEMENTS (envs); e++)
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autofree char *path = g_strdup_printf ("/ops/%s/%s", envs[e].backend,
+                                                 cases[i].name);
+        g_test_add_data_func (path, &envs[e], cases[i].func);
+      }
+  return g_test_run ();
+}
