@@ -974,6 +974,12 @@ run_refresh (VdsApi     *self,
     case VDS_ROTATE_REPLAYED:
       g_warning ("A spent refresh token was presented from %s; its session is revoked",
                  req->remote);
+      /* Its streams end with it, here (and on other instances through the NOTIFY). */
+      if (old != NULL)
+        {
+          req->revoked_sessions = g_new0 (char *, 2);
+          req->revoked_sessions[0] = g_strdup (old->session_id);
+        }
       set_unauthorized (req, _("This refresh token was already used, so the session has "
                                "been ended to keep the account safe. Sign in again."));
       return;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vd-id.h"
+#include "vds-notify.h"
 #include "vds-store-private.h"
 
 /* ---- Users ------------------------------------------------------------------------- */
@@ -340,30 +341,6 @@ vds_store_unknown_login (VdsStore   *self,
                       &ul, error))
     return FALSE;
   *out_locked_until = ul.locked_until > now ? ul.locked_until : 0;
-  return TRUE;
-}
-
-typedef struct
-{
-  const char *sql;
-  const VdsParam *params;
-  guint n_params;
-  guint n_rows;   /* out */
-} Exec;
-
-static gboolean
-exec_txn (VdsStore *self,
-          VdsDb    *db,
-          gpointer  data,
-          GError  **error)
-{
-  Exec *ex = data;
-  g_autoptr(VdsResult) result = NULL;
-
-  result = vds_db_query (db, ex->sql, ex->params, ex->n_params, error);
-  if (result == NULL)
-    return FALSE;
-  ex->n_rows = vds_result_n_rows (result);
   return TRUE;
 }
 
@@ -782,14 +759,27 @@ vds_store_lookup_member (VdsStore    *self,
   return lm.token;
 }
 
+/* Revokes the session and, on PostgreSQL, tells every instance at commit (the NOTIFY
+ * goes with the transaction), so that each closes the session's streams. */
 static gboolean
-revoke_family (VdsDb      *db,
-        const char *session_id,
-        GError    **error)
+revoke_family (VdsStore   *self,
+               VdsDb      *db,
+               const char *session_id,
+               GError    **error)
 {
+  g_autoptr(VdsResult) result = NULL;
+  g_autoptr(VdsResult) notified = NULL;
   VdsParam params[1] = { VDS_TEXT (session_id) };
+  VdsParam notify_params[2] = { VDS_TEXT (VDS_NOTIFY_SESSION_CHANNEL), VDS_TEXT (session_id) };
 
-  return vds_db_exec (db, "UPDATE sessions SET revoked = true WHERE id = $1", params, 1, error);
+  result = vds_db_query (db, "UPDATE sessions SET revoked = true WHERE id = $1 RETURNING id",
+                         params, 1, error);
+  if (result == NULL)
+    return FALSE;
+  if (vds_result_n_rows (result) == 0 || self->dialect != VDS_DB_POSTGRES)
+    return TRUE;
+  notified = vds_db_query (db, "SELECT pg_notify ($1, $2)", notify_params, 2, error);
+  return notified != NULL;
 }
 
 typedef struct
@@ -837,7 +827,7 @@ rotate_txn (VdsStore *self,
     {
       /* A spent refresh token seen again means two holders: end the whole family. */
       rot->result = VDS_ROTATE_REPLAYED;
-      return revoke_family (db, token->session_id, error);
+      return revoke_family (self, db, token->session_id, error);
     }
   if (token->expires_at <= rot->now || token->session_expires_at <= rot->now)
     {
@@ -856,7 +846,7 @@ rotate_txn (VdsStore *self,
   if (vds_result_n_rows (claimed) == 0)
     {
       rot->result = VDS_ROTATE_REPLAYED;
-      return revoke_family (db, token->session_id, error);
+      return revoke_family (self, db, token->session_id, error);
     }
 
   if (!insert_token (db, rot->new_access_hash, token->session_id, "access",
@@ -900,7 +890,7 @@ vds_store_rotate_refresh (VdsStore         *self,
     }
 
   *out_result = rot.result;
-  if (out_token != NULL && rot.result == VDS_ROTATE_OK)
+  if (out_token != NULL && (rot.result == VDS_ROTATE_OK || rot.result == VDS_ROTATE_REPLAYED))
     *out_token = g_steal_pointer (&rot.token);
   vds_token_free (rot.token);
   return TRUE;
@@ -942,19 +932,25 @@ vds_store_prune_sessions (VdsStore  *self,
   return vds_store_run (self, VDS_TXN_WRITE, prune_sessions_txn, &before, error);
 }
 
+static gboolean
+revoke_session_txn (VdsStore *self,
+                    VdsDb    *db,
+                    gpointer  data,
+                    GError  **error)
+{
+  return revoke_family (self, db, data, error);
+}
+
 gboolean
 vds_store_revoke_session (VdsStore   *self,
                           const char *session_id,
                           GError    **error)
 {
-  VdsParam params[1] = { VDS_TEXT (session_id) };
-  Exec ex = { "UPDATE sessions SET revoked = true WHERE id = $1 RETURNING id", params, 1, 0 };
-
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   /* Revoking what does not exist leaves nothing usable either: not an error. */
   if (session_id == NULL || !vd_uuid_is_valid (session_id))
     return TRUE;
-  return vds_store_run (self, VDS_TXN_NONE, exec_txn, &ex, error);
+  return vds_store_run (self, VDS_TXN_WRITE, revoke_session_txn, (gpointer) session_id, error);
 }

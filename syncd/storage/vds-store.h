@@ -286,7 +286,8 @@ typedef enum
 
 /* In one transaction: checks the refresh token, marks it spent, adds the new pair to
  * the same session. On replay revokes the session (RFC 9700 family revocation).
- * out_token (may be NULL): the spent token's row (user, device, session) on OK. */
+ * out_token (may be NULL): the spent token's row (user, device, session) on OK, and on
+ * REPLAYED (the session then revoked, whose streams must close). */
 gboolean    vds_store_rotate_refresh (VdsStore        *self,
                                       const char      *refresh_hash,
                                       gint64           now,

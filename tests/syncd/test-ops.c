@@ -2,7 +2,8 @@
 /* test-ops.c — syncd as several instances on one database run it (issue #18), over real
  * HTTPS against the real vetdesk-syncd: on SQLite one daemon, on PostgreSQL two daemons on
  * one throwaway database. Concurrent sign-ins cannot get past the lockout, whichever
- * instance they reach. */
+ * instance they reach; a session revoked on one instance (a logout, a refresh-token
+ * replay) closes its streams on every instance. */
 #define G_LOG_DOMAIN "test-ops"
 
 #include "config.h"
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "vd-id.h"
+#include "vds-streams.h"
 #include "vd-test-pg.h"
 #include "vd-test-syncd.h"
 
@@ -39,6 +41,7 @@ typedef struct
   VdTestSyncd *syncd[N_SYNCD];
   guint        n_syncd;
   char        *tenant_id;
+  SoupSession *session;   /* the main thread's, for streams */
 } Env;
 
 static Env envs[2] = {
@@ -187,6 +190,7 @@ test_setup (gconstpointer data)
   for (guint i = 0; i < env->n_syncd; i++)
     if (!vd_test_syncd_start (env->syncd[i], &error))
       g_error ("%s", error->message);
+  env->session = soup_session_new_with_options ("timeout", 60, NULL);
   env->ready = TRUE;
 }
 
@@ -210,6 +214,7 @@ test_teardown (gconstpointer data)
       g_test_skip (env->skip_reason ? env->skip_reason : "nothing to stop");
       return;
     }
+  g_clear_object (&env->session);
   for (guint i = 0; i < env->n_syncd; i++)
     {
       if (!vd_test_syncd_stop (env->syncd[i], &error))
@@ -340,6 +345,182 @@ test_lockout_concurrent (gconstpointer data)
   assert_locked (env, usernames[U_RIGHT]);
 }
 
+/* ---- session revocation reaches every instance (issue #18 item 4) ---- */
+
+typedef struct
+{
+  SoupWebsocketConnection *conn;
+  gboolean                 done;
+  GError                  *error;
+  guint                    n_messages;
+  gboolean                 closed;
+  gushort                  close_code;
+} Stream;
+
+static void
+stream_free (Stream *s)
+{
+  if (s == NULL)
+    return;
+  if (s->conn != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (s->conn, s);
+      if (soup_websocket_connection_get_state (s->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (s->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_object_unref (s->conn);
+    }
+  g_clear_error (&s->error);
+  g_free (s);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Stream, stream_free)
+
+static void
+message_cb (SoupWebsocketConnection *conn,
+            gint                     type,
+            GBytes                  *message,
+            Stream                  *s)
+{
+  s->n_messages++;
+}
+
+static void
+closed_cb (SoupWebsocketConnection *conn,
+           Stream                  *s)
+{
+  s->closed = TRUE;
+  s->close_code = soup_websocket_connection_get_close_code (conn);
+}
+
+static void
+connected_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  Stream *s = data;
+
+  s->conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &s->error);
+  s->done = TRUE;
+  if (s->conn != NULL)
+    {
+      g_signal_connect (s->conn, "message", G_CALLBACK (message_cb), s);
+      g_signal_connect (s->conn, "closed", G_CALLBACK (closed_cb), s);
+    }
+}
+
+/* Runs the main loop until *flag, or for at most timeout_s (a bound, not a measure). */
+static gboolean
+iterate_until (gboolean *flag,
+               guint     timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+
+  while (!*flag && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  return *flag;
+}
+
+static Stream *
+stream_open (Env         *env,
+             VdTestSyncd *syncd,
+             const char  *token)
+{
+  g_autofree char *uri = NULL;
+  g_autofree char *value = g_strconcat ("Bearer ", token, NULL);
+  g_autoptr(SoupMessage) msg = NULL;
+  Stream *s = g_new0 (Stream, 1);
+
+  uri = g_strdup_printf ("%s/v1/tenants/%s/sync/stream", vd_test_syncd_get_url (syncd),
+                         env->tenant_id);
+  msg = soup_message_new ("GET", uri);
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (vd_test_accept_fingerprint_cb),
+                    (gpointer) vd_test_syncd_get_fingerprint (syncd));
+  soup_message_add_flags (msg, SOUP_MESSAGE_NEW_CONNECTION);
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", value);
+  soup_session_websocket_connect_async (env->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+                                        NULL, connected_cb, s);
+  g_assert_true (iterate_until (&s->done, 30));
+  if (s->error != NULL)
+    g_error ("stream: %u %s", soup_message_get_status (msg), s->error->message);
+  return s;
+}
+
+static void
+wait_revoked (Stream     *s,
+              const char *what)
+{
+  if (!iterate_until (&s->closed, 20))
+    g_error ("%s: the session's stream stayed open", what);
+  g_assert_cmpuint (s->close_code, ==, VDS_STREAM_CLOSE_REVOKED);
+}
+
+static char *
+member (const char *body,
+        const char *name)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  g_assert_true (json_parser_load_from_data (parser, body, -1, NULL));
+  return g_strdup (json_object_get_string_member (json_node_get_object (
+                     json_parser_get_root (parser)), name));
+}
+
+static void
+test_session_revocation (gconstpointer data)
+{
+  Env *env = (Env *) data;
+  VdTestSyncd *here = NULL, *there = NULL;
+  g_autofree char *device_id = vd_uuid_new ();
+
+  REQUIRE_ENV (env);
+  here = env->syncd[0];
+  there = env->syncd[env->n_syncd - 1];
+
+  /* A logout here closes the session's stream there. */
+  {
+    g_autoptr(Answer) in = login (here, usernames[U_DESK], PASSWORD, device_id);
+    g_autofree char *access = NULL;
+    g_autoptr(Stream) s = NULL;
+    g_autoptr(Answer) out = NULL;
+
+    g_assert_cmpuint (in->status, ==, 200);
+    access = member (in->body, "access_token");
+    s = stream_open (env, there, access);
+    g_assert_false (s->closed);
+    out = call (here, "POST", "/v1/auth/logout", access, "{}");
+    g_assert_cmpuint (out->status, ==, 204);
+    wait_revoked (s, "logout");
+  }
+
+  /* A refresh token presented twice ends the session (RFC 9700): its stream closes, on
+   * this instance and on the other. */
+  {
+    g_autoptr(Answer) in = login (here, usernames[U_DESK], PASSWORD, device_id);
+    g_autofree char *access = NULL;
+    g_autofree char *refresh = NULL;
+    g_autofree char *body = NULL;
+    g_autoptr(Stream) s_here = NULL;
+    g_autoptr(Stream) s_there = NULL;
+    g_autoptr(Answer) rotated = NULL;
+    g_autoptr(Answer) replayed = NULL;
+
+    g_assert_cmpuint (in->status, ==, 200);
+    access = member (in->body, "access_token");
+    refresh = member (in->body, "refresh_token");
+    s_here = stream_open (env, here, access);
+    s_there = stream_open (env, there, access);
+    body = g_strdup_printf ("{\"refresh_token\": \"%s\"}", refresh);
+    rotated = call (here, "POST", "/v1/auth/refresh", NULL, body);
+    g_assert_cmpuint (rotated->status, ==, 200);
+    g_assert_false (s_here->closed);
+    g_assert_false (s_there->closed);
+    replayed = call (here, "POST", "/v1/auth/refresh", NULL, body);
+    g_assert_cmpuint (replayed->status, ==, 401);
+    wait_revoked (s_here, "replay, same instance");
+    wait_revoked (s_there, "replay, other instance");
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -351,6 +532,7 @@ main (int    argc,
   } cases[] = {
     { "setup", test_setup },
     { "lockout-concurrent", test_lockout_concurrent },
+    { "session-revocation", test_session_revocation },
     { "teardown", test_teardown },
   };
 
