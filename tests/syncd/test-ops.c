@@ -3,7 +3,9 @@
  * HTTPS against the real vetdesk-syncd: on SQLite one daemon, on PostgreSQL two daemons on
  * one throwaway database. Concurrent sign-ins cannot get past the lockout, whichever
  * instance they reach; a session revoked on one instance (a logout, a refresh-token
- * replay) closes its streams on every instance. */
+ * replay) closes its streams on every instance; monitoring does not go backwards when
+ * instances flush pull reports out of order, and the database-wide conflict gauge says
+ * it is one. */
 #define G_LOG_DOMAIN "test-ops"
 
 #include "config.h"
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "vd-id.h"
+#include "vds-store.h"
 #include "vds-streams.h"
 #include "vd-test-pg.h"
 #include "vd-test-syncd.h"
@@ -29,8 +32,8 @@
   "login-rate=0\n"
 #define N_SYNCD 2
 
-enum { U_WRONG, U_RIGHT, U_DESK, N_USERS };
-static const char * const usernames[N_USERS] = { "wrongs", "rights", "desk" };
+enum { U_WRONG, U_RIGHT, U_DESK, U_ADMIN, N_USERS };
+static const char * const usernames[N_USERS] = { "wrongs", "rights", "desk", "padmin" };
 
 typedef struct
 {
@@ -180,10 +183,16 @@ test_setup (gconstpointer data)
   g_assert_no_error (error);
   for (guint u = 0; u < N_USERS; u++)
     {
-      g_autofree char *id = vd_test_syncd_run (env->syncd[0], PASSWORD "\n", &error,
-                                               "add-user", "--username", usernames[u],
-                                               "--display-name", usernames[u], "--clinic",
-                                               "norte:front_desk", NULL);
+      g_autofree char *id = NULL;
+
+      if (u == U_ADMIN)
+        id = vd_test_syncd_run (env->syncd[0], PASSWORD "\n", &error, "add-user",
+                                "--username", usernames[u], "--display-name", usernames[u],
+                                "--platform-admin", NULL);
+      else
+        id = vd_test_syncd_run (env->syncd[0], PASSWORD "\n", &error, "add-user",
+                                "--username", usernames[u], "--display-name", usernames[u],
+                                "--clinic", "norte:front_desk", NULL);
       g_assert_no_error (error);
       g_assert_true (vd_uuid_is_valid (id));
     }
@@ -521,6 +530,87 @@ test_session_revocation (gconstpointer data)
   }
 }
 
+/* ---- monitoring across instances (issue #18 item 5) ---- */
+
+static void
+report_pull (VdsStore   *store,
+             Env        *env,
+             const char *device_id,
+             gint64      cursor,
+             gint64      at,
+             gboolean    reached)
+{
+  g_autoptr(GError) error = NULL;
+  VdsDeviceReport r = {
+    .tenant_id = env->tenant_id,
+    .device_id = device_id,
+    .event = VDS_DEVICE_PULLED,
+    .cursor = cursor,
+    .pending = 0,
+    .now = at,
+    .reached = reached,
+  };
+
+  g_assert_true (vds_store_report_pulls (store, &r, 1, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_monitor_cursor (gconstpointer data)
+{
+  Env *env = (Env *) data;
+  g_autoptr(GError) error = NULL;
+  VdsStore *store = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  g_autofree char *device_id = vd_uuid_new ();
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  gint64 cursor = -1;
+
+  REQUIRE_ENV (env);
+
+  /* Two instances answered the desk's pulls; the one that answered the older pull
+   * flushes its report last. The stored cursor keeps the greater. */
+  store = vds_store_open (vd_test_syncd_get_database (env->syncd[0]), 2, &error);
+  g_assert_no_error (error);
+  report_pull (store, env, device_id, 40, now, TRUE);
+  report_pull (store, env, device_id, 12, now - 1, FALSE);
+  devices = vds_store_admin_devices (store, env->tenant_id, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < devices->len; i++)
+    {
+      VdsDeviceInfo *info = devices->pdata[i];
+
+      if (g_str_equal (info->device_id, device_id))
+        cursor = info->cursor;
+    }
+  vds_store_free (store);
+  g_assert_cmpint (cursor, ==, 40);
+}
+
+static void
+test_conflicts_gauge (gconstpointer data)
+{
+  Env *env = (Env *) data;
+  g_autofree char *device_id = vd_uuid_new ();
+  g_autoptr(Answer) in = NULL;
+  g_autofree char *access = NULL;
+
+  REQUIRE_ENV (env);
+
+  in = login (env->syncd[0], usernames[U_ADMIN], PASSWORD, device_id);
+  g_assert_cmpuint (in->status, ==, 200);
+  access = member (in->body, "access_token");
+  for (guint i = 0; i < env->n_syncd; i++)
+    {
+      g_autoptr(Answer) a = call (env->syncd[i], "GET", "/v1/metrics", access, NULL);
+
+      g_assert_cmpuint (a->status, ==, 200);
+      /* One figure for the whole database, labelled so, from every instance. */
+      g_assert_nonnull (strstr (a->body, "\nvetdesk_open_conflicts{scope=\"database\"} 0\n"));
+      g_assert_null (strstr (a->body, "\nvetdesk_open_conflicts "));
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -533,6 +623,8 @@ main (int    argc,
     { "setup", test_setup },
     { "lockout-concurrent", test_lockout_concurrent },
     { "session-revocation", test_session_revocation },
+    { "monitor-cursor", test_monitor_cursor },
+    { "conflicts-gauge", test_conflicts_gauge },
     { "teardown", test_teardown },
   };
 
