@@ -611,6 +611,76 @@ test_conflicts_gauge (gconstpointer data)
     }
 }
 
+typedef struct
+{
+  VdsStore   *store;
+  const char *tenant_id;
+  gint64      first_minute;
+  gboolean    reversed;
+} Flusher;
+
+static gpointer
+flush_thread (gpointer data)
+{
+  Flusher *fl = data;
+
+  for (guint round = 0; round < 30; round++)
+    {
+      g_autoptr(GError) error = NULL;
+      VdsActivity entries[2];
+
+      /* Two minutes of one hour, in the opposite order from the other thread's. */
+      for (guint i = 0; i < 2; i++)
+        entries[i] = (VdsActivity) { .tenant_id = (char *) fl->tenant_id,
+                                     .minute = fl->first_minute + (fl->reversed ? 1 - i : i),
+                                     .pulls = 1 };
+      g_assert_true (vds_store_add_activity (fl->store, entries, 2, &error));
+      g_assert_no_error (error);
+    }
+  return NULL;
+}
+
+/* Two instances flushing their activity at once lock rows in one order: PostgreSQL
+ * never detects a deadlock between them (its log says when it does). */
+static void
+test_activity_order (gconstpointer data)
+{
+  Env *env = (Env *) data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *log_path = NULL;
+  VdsStore *stores[2];
+  GThread *threads[2];
+  Flusher flushers[2];
+  gint64 minute = (g_get_real_time () / G_USEC_PER_SEC / 3600) * 60;
+
+  REQUIRE_ENV (env);
+  if (env->pg == NULL)
+    {
+      g_test_skip ("SQLite has one writer at a time");
+      return;
+    }
+
+  for (guint i = 0; i < 2; i++)
+    {
+      stores[i] = vds_store_open (vd_test_syncd_get_database (env->syncd[0]), 2, &error);
+      g_assert_no_error (error);
+      flushers[i] = (Flusher) { stores[i], env->tenant_id, minute, i == 1 };
+    }
+  for (guint i = 0; i < 2; i++)
+    threads[i] = g_thread_new ("flush", flush_thread, &flushers[i]);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_thread_join (threads[i]);
+      vds_store_free (stores[i]);
+    }
+
+  log_path = g_build_filename (vd_test_pg_get_dir (env->pg), "log", NULL);
+  g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
+  if (strstr (log, "deadlock detected") != NULL)
+    g_error ("PostgreSQL detected a deadlock between two activity flushes");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -625,6 +695,7 @@ main (int    argc,
     { "session-revocation", test_session_revocation },
     { "monitor-cursor", test_monitor_cursor },
     { "conflicts-gauge", test_conflicts_gauge },
+    { "activity-order", test_activity_order },
     { "teardown", test_teardown },
   };
 
