@@ -254,6 +254,17 @@ vds_activity_log_pulled (VdsActivityLog        *self,
   g_mutex_unlock (&self->lock);
 }
 
+static gint
+compare_pull_reports (gconstpointer a,
+                      gconstpointer b)
+{
+  const PullReport *pa = *(PullReport * const *) a;
+  const PullReport *pb = *(PullReport * const *) b;
+  gint c = g_strcmp0 (pa->tenant_id, pb->tenant_id);
+
+  return c != 0 ? c : g_strcmp0 (pa->device_id, pb->device_id);
+}
+
 /* Writes reports (PullReport*); on failure they go back unless a newer one came.
  * Called with pulls_lock held. */
 static void
@@ -265,6 +276,9 @@ write_pulls (VdsActivityLog *self,
 
   if (reports->len == 0)
     return;
+  /* In one order on every instance, so that two instances' flushes lock the devices'
+   * rows in the same order and cannot deadlock (issue #18 item 5). */
+  g_ptr_array_sort (reports, compare_pull_reports);
   rows = g_new0 (VdsDeviceReport, reports->len);
   for (guint i = 0; i < reports->len; i++)
     {

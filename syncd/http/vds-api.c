@@ -815,11 +815,23 @@ run_login (VdsApi     *self,
       return;
     }
 
-  if (user->locked_until > now)
-    {
-      set_locked (req, user->locked_until, now);
-      return;
-    }
+  /* The attempt takes its place before the password is checked (issue #18 item 2):
+   * concurrent attempts, here or on another instance, cannot all be checked. */
+  {
+    gint64 locked_until = 0;
+
+    if (!vds_store_login_reserve (self->store, user->id, now, self->lockout_failures,
+                                  self->lockout_seconds, &locked_until, &error))
+      {
+        set_store_failed (req, error);
+        return;
+      }
+    if (locked_until > now)
+      {
+        set_locked (req, locked_until, now);
+        return;
+      }
+  }
 
   if (!vds_auth_verify_password (user->password_hash, password))
     {
@@ -842,11 +854,21 @@ run_login (VdsApi     *self,
       return;
     }
 
-  if (!vds_store_login_succeeded (self->store, user->id, &error))
-    {
-      set_store_failed (req, error);
-      return;
-    }
+  {
+    gint64 locked_until = 0;
+
+    /* A lock taken while the password was being checked stands, right password or not. */
+    if (!vds_store_login_succeeded (self->store, user->id, now, &locked_until, &error))
+      {
+        set_store_failed (req, error);
+        return;
+      }
+    if (locked_until > now)
+      {
+        set_locked (req, locked_until, now);
+        return;
+      }
+  }
 
   access = vds_auth_new_token ();
   refresh = vds_auth_new_token ();
@@ -949,6 +971,12 @@ run_refresh (VdsApi     *self,
     case VDS_ROTATE_REPLAYED:
       g_warning ("A spent refresh token was presented from %s; its session is revoked",
                  req->remote);
+      /* Its streams end with it, here (and on other instances through the NOTIFY). */
+      if (old != NULL)
+        {
+          req->revoked_sessions = g_new0 (char *, 2);
+          req->revoked_sessions[0] = g_strdup (old->session_id);
+        }
       set_unauthorized (req, _("This refresh token was already used, so the session has "
                                "been ended to keep the account safe. Sign in again."));
       return;

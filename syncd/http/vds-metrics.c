@@ -303,9 +303,13 @@ vds_metrics_render (VdsMetrics *self,
     }
   g_mutex_unlock (&self->lock);
 
+  /* A database-wide figure, the same from every instance on one database: labelled so,
+   * to be aggregated with max(), never summed (issue #18 item 5). */
   header (out, "vetdesk_open_conflicts", "gauge",
-          "Conflicts open in every clinic (read from the database at most every 10 s).");
-  g_string_append_printf (out, "vetdesk_open_conflicts %" G_GINT64_FORMAT "\n", open_conflicts);
+          "Conflicts open in every clinic of the database, the same figure from every "
+          "instance: aggregate with max, not sum (read at most every 10 s).");
+  g_string_append_printf (out, "vetdesk_open_conflicts{scope=\"database\"} %" G_GINT64_FORMAT
+                          "\n", open_conflicts);
   header (out, "vetdesk_stream_connections", "gauge", "Live-update streams open.");
   g_string_append_printf (out, "vetdesk_stream_connections %" G_GINT64_FORMAT "\n",
                           vds_metrics_get_streams (self));

@@ -1240,6 +1240,12 @@ notify_cb (const char *channel,
       if (vd_notify_revoke_decode (payload, &tenant_id, &device_id))
         vds_streams_revoke_device (self->streams, tenant_id, device_id);
     }
+  else if (g_str_equal (channel, VDS_NOTIFY_SESSION_CHANNEL) && vd_uuid_is_valid (payload))
+    {
+      const char *sessions[2] = { payload, NULL };
+
+      vds_streams_revoke_sessions (self->streams, sessions);
+    }
 }
 
 static void

@@ -115,7 +115,8 @@ subscribe (VdsNotify *self)
 {
   if (PQsetnonblocking (self->conn, 1) != 0
       || !PQsendQuery (self->conn, "LISTEN " VDS_NOTIFY_SEQ_CHANNEL "; "
-                                   "LISTEN " VDS_NOTIFY_REVOKE_CHANNEL)
+                                   "LISTEN " VDS_NOTIFY_REVOKE_CHANNEL "; "
+                                   "LISTEN " VDS_NOTIFY_SESSION_CHANNEL)
       || PQflush (self->conn) < 0)
     {
       fail (self, "LISTEN");

@@ -14,6 +14,9 @@ G_BEGIN_DECLS
 #define VDS_NOTIFY_SEQ_CHANNEL    "vetdesk_seq"
 /* Payload '<tenant_id>:<device_id>': an administrator revoked that device. */
 #define VDS_NOTIFY_REVOKE_CHANNEL "vetdesk_revoke"
+/* Payload '<session_id>': that session was revoked (a logout, a refresh-token replay);
+ * every instance closes its streams (issue #18 item 4). */
+#define VDS_NOTIFY_SESSION_CHANNEL "vetdesk_session"
 
 typedef struct _VdsNotify VdsNotify;
 

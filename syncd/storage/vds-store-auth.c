@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vd-id.h"
+#include "vds-notify.h"
 #include "vds-store-private.h"
 
 /* ---- Users ------------------------------------------------------------------------- */
@@ -112,11 +113,103 @@ vds_store_get_user (VdsStore    *self,
 typedef struct
 {
   const char *user_id;
+  gint64      now;
   gint64      lock_until;
   gint        max_failures;
   gint64      locked_until;   /* out */
-  gboolean    found;          /* out */
-} LoginFailed;
+  gboolean    found;          /* out: the user exists */
+  gboolean    done;           /* out: the statement's condition held */
+} LoginStep;
+
+static gboolean
+login_read_lock (VdsDb      *db,
+                 LoginStep  *ls,
+                 GError    **error)
+{
+  g_autoptr(VdsResult) result = NULL;
+  VdsParam params[1] = { VDS_TEXT (ls->user_id) };
+
+  result = vds_db_query (db, "SELECT locked_until FROM users WHERE id = $1", params, 1, error);
+  if (result == NULL)
+    return FALSE;
+  ls->found = vds_result_n_rows (result) > 0;
+  ls->locked_until = ls->found ? vds_result_get_int (result, 0, 0) : 0;
+  return TRUE;
+}
+
+static gboolean
+login_reserve_txn (VdsStore *self,
+                   VdsDb    *db,
+                   gpointer  data,
+                   GError  **error)
+{
+  LoginStep *ls = data;
+  g_autoptr(VdsResult) result = NULL;
+  g_autoptr(VdsResult) locked = NULL;
+  VdsParam params[4];
+
+  /* The attempt is counted before the password is checked, in one statement that also
+   * reads the lock: concurrent attempts (on any instance) each take one of the
+   * max_failures places, and none is checked once they are taken or the account is
+   * locked. */
+  params[0] = VDS_TEXT (ls->user_id);
+  params[1] = VDS_INT (ls->now);
+  params[2] = VDS_INT (ls->max_failures);
+  params[3] = VDS_INT (ls->lock_until);
+  result = vds_db_query (db,
+                         "UPDATE users SET failed_logins = failed_logins + 1 "
+                         "WHERE id = $1 AND locked_until <= $2 AND failed_logins < $3 "
+                         "RETURNING failed_logins",
+                         params, 3, error);
+  if (result == NULL)
+    return FALSE;
+  ls->done = vds_result_n_rows (result) > 0;
+  if (ls->done)
+    {
+      ls->found = TRUE;
+      ls->locked_until = 0;
+      return TRUE;
+    }
+
+  /* Refused: locked already, or every place is taken by attempts still being checked;
+   * the latter locks now. */
+  locked = vds_db_query (db,
+                         "UPDATE users SET locked_until = $4, failed_logins = 0 "
+                         "WHERE id = $1 AND locked_until <= $2 AND failed_logins >= $3 "
+                         "RETURNING locked_until",
+                         params, 4, error);
+  if (locked == NULL)
+    return FALSE;
+  return login_read_lock (db, ls, error);
+}
+
+gboolean
+vds_store_login_reserve (VdsStore   *self,
+                         const char *user_id,
+                         gint64      now,
+                         gint        max_failures,
+                         gint64      lock_seconds,
+                         gint64     *out_locked_until,
+                         GError    **error)
+{
+  LoginStep ls = { user_id, now, now + lock_seconds, MAX (max_failures, 1), 0, FALSE, FALSE };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (out_locked_until != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (user_id == NULL || !vd_uuid_is_valid (user_id) ||
+      !vds_store_run (self, VDS_TXN_NONE, login_reserve_txn, &ls, error) || !ls.found)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND,
+                     _("There is no user with the id “%s”."), user_id != NULL ? user_id : "");
+      return FALSE;
+    }
+
+  *out_locked_until = ls.done ? 0 : MAX (ls.locked_until, now + 1);
+  return TRUE;
+}
 
 static gboolean
 login_failed_txn (VdsStore *self,
@@ -124,28 +217,24 @@ login_failed_txn (VdsStore *self,
                   gpointer  data,
                   GError  **error)
 {
-  LoginFailed *lf = data;
+  LoginStep *ls = data;
   g_autoptr(VdsResult) result = NULL;
-  VdsParam params[3];
+  VdsParam params[4];
 
-  /* One statement, so two failures arriving together both count; the SET expressions
-   * all see the row as it was. */
-  params[0] = VDS_TEXT (lf->user_id);
-  params[1] = VDS_INT (lf->lock_until);
-  params[2] = VDS_INT (lf->max_failures);
+  /* The failure was counted when the attempt was reserved; it locks once the count has
+   * reached max_failures (unless a lock is in force already). */
+  params[0] = VDS_TEXT (ls->user_id);
+  params[1] = VDS_INT (ls->now);
+  params[2] = VDS_INT (ls->max_failures);
+  params[3] = VDS_INT (ls->lock_until);
   result = vds_db_query (db,
-                         "UPDATE users SET "
-                         "failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0 "
-                         "ELSE failed_logins + 1 END, "
-                         "locked_until = CASE WHEN failed_logins + 1 >= $3 THEN $2 "
-                         "ELSE locked_until END "
-                         "WHERE id = $1 RETURNING locked_until",
-                         params, 3, error);
+                         "UPDATE users SET locked_until = $4, failed_logins = 0 "
+                         "WHERE id = $1 AND locked_until <= $2 AND failed_logins >= $3 "
+                         "RETURNING locked_until",
+                         params, 4, error);
   if (result == NULL)
     return FALSE;
-  lf->found = vds_result_n_rows (result) > 0;
-  lf->locked_until = lf->found ? vds_result_get_int (result, 0, 0) : 0;
-  return TRUE;
+  return login_read_lock (db, ls, error);
 }
 
 gboolean
@@ -157,13 +246,13 @@ vds_store_login_failed (VdsStore   *self,
                         gint64     *out_locked_until,
                         GError    **error)
 {
-  LoginFailed lf = { user_id, now + lock_seconds, MAX (max_failures, 1), 0, FALSE };
+  LoginStep ls = { user_id, now, now + lock_seconds, MAX (max_failures, 1), 0, FALSE, FALSE };
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (user_id == NULL || !vd_uuid_is_valid (user_id) ||
-      !vds_store_run (self, VDS_TXN_NONE, login_failed_txn, &lf, error) || !lf.found)
+      !vds_store_run (self, VDS_TXN_NONE, login_failed_txn, &ls, error) || !ls.found)
     {
       if (error != NULL && *error == NULL)
         g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND,
@@ -172,7 +261,7 @@ vds_store_login_failed (VdsStore   *self,
     }
 
   if (out_locked_until != NULL)
-    *out_locked_until = lf.locked_until > now ? lf.locked_until : 0;
+    *out_locked_until = ls.locked_until > now ? ls.locked_until : 0;
   return TRUE;
 }
 
@@ -255,50 +344,55 @@ vds_store_unknown_login (VdsStore   *self,
   return TRUE;
 }
 
-typedef struct
-{
-  const char *sql;
-  const VdsParam *params;
-  guint n_params;
-  guint n_rows;   /* out */
-} Exec;
-
 static gboolean
-exec_txn (VdsStore *self,
-          VdsDb    *db,
-          gpointer  data,
-          GError  **error)
+login_succeeded_txn (VdsStore *self,
+                     VdsDb    *db,
+                     gpointer  data,
+                     GError  **error)
 {
-  Exec *ex = data;
+  LoginStep *ls = data;
   g_autoptr(VdsResult) result = NULL;
+  VdsParam params[2] = { VDS_TEXT (ls->user_id), VDS_INT (ls->now) };
 
-  result = vds_db_query (db, ex->sql, ex->params, ex->n_params, error);
+  /* Only an account that is not locked is cleared: a lock taken while this attempt's
+   * password was being checked (by attempts on this or another instance) stands. */
+  result = vds_db_query (db,
+                         "UPDATE users SET failed_logins = 0 "
+                         "WHERE id = $1 AND locked_until <= $2 RETURNING id",
+                         params, 2, error);
   if (result == NULL)
     return FALSE;
-  ex->n_rows = vds_result_n_rows (result);
-  return TRUE;
+  ls->done = vds_result_n_rows (result) > 0;
+  if (ls->done)
+    {
+      ls->found = TRUE;
+      return TRUE;
+    }
+  return login_read_lock (db, ls, error);
 }
 
 gboolean
 vds_store_login_succeeded (VdsStore   *self,
                            const char *user_id,
+                           gint64      now,
+                           gint64     *out_locked_until,
                            GError    **error)
 {
-  VdsParam params[1] = { VDS_TEXT (user_id) };
-  Exec ex = { "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1 RETURNING id",
-              params, 1, 0 };
+  LoginStep ls = { user_id, now, 0, 1, 0, FALSE, FALSE };
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (user_id == NULL || !vd_uuid_is_valid (user_id) ||
-      !vds_store_run (self, VDS_TXN_NONE, exec_txn, &ex, error) || ex.n_rows == 0)
+      !vds_store_run (self, VDS_TXN_NONE, login_succeeded_txn, &ls, error) || !ls.found)
     {
       if (error != NULL && *error == NULL)
         g_set_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND,
                      _("There is no user with the id “%s”."), user_id != NULL ? user_id : "");
       return FALSE;
     }
+  if (out_locked_until != NULL)
+    *out_locked_until = ls.done ? 0 : MAX (ls.locked_until, now + 1);
   return TRUE;
 }
 
@@ -665,14 +759,27 @@ vds_store_lookup_member (VdsStore    *self,
   return lm.token;
 }
 
+/* Revokes the session and, on PostgreSQL, tells every instance at commit (the NOTIFY
+ * goes with the transaction), so that each closes the session's streams. */
 static gboolean
-revoke_family (VdsDb      *db,
-        const char *session_id,
-        GError    **error)
+revoke_family (VdsStore   *self,
+               VdsDb      *db,
+               const char *session_id,
+               GError    **error)
 {
+  g_autoptr(VdsResult) result = NULL;
+  g_autoptr(VdsResult) notified = NULL;
   VdsParam params[1] = { VDS_TEXT (session_id) };
+  VdsParam notify_params[2] = { VDS_TEXT (VDS_NOTIFY_SESSION_CHANNEL), VDS_TEXT (session_id) };
 
-  return vds_db_exec (db, "UPDATE sessions SET revoked = true WHERE id = $1", params, 1, error);
+  result = vds_db_query (db, "UPDATE sessions SET revoked = true WHERE id = $1 RETURNING id",
+                         params, 1, error);
+  if (result == NULL)
+    return FALSE;
+  if (vds_result_n_rows (result) == 0 || self->dialect != VDS_DB_POSTGRES)
+    return TRUE;
+  notified = vds_db_query (db, "SELECT pg_notify ($1, $2)", notify_params, 2, error);
+  return notified != NULL;
 }
 
 typedef struct
@@ -720,7 +827,7 @@ rotate_txn (VdsStore *self,
     {
       /* A spent refresh token seen again means two holders: end the whole family. */
       rot->result = VDS_ROTATE_REPLAYED;
-      return revoke_family (db, token->session_id, error);
+      return revoke_family (self, db, token->session_id, error);
     }
   if (token->expires_at <= rot->now || token->session_expires_at <= rot->now)
     {
@@ -739,7 +846,7 @@ rotate_txn (VdsStore *self,
   if (vds_result_n_rows (claimed) == 0)
     {
       rot->result = VDS_ROTATE_REPLAYED;
-      return revoke_family (db, token->session_id, error);
+      return revoke_family (self, db, token->session_id, error);
     }
 
   if (!insert_token (db, rot->new_access_hash, token->session_id, "access",
@@ -783,7 +890,7 @@ vds_store_rotate_refresh (VdsStore         *self,
     }
 
   *out_result = rot.result;
-  if (out_token != NULL && rot.result == VDS_ROTATE_OK)
+  if (out_token != NULL && (rot.result == VDS_ROTATE_OK || rot.result == VDS_ROTATE_REPLAYED))
     *out_token = g_steal_pointer (&rot.token);
   vds_token_free (rot.token);
   return TRUE;
@@ -825,19 +932,25 @@ vds_store_prune_sessions (VdsStore  *self,
   return vds_store_run (self, VDS_TXN_WRITE, prune_sessions_txn, &before, error);
 }
 
+static gboolean
+revoke_session_txn (VdsStore *self,
+                    VdsDb    *db,
+                    gpointer  data,
+                    GError  **error)
+{
+  return revoke_family (self, db, data, error);
+}
+
 gboolean
 vds_store_revoke_session (VdsStore   *self,
                           const char *session_id,
                           GError    **error)
 {
-  VdsParam params[1] = { VDS_TEXT (session_id) };
-  Exec ex = { "UPDATE sessions SET revoked = true WHERE id = $1 RETURNING id", params, 1, 0 };
-
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   /* Revoking what does not exist leaves nothing usable either: not an error. */
   if (session_id == NULL || !vd_uuid_is_valid (session_id))
     return TRUE;
-  return vds_store_run (self, VDS_TXN_NONE, exec_txn, &ex, error);
+  return vds_store_run (self, VDS_TXN_WRITE, revoke_session_txn, (gpointer) session_id, error);
 }

@@ -137,9 +137,11 @@ report_pulls_txn (VdsStore *self,
                         "last_seen = CASE WHEN excluded.last_seen > devices.last_seen "
                         "THEN excluded.last_seen ELSE devices.last_seen END, "
                         "last_pull_at = excluded.last_pull_at, "
-                        "cursor = excluded.cursor, "
+                        "cursor = CASE WHEN excluded.cursor < devices.cursor THEN devices.cursor "
+                        "ELSE excluded.cursor END, "  /* the greater: instances flush apart */
                         "pending = COALESCE (excluded.pending, devices.pending), "
-                        "lag_since = CASE WHEN excluded.lag_since IS NULL THEN NULL "
+                        "lag_since = CASE WHEN excluded.cursor < devices.cursor "
+                        "THEN devices.lag_since WHEN excluded.lag_since IS NULL THEN NULL "
                         "WHEN CAST ($8 AS BOOLEAN) THEN excluded.lag_since "
                         "ELSE COALESCE (devices.lag_since, excluded.lag_since) END",
                         params, G_N_ELEMENTS (params), error))

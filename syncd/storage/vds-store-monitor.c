@@ -9,6 +9,7 @@
 #include "vds-store.h"
 
 #include <glib/gi18n-lib.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vd-id.h"
@@ -602,6 +603,9 @@ add_activity_txn (VdsStore *self,
 {
   AddActivity *aa = data;
 
+  /* Every minute row first, then every hour row, each in (clinic, time) order: two
+   * instances' flushes then take their row locks in one order and cannot deadlock (issue
+   * #18 item 5); the entries come sorted from vds_store_add_activity. */
   for (guint i = 0; i < aa->n_entries; i++)
     {
       const VdsActivity *e = &aa->entries[i];
@@ -627,7 +631,15 @@ add_activity_txn (VdsStore *self,
                         "errors = activity.errors + excluded.errors",
                         params, 7, error))
         return FALSE;
+    }
+  for (guint i = 0; i < aa->n_entries; i++)
+    {
+      const VdsActivity *e = &aa->entries[i];
+      VdsParam params[6];
 
+      if (e->tenant_id == NULL || !vd_uuid_is_valid (e->tenant_id))
+        continue;
+      params[0] = VDS_TEXT (e->tenant_id);
       params[1] = VDS_INT (e->minute / 60);
       params[2] = VDS_INT (e->pushes + e->pulls);
       params[3] = VDS_INT (e->changes);
@@ -647,19 +659,36 @@ add_activity_txn (VdsStore *self,
   return TRUE;
 }
 
+static int
+compare_activity (const void *a,
+                  const void *b)
+{
+  const VdsActivity *ea = a;
+  const VdsActivity *eb = b;
+  int c = g_strcmp0 (ea->tenant_id, eb->tenant_id);
+
+  if (c != 0)
+    return c;
+  return ea->minute < eb->minute ? -1 : ea->minute > eb->minute;
+}
+
 gboolean
 vds_store_add_activity (VdsStore          *self,
                         const VdsActivity *entries,
                         guint              n_entries,
                         GError           **error)
 {
-  AddActivity aa = { entries, n_entries };
+  g_autofree VdsActivity *sorted = NULL;
+  AddActivity aa = { NULL, n_entries };
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (n_entries == 0)
     return TRUE;
+  sorted = g_memdup2 (entries, n_entries * sizeof (VdsActivity));
+  qsort (sorted, n_entries, sizeof (VdsActivity), compare_activity);
+  aa.entries = sorted;
   return vds_store_run (self, VDS_TXN_WRITE, add_activity_txn, &aa, error);
 }
 

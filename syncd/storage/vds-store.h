@@ -129,9 +129,21 @@ VdsUser    *vds_store_find_user   (VdsStore    *self,
 VdsUser    *vds_store_get_user    (VdsStore    *self,
                                    const char  *user_id,
                                    GError     **error);
-/* Atomically counts a failure; when the count reaches max_failures, sets locked_until =
- * now + lock_seconds and resets the count. out_locked_until: the lock in force after it
- * (0 = none). */
+/* A sign-in's three steps (ARCHITECTURE §6 lockout, issue #18 item 2). reserve: before
+ * the password is checked, atomically counts the attempt unless the account is locked or
+ * max_failures attempts are counted already (then it locks now + lock_seconds);
+ * *out_locked_until is 0 when the attempt may go on, else the end of the lock. failed:
+ * the attempt (counted already) failed; locks when the count has reached max_failures;
+ * out_locked_until: the lock in force after it (0 = none). succeeded: resets the count
+ * unless the account was locked meanwhile; *out_locked_until (may be NULL) is then the
+ * end of that lock, which the sign-in must answer with. */
+gboolean    vds_store_login_reserve   (VdsStore   *self,
+                                       const char *user_id,
+                                       gint64      now,
+                                       gint        max_failures,
+                                       gint64      lock_seconds,
+                                       gint64     *out_locked_until,
+                                       GError    **error);
 gboolean    vds_store_login_failed    (VdsStore   *self,
                                        const char *user_id,
                                        gint64      now,
@@ -154,6 +166,8 @@ gboolean    vds_store_unknown_login   (VdsStore   *self,
                                        GError    **error);
 gboolean    vds_store_login_succeeded (VdsStore   *self,
                                        const char *user_id,
+                                       gint64      now,
+                                       gint64     *out_locked_until,
                                        GError    **error);
 
 typedef struct
@@ -272,7 +286,8 @@ typedef enum
 
 /* In one transaction: checks the refresh token, marks it spent, adds the new pair to
  * the same session. On replay revokes the session (RFC 9700 family revocation).
- * out_token (may be NULL): the spent token's row (user, device, session) on OK. */
+ * out_token (may be NULL): the spent token's row (user, device, session) on OK, and on
+ * REPLAYED (the session then revoked, whose streams must close). */
 gboolean    vds_store_rotate_refresh (VdsStore        *self,
                                       const char      *refresh_hash,
                                       gint64           now,

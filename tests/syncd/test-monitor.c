@@ -1531,7 +1531,7 @@ test_metrics (gconstpointer data)
   g_assert_cmpfloat (metric_value (after, "vetdesk_http_requests_total{route=\"stream\",status=\"101\"}"), >=, 1);
   g_assert_cmpfloat (metric_value (after, "vetdesk_db_pool_size"), >=, 1);
   g_assert_cmpfloat (metric_value (after, "vetdesk_db_pool_in_use"), >=, 0);
-  g_assert_cmpfloat (metric_value (after, "vetdesk_open_conflicts"), >=, 0);
+  g_assert_cmpfloat (metric_value (after, "vetdesk_open_conflicts{scope=\"database\"}"), >=, 0);
 
   /* The stream's end is counted. */
   g_clear_pointer (&s, stream_free);

@@ -631,7 +631,11 @@ fail_thread (gpointer data)
       g_autoptr(GError) error = NULL;
       gint64 locked = -1;
 
-      g_assert_true (vds_store_login_failed (fd->f->store, fd->user_id, 1000, 100, 900,
+      g_assert_true (vds_store_login_reserve (fd->f->store, fd->user_id, 3000, 100, 900,
+                                              &locked, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (locked, ==, 0);
+      g_assert_true (vds_store_login_failed (fd->f->store, fd->user_id, 3000, 100, 900,
                                              &locked, &error));
       g_assert_no_error (error);
       g_assert_cmpint (locked, ==, 0);
@@ -656,6 +660,8 @@ test_login_failures (Fixture       *f,
     {
       g_autoptr(VdsUser) user = NULL;
 
+      g_assert_true (vds_store_login_reserve (f->store, user_id, 1000, 3, 900, &locked, &error));
+      g_assert_cmpint (locked, ==, 0);
       g_assert_true (vds_store_login_failed (f->store, user_id, 1000, 3, 900, &locked, &error));
       g_assert_cmpint (locked, ==, 0);
       user = vds_store_get_user (f->store, user_id, &error);
@@ -663,6 +669,8 @@ test_login_failures (Fixture       *f,
     }
 
   /* The third failure in a row locks for lock_seconds and starts counting again. */
+  g_assert_true (vds_store_login_reserve (f->store, user_id, 1000, 3, 900, &locked, &error));
+  g_assert_cmpint (locked, ==, 0);
   g_assert_true (vds_store_login_failed (f->store, user_id, 1000, 3, 900, &locked, &error));
   g_assert_cmpint (locked, ==, 1900);
   {
@@ -671,17 +679,33 @@ test_login_failures (Fixture       *f,
     g_assert_cmpint (user->locked_until, ==, 1900);
     g_assert_cmpint (user->failed_logins, ==, 0);
   }
-  /* Still locked a moment later, after one more failure. */
-  g_assert_true (vds_store_login_failed (f->store, user_id, 1100, 3, 900, &locked, &error));
+  /* Still locked a moment later: no attempt is reserved, and a success does not clear. */
+  g_assert_true (vds_store_login_reserve (f->store, user_id, 1100, 3, 900, &locked, &error));
+  g_assert_cmpint (locked, ==, 1900);
+  g_assert_true (vds_store_login_succeeded (f->store, user_id, 1100, &locked, &error));
   g_assert_cmpint (locked, ==, 1900);
 
-  g_assert_true (vds_store_login_succeeded (f->store, user_id, &error));
+  /* Once the lock is over, a success resets the count. */
+  g_assert_true (vds_store_login_reserve (f->store, user_id, 1900, 3, 900, &locked, &error));
+  g_assert_cmpint (locked, ==, 0);
+  g_assert_true (vds_store_login_succeeded (f->store, user_id, 1900, &locked, &error));
+  g_assert_cmpint (locked, ==, 0);
   {
     g_autoptr(VdsUser) user = vds_store_get_user (f->store, user_id, &error);
 
-    g_assert_cmpint (user->locked_until, ==, 0);
     g_assert_cmpint (user->failed_logins, ==, 0);
   }
+
+  /* Three attempts in flight take every place: the fourth is refused and locks. */
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_true (vds_store_login_reserve (f->store, user_id, 2000, 3, 900, &locked, &error));
+      g_assert_cmpint (locked, ==, 0);
+    }
+  g_assert_true (vds_store_login_reserve (f->store, user_id, 2000, 3, 900, &locked, &error));
+  g_assert_cmpint (locked, ==, 2900);
+  g_assert_true (vds_store_login_succeeded (f->store, user_id, 2000, &locked, &error));
+  g_assert_cmpint (locked, ==, 2900);
 
   /* Failures arriving together all count. */
   fd.f = f;
@@ -696,6 +720,10 @@ test_login_failures (Fixture       *f,
     g_assert_cmpint (user->failed_logins, ==, 20);
   }
 
+  g_assert_false (vds_store_login_reserve (f->store, "6b1e0a36-64f5-4b8e-9f0e-4f1d2a7f3c11",
+                                           1000, 3, 900, &locked, &error));
+  g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
   g_assert_false (vds_store_login_failed (f->store, "6b1e0a36-64f5-4b8e-9f0e-4f1d2a7f3c11",
                                           1000, 3, 900, &locked, &error));
   g_assert_error (error, VDS_STORE_ERROR, VDS_STORE_ERROR_NOT_FOUND);
