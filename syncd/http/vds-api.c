@@ -974,8 +974,10 @@ run_refresh (VdsApi     *self,
       /* Its streams end with it, here (and on other instances through the NOTIFY). */
       if (old != NULL)
         {
-          req->revoked_sessions = g_new0 (char *, 2);
-          req->revoked_sessions[0] = g_strdup (old->session_id);
+          char **sessions = g_new0 (char *, 2);
+
+          sessions[0] = g_strdup (old->session_id);
+          vds_effects_add_revoke_sessions (&req->effects, sessions);
         }
       set_unauthorized (req, _("This refresh token was already used, so the session has "
                                "been ended to keep the account safe. Sign in again."));
