@@ -28,12 +28,16 @@
 #define N_DEVICES 4
 #define N_SHARED  12
 
-/* Rate limits out of the way: the desks of these tests are many and fast on purpose. */
+/* Rate limits and the per-address caps out of the way: the desks of these tests are many
+ * and fast on purpose, and all of them come from 127.0.0.1. */
 #define LOAD_CONFIG \
   "[limits]\n" \
   "address-rate=0\n" \
   "clinic-rate=0\n" \
-  "login-rate=0\n"
+  "login-rate=0\n" \
+  "[server]\n" \
+  "max-connections-per-address=1000000\n" \
+  "max-body-memory-per-address=1048576\n"
 
 static guint32 seed;
 static VdTestPg *pg;
